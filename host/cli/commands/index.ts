@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+
+/**
+ * Every subcommand registers itself here. One line per command file keeps the command modules
+ * independent: a command file exports `register(program)` and nothing else the CLI needs.
+ */
+export const COMMANDS: ((program: Command) => void)[] = [];
