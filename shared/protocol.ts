@@ -10,7 +10,9 @@
  * Device -> host frames are printed on the console. Host -> device frames travel inside a
  * REPL line that calls one fixed function with the frame as a string literal:
  *
- *     \x10irqmon("#IRQ1 7 kgGA 1a2b3c4d")\n
+ *     \x10irqmon.cmd("#IRQ1 7 kgGA 1a2b3c4d")\n
+ *
+ * (`irqmon` is the firmware bundle's one global: the IIFE's exports, esbuild's globalName.)
  *
  * The frame alphabet (base64, digits, hex, '#', 'I', 'R', 'Q', space) holds no quote or
  * backslash, so the line can never escape the literal; the firmware verifies the frame and
@@ -19,8 +21,10 @@
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME_MARKER = '#IRQ';
-/** Name of the firmware's global command entry point (the only thing the host calls). */
-export const COMMAND_ENTRY = 'irqmon';
+/** The firmware bundle's single global (esbuild globalName). */
+export const FIRMWARE_GLOBAL = 'irqmon';
+/** The firmware's command entry point: the only thing the host ever calls. */
+export const COMMAND_ENTRY = 'irqmon.cmd';
 
 /** Largest payload (raw MessagePack bytes) one frame may carry. */
 export const MAX_PAYLOAD_BYTES = 256;
