@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
+import { register as registerPorts } from './ports.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
  * independent: a command file exports `register(program)` and nothing else the CLI needs.
  */
-export const COMMANDS: ((program: Command) => void)[] = [];
+export const COMMANDS: ((program: Command) => void)[] = [
+  registerPorts,
+];

@@ -1,0 +1,265 @@
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../clock/clock.ts';
+import type { Transport } from '../transport/transport.ts';
+import { commandReplLine, decodeMessageLine } from '../wire/index.ts';
+import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
+import { ConsoleSplitter } from './console-splitter.ts';
+
+/** A message from the board. `at` is the host clock time it was decoded. */
+export interface LinkMessage {
+  seq: number;
+  type: number;
+  name: string;
+  body: any;
+  at: number;
+}
+
+export interface AckBody {
+  s: number;
+  ok: boolean;
+  err?: string;
+}
+
+/** How the link is doing: the "link noise" figures shown by the monitor. */
+export interface LinkStats {
+  bytesIn: number;
+  frames: number;
+  /** Frames that failed their CRC (corrupted in transit). */
+  crcErrors: number;
+  /** Lines with a frame marker that failed for another reason (truncated, bad base64, bad payload). */
+  badFrames: number;
+  /** Lines no one can use: unprintable bytes, damaged markers, runaway lines. */
+  garbage: number;
+  consoleLines: number;
+  commandsSent: number;
+  resends: number;
+  /** Commands given up on after every resend. */
+  commandsFailed: number;
+  /** Commands the firmware refused (ACK ok=false). */
+  nacks: number;
+  /** Frames whose sequence number skipped (frames lost on the way). */
+  seqGaps: number;
+  /** Frames repeated with the same sequence number (already seen). */
+  duplicates: number;
+  reasons: { [reason: string]: number };
+}
+
+export interface RequestOptions {
+  /** First wait for the ACK (ms). */
+  timeoutMs?: number;
+  /** Resends after the first attempt. */
+  retries?: number;
+  /** Wait grows by this factor per resend. */
+  backoffFactor?: number;
+  maxTimeoutMs?: number;
+}
+
+export class LinkTimeoutError extends Error {
+  constructor(
+    readonly commandName: string,
+    readonly attempts: number,
+  ) {
+    super(`no acknowledgement for ${commandName} after ${attempts} attempts`);
+  }
+}
+
+export class CommandRefusedError extends Error {
+  constructor(
+    readonly commandName: string,
+    readonly reason: string,
+  ) {
+    super(`the board refused ${commandName}: ${reason}`);
+  }
+}
+
+interface Pending {
+  seq: number;
+  resolve: (ack: AckBody) => void;
+}
+
+const DEFAULTS: Required<RequestOptions> = { timeoutMs: 600, retries: 5, backoffFactor: 2, maxTimeoutMs: 5000 };
+
+/**
+ * The link: frames and console text out of the byte stream, commands in with sequence numbers,
+ * acknowledgements, timeouts and resends. Nothing the board sends can make it throw: bad frames are
+ * counted in `stats` and reported as 'bad-frame' events, ordinary text as 'console'.
+ *
+ * Events: 'message' (LinkMessage), 'console' (line), 'bad-frame' ({reason, detail, text}),
+ * 'garbage' ({text, why}), 'vanish' (reason), 'return'.
+ */
+export class Link extends EventEmitter {
+  readonly stats: LinkStats = {
+    bytesIn: 0,
+    frames: 0,
+    crcErrors: 0,
+    badFrames: 0,
+    garbage: 0,
+    consoleLines: 0,
+    commandsSent: 0,
+    resends: 0,
+    commandsFailed: 0,
+    nacks: 0,
+    seqGaps: 0,
+    duplicates: 0,
+    reasons: {},
+  };
+  /** Host clock time of the last byte / last valid frame from the board. */
+  lastByteAt = -1;
+  lastFrameAt = -1;
+  private splitter = new ConsoleSplitter();
+  private nextSeq = 1;
+  private lastRxSeq = -1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly opts: Required<RequestOptions>;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onVanish = (reason: string) => {
+    for (const piece of this.splitter.flush()) this.handlePiece(piece);
+    this.lastRxSeq = -1;
+    this.emit('vanish', reason);
+  };
+  private readonly onReturn = () => this.emit('return');
+
+  constructor(
+    readonly transport: Transport,
+    readonly clock: Clock,
+    opts: RequestOptions = {},
+  ) {
+    super();
+    this.opts = { ...DEFAULTS, ...opts };
+    transport.on('data', this.onData);
+    transport.on('vanish', this.onVanish);
+    transport.on('return', this.onReturn);
+  }
+
+  detach(): void {
+    this.transport.off('data', this.onData);
+    this.transport.off('vanish', this.onVanish);
+    this.transport.off('return', this.onReturn);
+    for (const p of this.pending.values()) p.resolve({ s: p.seq, ok: false, err: 'link closed' });
+    this.pending.clear();
+  }
+
+  /** Feeds bytes from the board (the transport does this; tests may too). */
+  receive(chunk: Buffer | string): void {
+    this.stats.bytesIn += chunk.length;
+    this.lastByteAt = this.clock.now();
+    for (const piece of this.splitter.push(chunk)) this.handlePiece(piece);
+  }
+
+  private handlePiece(piece: ReturnType<ConsoleSplitter['push']>[number]): void {
+    if (piece.kind === 'console') {
+      this.stats.consoleLines++;
+      this.emit('console', piece.text);
+      return;
+    }
+    if (piece.kind === 'garbage') {
+      this.count('garbage:' + piece.why);
+      this.stats.garbage++;
+      this.emit('garbage', { text: piece.text, why: piece.why });
+      return;
+    }
+    const res = decodeMessageLine(piece.text);
+    if (!res.ok) {
+      this.count(res.reason);
+      if (res.reason === 'crc') this.stats.crcErrors++;
+      else this.stats.badFrames++;
+      this.emit('bad-frame', { reason: res.reason, detail: res.detail, text: piece.text.slice(0, 80) });
+      return;
+    }
+    const { seq, type, body } = res.msg;
+    if (this.lastRxSeq >= 0) {
+      const expected = (this.lastRxSeq + 1) % SEQ_MODULUS;
+      if (seq === this.lastRxSeq) this.stats.duplicates++;
+      else if (seq !== expected && seq !== 0) this.stats.seqGaps++;
+    }
+    this.lastRxSeq = seq;
+    this.stats.frames++;
+    this.lastFrameAt = this.clock.now();
+    const msg: LinkMessage = { seq, type, name: MESSAGE_NAMES[type] ?? `type${type}`, body: body ?? {}, at: this.clock.now() };
+    if (type === MSG_ACK) this.settleAck(msg.body as AckBody);
+    this.emit('message', msg);
+  }
+
+  private count(reason: string): void {
+    this.stats.reasons[reason] = (this.stats.reasons[reason] ?? 0) + 1;
+  }
+
+  private settleAck(ack: AckBody): void {
+    const p = this.pending.get(ack?.s);
+    if (!p) return;
+    this.pending.delete(ack.s);
+    p.resolve(ack);
+  }
+
+  private takeSeq(): number {
+    const s = this.nextSeq;
+    this.nextSeq = (this.nextSeq + 1) % SEQ_MODULUS || 1;
+    return s;
+  }
+
+  /** Sends a command without waiting for anything (chunk acknowledgements). */
+  async send(type: number, body: object | null): Promise<boolean> {
+    this.stats.commandsSent++;
+    return this.transport.write(commandReplLine(this.takeSeq(), type, body));
+  }
+
+  /**
+   * Sends a command and waits for its ACK, resending the same frame (same sequence number, so the
+   * firmware can recognise a repeat) with a growing wait. Resolves with the ACK; throws
+   * LinkTimeoutError when every attempt went unanswered and CommandRefusedError on ok=false.
+   */
+  async request(type: number, body: object | null, options: RequestOptions = {}): Promise<AckBody> {
+    const o = { ...this.opts, ...options };
+    const seq = this.takeSeq();
+    const line = commandReplLine(seq, type, body);
+    const name = MESSAGE_NAMES[type] ?? `command ${type}`;
+    let wait = o.timeoutMs;
+    for (let attempt = 0; attempt <= o.retries; attempt++) {
+      const ack = await new Promise<AckBody | null>((resolve) => {
+        let timer: TimerHandle | undefined;
+        this.pending.set(seq, {
+          seq,
+          resolve: (a) => {
+            this.clock.clearTimeout(timer);
+            resolve(a);
+          },
+        });
+        timer = this.clock.setTimeout(() => {
+          this.pending.delete(seq);
+          resolve(null);
+        }, wait);
+        if (attempt > 0) this.stats.resends++;
+        this.stats.commandsSent++;
+        // A leading newline on a resend ends any half line noise may have left in the REPL's buffer.
+        void this.transport.write(attempt > 0 ? '\n' + line : line);
+      });
+      if (ack) {
+        if (!ack.ok) {
+          this.stats.nacks++;
+          throw new CommandRefusedError(name, ack.err ?? 'refused');
+        }
+        return ack;
+      }
+      wait = Math.min(o.maxTimeoutMs, wait * o.backoffFactor);
+    }
+    this.stats.commandsFailed++;
+    throw new LinkTimeoutError(name, o.retries + 1);
+  }
+
+  /** Resolves with the next message matching `pred`, or null after timeoutMs (host clock). */
+  waitFor(pred: (m: LinkMessage) => boolean, timeoutMs: number): Promise<LinkMessage | null> {
+    return new Promise((resolve) => {
+      const onMsg = (m: LinkMessage) => {
+        if (!pred(m)) return;
+        this.off('message', onMsg);
+        this.clock.clearTimeout(timer);
+        resolve(m);
+      };
+      const timer = this.clock.setTimeout(() => {
+        this.off('message', onMsg);
+        resolve(null);
+      }, timeoutMs);
+      this.on('message', onMsg);
+    });
+  }
+}
