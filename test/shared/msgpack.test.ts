@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { Packr } from 'msgpackr';
+import { loadInBoardContext } from './board-context.ts';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true } as any);
+const board = loadInBoardContext('shared/msgpack.ts');
+const BoardUint8Array = board.__realmUint8Array;
+
+/** Rebuilds binary values with the board context's Uint8Array, as the board would hold them. */
+function toBoardRealm(v: any): any {
+  if (ArrayBuffer.isView(v)) return new BoardUint8Array(v as Uint8Array);
+  if (Array.isArray(v)) return v.map(toBoardRealm);
+  if (v && typeof v === 'object') {
+    const o: Record<string, any> = {};
+    for (const k of Object.keys(v)) o[k] = toBoardRealm(v[k]);
+    return o;
+  }
+  return v;
+}
+
+/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EDGE_INTS = [
+  0, 1, -1, 31, 32, -32, -33, 127, 128, 255, 256, -128, -129, 32767, 32768, -32768, -32769, 65535, 65536,
+  2 ** 31 - 1, 2 ** 31, -(2 ** 31), -(2 ** 31) - 1, 2 ** 32 - 1, 2 ** 32, -(2 ** 32), 2 ** 53, -(2 ** 53),
+  2 ** 53 - 1, -(2 ** 53 - 1),
+];
+
+function randomString(r: () => number): string {
+  const pick = r();
+  const len = pick < 0.1 ? 0 : pick < 0.98 ? Math.floor(r() * 40) : Math.floor(r() * 70000);
+  let s = '';
+  for (let i = 0; i < len; i++) {
+    const k = r();
+    if (k < 0.85) s += String.fromCharCode(32 + Math.floor(r() * 95));
+    else if (k < 0.93) s += String.fromCharCode(0x80 + Math.floor(r() * 0x780));
+    else if (k < 0.98) s += String.fromCharCode(0x800 + Math.floor(r() * 0xd000));
+    else s += String.fromCodePoint(0x10000 + Math.floor(r() * 0xfffff));
+  }
+  return s;
+}
+
+function randomValue(r: () => number, depth: number): any {
+  const k = r() * (depth > 3 ? 7 : 9);
+  if (k < 0.5) return null;
+  if (k < 1) return r() < 0.5;
+  if (k < 2) return EDGE_INTS[Math.floor(r() * EDGE_INTS.length)];
+  if (k < 3) return Math.floor((r() - 0.5) * 2 ** (1 + Math.floor(r() * 53)));
+  if (k < 4) return (r() - 0.5) * 10 ** Math.floor(r() * 20 - 10);
+  if (k < 5) return randomString(r);
+  if (k < 7) {
+    const len = r() < 0.98 ? Math.floor(r() * 64) : Math.floor(r() * 70000);
+    const b = new Uint8Array(len);
+    for (let i = 0; i < len; i++) b[i] = Math.floor(r() * 256);
+    return b;
+  }
+  if (k < 8) {
+    const len = r() < 0.9 ? Math.floor(r() * 6) : 16 + Math.floor(r() * 20);
+    return Array.from({ length: len }, () => randomValue(r, depth + 1));
+  }
+  const m: Record<string, any> = {};
+  const len = r() < 0.9 ? Math.floor(r() * 6) : 16 + Math.floor(r() * 10);
+  for (let i = 0; i < len; i++) m[Array.from(randomString(r)).slice(0, 12).join('') + i] = randomValue(r, depth + 1);
+  return m;
+}
+
+/** msgpackr gives Buffers for bin; compare as plain Uint8Array content. */
+function normalise(v: any): any {
+  if (ArrayBuffer.isView(v)) return { bin: Buffer.from(v as Uint8Array).toString('hex') };
+  if (Array.isArray(v)) return v.map(normalise);
+  if (v && typeof v === 'object') {
+    const o: Record<string, any> = {};
+    for (const k of Object.keys(v)) o[k] = normalise(v[k]);
+    return o;
+  }
+  return v;
+}
+
+describe('board MessagePack codec (in a context without Map/Set/Symbol/...)', () => {
+  it('round-trips 10,000 random values board-encoder -> msgpackr and msgpackr -> board-decoder', () => {
+    const r = rng(20261128);
+    for (let n = 0; n < 10_000; n++) {
+      const value = randomValue(r, 0);
+      const fromBoard = board.encode(toBoardRealm(value));
+      const viaMsgpackr = packr.unpack(Buffer.from(fromBoard));
+      expect(normalise(viaMsgpackr), `value #${n} board->msgpackr`).toEqual(normalise(value));
+      const fromHost = new Uint8Array(packr.pack(value));
+      const viaBoard = board.decode(fromHost);
+      expect(normalise(viaBoard), `value #${n} msgpackr->board`).toEqual(normalise(value));
+    }
+  });
+
+  it('encodes integers byte-for-byte as msgpackr does, up to 2^53 both signs', () => {
+    for (const v of EDGE_INTS) {
+      expect(Array.from(board.encode(v)), String(v)).toEqual(Array.from(packr.pack(v)));
+    }
+  });
+
+  it('reads int64/uint64 written by other encoders', () => {
+    const u64 = new Uint8Array([0xcf, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    expect(board.decode(u64)).toBe(2 ** 53 - 1);
+    const i64 = new Uint8Array([0xd3, 0xff, 0xe0, 0, 0, 0, 0, 0, 1]);
+    expect(board.decode(i64)).toBe(-(2 ** 53) + 1);
+  });
+
+  it('rejects truncated, trailing and unsupported input with a message naming the byte', () => {
+    expect(() => board.decode(new Uint8Array([0x92, 1]))).toThrow(/truncated at byte 2/);
+    expect(() => board.decode(new Uint8Array([1, 2]))).toThrow(/1 trailing bytes/);
+    expect(() => board.decode(new Uint8Array([0xc1]))).toThrow(/unsupported type byte 0xc1 at byte 0/);
+    expect(() => board.decode(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]))).toThrow(/truncated/);
+  });
+
+  it('bounds nesting so hostile input cannot overflow the stack', () => {
+    const deep = new Uint8Array(100).fill(0x91);
+    expect(() => board.decode(deep)).toThrow(/nesting deeper than 32/);
+  });
+});
