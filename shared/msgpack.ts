@@ -11,7 +11,7 @@
 const TWO32 = 4294967296;
 const MAX_DEPTH = 32; // deep enough for irqmon's messages; bounds recursion on hostile input
 
-let out = new Uint8Array(256);
+let out: Uint8Array = new Uint8Array(256);
 let pos = 0;
 const scratch = new DataView(new ArrayBuffer(8));
 const scratchBytes = new Uint8Array(scratch.buffer);
@@ -157,7 +157,7 @@ export function encode(value: any): Uint8Array {
 
 // ---- Decoder -------------------------------------------------------------------------------
 
-let src = new Uint8Array(0);
+let src: Uint8Array = new Uint8Array(0);
 let at = 0;
 
 function need(n: number): void {
