@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as registerPorts } from './ports.ts';
+import { register as registerSim } from './sim.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -7,4 +8,5 @@ import { register as registerPorts } from './ports.ts';
  */
 export const COMMANDS: ((program: Command) => void)[] = [
   registerPorts,
+  registerSim,
 ];

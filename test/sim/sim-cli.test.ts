@@ -1,0 +1,200 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const dirs: string[] = [];
+const sims: ChildProcess[] = [];
+
+afterEach(() => {
+  for (const s of sims.splice(0)) if (s.exitCode === null) s.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'irqmon-sim-'));
+  dirs.push(d);
+  return d;
+}
+
+interface Sim {
+  child: ChildProcess;
+  console: string;
+  serial1: string;
+  stdout: () => string;
+  stderr: () => string;
+  exit: Promise<number | null>;
+}
+
+async function startSim(args: string[]): Promise<Sim> {
+  const child = spawn(process.execPath, ['bin/irqmon.js', 'sim', ...args], { cwd: ROOT });
+  sims.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (err += b));
+  const exit = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await waitFor(() => /Ctrl-C to stop/.test(out) || child.exitCode !== null, 20000);
+  if (child.exitCode !== null) throw new Error(`sim exited early (${child.exitCode}): ${err}`);
+  const consolePath = /console: (\S+)/.exec(out)![1];
+  const serial1Path = /serial1: (\S+)/.exec(out)![1];
+  return { child, console: consolePath, serial1: serial1Path, stdout: () => out, stderr: () => err, exit };
+}
+
+async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function openSerial(path: string): Promise<{ sp: SerialPort; text: () => string; clear: () => void }> {
+  const sp = new SerialPort({ path, baudRate: 115200 });
+  await new Promise<void>((resolve, reject) => {
+    sp.once('open', () => resolve());
+    sp.once('error', reject);
+  });
+  let got = Buffer.alloc(0);
+  sp.on('data', (b: Buffer) => (got = Buffer.concat([got, b])));
+  return { sp, text: () => got.toString('latin1'), clear: () => (got = Buffer.alloc(0)) };
+}
+
+/** Sends a line and returns every byte the board answered until it went quiet after a prompt. */
+async function exchange(port: Awaited<ReturnType<typeof openSerial>>, line: string): Promise<string> {
+  port.clear();
+  port.sp.write(line);
+  await waitFor(() => port.text().endsWith('>'));
+  await new Promise((r) => setTimeout(r, 150)); // nothing more may follow
+  return port.text();
+}
+
+function helperPidsOf(parent: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === parent && cmd.includes('pty_helper.py')) pids.push(Number(entry));
+    } catch {
+      /* process ended while listing */
+    }
+  }
+  return pids;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function control(path: string, requests: object[]): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    const c = createConnection(path);
+    let buf = '';
+    const replies: Record<string, unknown>[] = [];
+    c.on('data', (b) => {
+      buf += b;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        replies.push(JSON.parse(buf.slice(0, nl)));
+        buf = buf.slice(nl + 1);
+      }
+      if (replies.length === requests.length) {
+        c.end();
+        resolve(replies);
+      }
+    });
+    c.on('error', reject);
+    c.on('connect', () => c.write(requests.map((r) => JSON.stringify(r) + '\n').join('')));
+  });
+}
+
+describe('irqmon sim', () => {
+  it('serves the REPL on a pty with exact Espruino bytes and leaves nothing behind after Ctrl-C', async () => {
+    const d = tempDir();
+    const link = join(d, 'board');
+    const ctl = join(d, 'ctl.sock');
+    const sim = await startSim(['--link', link, '--control', ctl, '--fast']);
+    expect(readlinkSync(link)).toBe(sim.console);
+    expect(readlinkSync(`${link}.serial1`)).toBe(sim.serial1);
+    const helpers = helperPidsOf(sim.child.pid!);
+    expect(helpers).toHaveLength(2);
+
+    const port = await openSerial(link);
+    await new Promise((r) => setTimeout(r, 800)); // past the modelled boot
+    expect(await exchange(port, '1+2\n')).toBe('1+2\r\n=3\r\n>');
+
+    const [status, bad] = await control(ctl, [{ status: true, id: 7 }, { nonsense: 1 }]);
+    expect(status).toMatchObject({ ok: true, id: 7, status: { board: 'pico', console: sim.console } });
+    expect(bad).toMatchObject({ ok: false });
+
+    await new Promise((r) => port.sp.close(r));
+    sim.child.kill('SIGINT');
+    expect(await sim.exit).toBe(0);
+    expect(existsSync(link)).toBe(false);
+    expect(existsSync(`${link}.serial1`)).toBe(false);
+    expect(existsSync(ctl)).toBe(false);
+    expect(readdirSync(d)).toEqual([]);
+    for (const pid of helpers) await waitFor(() => !alive(pid), 3000);
+  });
+
+  it('keeps Storage across runs with --flash, saving atomically', async () => {
+    const d = tempDir();
+    const img = join(d, 'flash.img');
+    const link = join(d, 'b');
+    const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast']);
+    expect(statSync(img).size).toBe(512 * 1024);
+    const port = await openSerial(link);
+    await new Promise((r) => setTimeout(r, 600));
+    await exchange(port, '\x10require("Storage").write("note","kept across runs");\n');
+    await new Promise((r) => port.sp.close(r));
+    sim.child.kill('SIGTERM');
+    expect(await sim.exit).toBe(0);
+    expect(readdirSync(d)).toEqual(['flash.img']); // no temp file, no links
+
+    const again = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast']);
+    const port2 = await openSerial(link);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await exchange(port2, 'require("Storage").read("note")\n')).toBe(
+      'require("Storage").read("note")\r\n="kept across runs"\r\n>',
+    );
+    await new Promise((r) => port2.sp.close(r));
+    again.child.kill('SIGINT');
+    expect(await again.exit).toBe(0);
+  });
+
+  it('refuses a flash image of another board and leaves it untouched', async () => {
+    const d = tempDir();
+    const img = join(d, 'pico.img');
+    writeFileSync(img, Buffer.alloc(1000, 7));
+    const child = spawn(process.execPath, ['bin/irqmon.js', 'sim', '--board', 'puck', '--flash', img], { cwd: ROOT });
+    sims.push(child);
+    let err = '';
+    child.stderr!.on('data', (b) => (err += b));
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(2);
+    expect(err).toContain(`--flash ${img}: image is 1000 bytes but board puck has 524288 bytes`);
+    expect(readFileSync(img)).toEqual(Buffer.alloc(1000, 7));
+    expect(readdirSync(d)).toEqual(['pico.img']);
+  });
+
+  it('rejects an unknown board with a usage error', async () => {
+    const child = spawn(process.execPath, ['bin/irqmon.js', 'sim', '--board', 'esp8266'], { cwd: ROOT });
+    sims.push(child);
+    let err = '';
+    child.stderr!.on('data', (b) => (err += b));
+    expect(await new Promise((r) => child.on('exit', r))).toBe(2);
+    expect(err).toContain('--board esp8266: unknown board profile');
+  });
+});
