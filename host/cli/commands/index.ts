@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerPorts } from './ports.ts';
 import { register as registerSim } from './sim.ts';
+import { register as registerPolicy } from './policy.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -9,4 +10,5 @@ import { register as registerSim } from './sim.ts';
 export const COMMANDS: ((program: Command) => void)[] = [
   registerPorts,
   registerSim,
+  registerPolicy,
 ];
