@@ -143,7 +143,7 @@ export class EspruinoStorage {
     let entry = this.find(key);
     if (off === 0) {
       if (entry && entry.size === fileSize && bytes.length === fileSize && this.dataEquals(entry, bytes)) return true;
-      if (!entry || entry.size !== fileSize || !this.isErased(entry.addr + STORAGE_HEADER_SIZE, bytes.length)) {
+      if (!entry || entry.size !== fileSize || !this.isErased(entry.addr + STORAGE_HEADER_SIZE, entry.size)) {
         if (entry) this.markDeleted(entry);
         entry = this.create(key, fileSize);
       }
