@@ -1,0 +1,83 @@
+/**
+ * JournalStore implementations for Espruino: the only journal code that touches `Flash`, `Storage`
+ * and `E`. The core journal (firmware/src/core/journal/) sees pages of NOR flash and nothing else.
+ *
+ * - A raw `Flash` region where the board table names one (shared/boards.ts `journalRegion`, e.g.
+ *   Puck.js): one journal page per flash page, erased with Flash.erasePage.
+ * - Otherwise Storage files `irqj0`..`irqj3` (FACTS.md section 5): each created ONCE at full size and
+ *   afterwards written only at offsets > 0, which fill bytes that are still 0xFF, exactly the NOR
+ *   semantics the journal needs. A file starts with a 4-byte tag, so journal offset o lives at file
+ *   offset o + 4 and no journal write is ever at offset 0 (a write at offset 0 replaces the file,
+ *   deleting it first). "Erasing" a page deletes the file and creates it again at full size; the
+ *   journal only ever erases a page that does not hold its newest committed state.
+ */
+import type { BoardInfo, FlashRegion } from '../../../../shared/boards.ts';
+import type { JournalStore } from '../../core/journal/journal.ts';
+
+declare const E: any;
+declare function require(module: string): any;
+
+/** Tag at the start of each Storage page file; also tells a journal file from a stranger's. */
+const FILE_TAG = 'IRQJ';
+const TAG_LEN = 4;
+export const STORAGE_PAGE_PREFIX = 'irqj';
+export const STORAGE_PAGE_SIZE = 2048;
+export const STORAGE_PAGE_COUNT = 4;
+
+/** `flash` is require("Flash") (or anything with its read/write/erasePage). */
+export function flashJournalStore(flash: any, region: FlashRegion, pageSize: number): JournalStore {
+  const base = region.addr;
+  return {
+    pageSize: pageSize,
+    pageCount: Math.floor(region.length / pageSize),
+    read: (page, offset, len) => flash.read(len, base + page * pageSize + offset),
+    write: (page, offset, data) => flash.write(data, base + page * pageSize + offset),
+    erase: (page) => flash.erasePage(base + page * pageSize),
+  };
+}
+
+/** `storage` is require("Storage") (or anything with its read/write/erase). */
+export function storageJournalStore(storage: any, prefix: string, pageSize: number, pageCount: number): JournalStore {
+  const name = (page: number) => prefix + page;
+  const create = (page: number) => storage.write(name(page), FILE_TAG, 0, pageSize + TAG_LEN);
+  // A missing file (first boot, or a power cut between delete and re-create) or one of the wrong
+  // size or tag is (re)created now. Creating only appends to Storage: nothing else is touched.
+  for (let p = 0; p < pageCount; p++) {
+    const whole = storage.read(name(p));
+    if (whole === undefined || whole.length !== pageSize + TAG_LEN || whole.substr(0, TAG_LEN) !== FILE_TAG) {
+      if (whole !== undefined) storage.erase(name(p));
+      create(p);
+    }
+  }
+  return {
+    pageSize: pageSize,
+    pageCount: pageCount,
+    read: (page, offset, len) => {
+      const s = storage.read(name(page), offset + TAG_LEN, len);
+      // A file that went missing reads as zeros: not erased, not a record, so the journal skips it
+      // and erases (re-creates) it before use.
+      return s === undefined || s.length < len ? new Uint8Array(len) : E.toUint8Array(s);
+    },
+    write: (page, offset, data) => {
+      storage.write(name(page), E.toString(data), offset + TAG_LEN);
+    },
+    erase: (page) => {
+      storage.erase(name(page));
+      create(page);
+    },
+  };
+}
+
+/** The board's journal store: its raw region when the table names one, else Storage files. */
+export function openJournalStore(board: BoardInfo): JournalStore {
+  const region = board.journalRegion;
+  if (region) {
+    let pageSize = 0;
+    for (let i = 0; i < board.pages.length; i++) {
+      const run = board.pages[i];
+      if (region.addr >= run.addr && region.addr < run.addr + run.size * run.count) pageSize = run.size;
+    }
+    return flashJournalStore(require('Flash'), region, pageSize);
+  }
+  return storageJournalStore(require('Storage'), STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
+}

@@ -1,0 +1,103 @@
+/**
+ * Journal test rigs: the real port stores (firmware/src/port/espruino/journal-store.ts) over the
+ * virtual board's NorFlash and EspruinoStorage, with just enough of Espruino's `E` for the port.
+ */
+import { crc32 as zlibCrc32 } from 'node:zlib';
+import { boardForProfile } from '../../shared/boards.ts';
+import type { BoardInfo } from '../../shared/boards.ts';
+import { NorFlash } from '../../host/board/flash/nor-flash.ts';
+import { EspruinoStorage } from '../../host/board/flash/storage.ts';
+import { createJournal } from '../../firmware/src/core/journal/journal.ts';
+import type { Journal, JournalStore } from '../../firmware/src/core/journal/journal.ts';
+import {
+  STORAGE_PAGE_COUNT,
+  STORAGE_PAGE_PREFIX,
+  STORAGE_PAGE_SIZE,
+  flashJournalStore,
+  storageJournalStore,
+} from '../../firmware/src/port/espruino/journal-store.ts';
+
+export const puck = boardForProfile('puck')!;
+export const pico = boardForProfile('pico')!;
+
+export const crc32 = (b: Uint8Array): number => zlibCrc32(b);
+
+/** The two E functions the port uses, with Espruino's binary-string semantics. */
+(globalThis as any).E = {
+  toUint8Array: (s: string) => new Uint8Array(Buffer.from(s, 'latin1')),
+  toString: (b: Uint8Array) => Buffer.from(b).toString('latin1'),
+};
+
+/** require("Flash") as Espruino shapes it, over a NorFlash. */
+export function flashModule(flash: NorFlash) {
+  return {
+    read: (len: number, addr: number) => flash.read(addr, len),
+    write: (data: Uint8Array, addr: number) => flash.write(addr, data),
+    erasePage: (addr: number) => flash.erasePage(addr),
+  };
+}
+
+/** Pages of the journal region in the NorFlash page map (for erase counters). */
+export function regionPages(flash: NorFlash, board: BoardInfo): number[] {
+  const r = board.journalRegion!;
+  const out: number[] = [];
+  for (let a = r.addr; a < r.addr + r.length; a = flash.getPage(a)!.addr + flash.getPage(a)!.length) {
+    out.push(flash.pageIndex(a));
+  }
+  return out;
+}
+
+export interface Rig {
+  board: BoardInfo;
+  flash: NorFlash;
+  storage?: EspruinoStorage;
+  store: JournalStore;
+  journal: Journal;
+}
+
+/** A program in Storage, as a deployed board has (.bootcde takes Storage space on a Pico). */
+export const BOOTCODE_SIZE = 16 * 1024;
+
+/** Builds flash for a board row; `reuse` keeps the flash (a reboot after a power cut). */
+export function rig(profile: 'puck' | 'pico', opts: { flash?: NorFlash; rng?: () => number } = {}): Rig {
+  const board = profile === 'puck' ? puck : pico;
+  let flash = opts.flash;
+  const fresh = !flash;
+  if (!flash) flash = new NorFlash(board, { rng: opts.rng });
+  flash.powerRestored();
+  if (board.journalRegion) {
+    const store = flashJournalStore(flashModule(flash), board.journalRegion, flash.getPage(board.journalRegion.addr)!.length);
+    return { board, flash, store, journal: createJournal(store, crc32) };
+  }
+  const storage = new EspruinoStorage(flash, board);
+  if (fresh) storage.write('.bootcde', 'x'.repeat(BOOTCODE_SIZE));
+  else storage.validateOrFormat(); // what the interpreter does at boot
+  const store = storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
+  return { board, flash, storage, store, journal: createJournal(store, crc32) };
+}
+
+/** Seeded PRNG (mulberry32) so every failure replays. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A job-like state: counters that move every checkpoint, some that move rarely, a name. */
+export function typicalState(i: number): { [k: string]: any } {
+  return {
+    job: 'stream',
+    offset: i * 16,
+    n: i * 16,
+    sum: i * 16 * 32768 + (i % 7),
+    crc: (i * 2654435761) >>> 0,
+    boots: 3,
+    loops: 0,
+    lastFault: i > 10 ? 'exception' : null,
+  };
+}

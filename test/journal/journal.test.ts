@@ -1,0 +1,207 @@
+import { describe, expect, it } from 'vitest';
+import { createJournal } from '../../firmware/src/core/journal/journal.ts';
+import {
+  COMMIT_MARK,
+  KIND_DELTA,
+  KIND_FAULT,
+  KIND_FULL,
+  parseRecords,
+  readU32,
+  replayState,
+} from '../../shared/journal-record.ts';
+import { encode, decode } from '../../shared/msgpack.ts';
+import { crc32, regionPages, rig, typicalState } from './helpers.ts';
+
+describe('journal round trip', () => {
+  it('loads nothing from erased flash', () => {
+    for (const profile of ['puck', 'pico'] as const) {
+      const m = rig(profile).journal.mount();
+      expect(m).toEqual({ state: null, seq: 0, skipped: 0, faultBlob: null, faultSeq: 0 });
+    }
+  });
+
+  it('saves a FULL then DELTAs of changed keys only, and a reboot loads the merged state', () => {
+    for (const profile of ['puck', 'pico'] as const) {
+      const r = rig(profile);
+      r.journal.mount();
+      const first = r.journal.commit({ a: 1, b: 'x', list: [1, 2] });
+      expect(first.full).toBe(true);
+      const d = r.journal.commit({ a: 2, b: 'x' }); // b unchanged: not written
+      expect(d.full).toBe(false);
+      expect(d.seq).toBe(first.seq + 1);
+      const del = r.journal.commit({ list: undefined, c: true });
+      expect(r.journal.commit({ a: 2 })).toEqual({ seq: del.seq, bytes: 0, full: false }); // nothing changed
+
+      const raw = r.journal.rawCheckpoint();
+      const parsed = parseRecords(raw, crc32);
+      expect(parsed.errors).toEqual([]);
+      expect(parsed.records.map((x) => x.kind)).toEqual([KIND_FULL, KIND_DELTA, KIND_DELTA]);
+      expect(decode(parsed.records[1].body)).toEqual({ a: 2 });
+      expect(replayState(parsed.records)).toEqual({ state: { a: 2, b: 'x', c: true }, seq: del.seq });
+
+      const again = rig(profile, { flash: r.flash }).journal.mount();
+      expect(again.state).toEqual({ a: 2, b: 'x', c: true });
+      expect(again.seq).toBe(del.seq);
+      expect(again.skipped).toBe(0);
+    }
+  });
+
+  it('keeps the newest fault record and serves it as stored', () => {
+    const r = rig('puck');
+    r.journal.mount();
+    r.journal.commit({ n: 1 });
+    const blob = encode({ cls: 'exception', msg: 'Error: boom', ring: [1, 2, 3] });
+    const fseq = r.journal.saveFault(blob);
+    r.journal.commit({ n: 2 });
+    const m = rig('puck', { flash: r.flash }).journal.mount();
+    expect(m.state).toEqual({ n: 2 });
+    expect(m.faultSeq).toBe(fseq);
+    expect(decode(m.faultBlob!)).toEqual({ cls: 'exception', msg: 'Error: boom', ring: [1, 2, 3] });
+    const raw = r.journal.rawFault()!;
+    const parsed = parseRecords(raw, crc32);
+    expect(parsed.records).toHaveLength(1);
+    expect(parsed.records[0].kind).toBe(KIND_FAULT);
+    // the checkpoint pull carries state records only
+    expect(parseRecords(r.journal.rawCheckpoint(), crc32).records.map((x) => x.kind)).toEqual([KIND_FULL, KIND_DELTA]);
+  });
+});
+
+describe('journal compaction and wear', () => {
+  it('compacts into the next page, spreads erases round-robin, and keeps older snapshots', () => {
+    const r = rig('puck');
+    r.journal.mount();
+    const pages = regionPages(r.flash, r.board);
+    let last: any;
+    for (let i = 0; i < 3000; i++) {
+      last = typicalState(i);
+      r.journal.commit(last);
+    }
+    const s = r.journal.stats();
+    expect(s.compactions).toBeGreaterThan(30);
+    const counts = pages.map((p) => r.flash.eraseCounts[p]);
+    // round-robin: every page erased, none more than once ahead of another
+    expect(Math.min(...counts)).toBeGreaterThan(8);
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    // nothing outside the region was touched
+    const total = r.flash.eraseCounts.reduce((a, b) => a + b, 0);
+    expect(total).toBe(counts.reduce((a, b) => a + b, 0));
+
+    const j2 = rig('puck', { flash: r.flash }).journal;
+    const m = j2.mount();
+    expect(m.state).toEqual(last);
+    expect(m.skipped).toBe(0);
+    // a pre-erased page is ready for the next compaction
+    expect(j2.stats().ready).toBe(true);
+    const o0 = j2.older(0)!;
+    const o1 = j2.older(1)!;
+    const o2 = j2.older(2)!;
+    expect(o1.seq).toBeLessThan(o0.seq);
+    expect(o2.seq).toBeLessThan(o1.seq);
+    expect(o1.state.n).toBeLessThan(o0.state.n);
+    // pageCount 4, one always erased: at most 3 FULL snapshots are left
+    expect(j2.older(3)).toBeNull();
+  });
+
+  it('survives Storage compaction on the pico row (journal files moved by Espruino)', () => {
+    const r = rig('pico');
+    r.journal.mount();
+    let last: any;
+    for (let i = 0; i < 3000; i++) {
+      last = typicalState(i);
+      r.journal.commit(last);
+    }
+    // Each page "erase" left a deleted file behind; Espruino compacted Storage when space ran out.
+    const eraseCount = r.journal.stats().erases;
+    expect(eraseCount).toBeGreaterThan(30);
+    expect(r.storage!.getStats().trashCount).toBeLessThan(eraseCount);
+    expect(r.storage!.read('.bootcde')!.length).toBe(16 * 1024);
+    const m = rig('pico', { flash: r.flash }).journal.mount();
+    expect(m.state).toEqual(last);
+  });
+});
+
+describe('journal corruption', () => {
+  /** Commits a FULL + 4 DELTAs on puck; returns the rig and the page/offsets of the records. */
+  function fiveRecords() {
+    const r = rig('puck');
+    r.journal.mount();
+    const states: any[] = [];
+    for (let i = 1; i <= 5; i++) {
+      r.journal.commit({ n: i, tag: 'step' + i });
+      states.push({ n: i, tag: 'step' + i });
+    }
+    const raw = r.journal.rawCheckpoint();
+    const offs = parseRecords(raw, crc32).records.map((x) => x.offset);
+    return { r, states, offs, base: r.board.journalRegion!.addr };
+  }
+
+  it('skips a record damaged after commit, reports it, and never loads it or what follows', () => {
+    const { r, states, offs, base } = fiveRecords();
+    // clear bits in the body of the 3rd record (as bit rot or a stray write would)
+    r.flash.write(base + offs[2] + 8, new Uint8Array([0, 0, 0, 0]));
+    const j = rig('puck', { flash: r.flash }).journal;
+    const m = j.mount();
+    expect(m.skipped).toBe(1);
+    expect(m.state).toEqual(states[1]); // the state before the damaged delta
+    // the damaged page is not appended to: the next save starts a fresh page with a FULL
+    const c = j.commit({ n: 99 });
+    expect(c.full).toBe(true);
+    expect(j.stats().active).toBe(1);
+    const m2 = rig('puck', { flash: r.flash }).journal.mount();
+    expect(m2.state).toEqual({ n: 99, tag: 'step2' });
+    expect(m2.seq).toBeGreaterThan(5);
+  });
+
+  it('treats a record whose commit mark never landed as torn', () => {
+    const { r, states, offs, base } = fiveRecords();
+    // the state as if the last save's commit write had not happened: re-create by copying page
+    // bytes without the last commit mark onto a fresh rig
+    const fresh = rig('puck');
+    const image = r.flash.read(base, 4096);
+    expect(offs).toHaveLength(5);
+    const lastMark = r.journal.stats().used - 4;
+    expect(readU32(image, lastMark)).toBe(COMMIT_MARK);
+    image.fill(0xff, lastMark, lastMark + 4);
+    fresh.flash.write(base, image);
+    const m = fresh.journal.mount();
+    expect(m.skipped).toBe(1);
+    expect(m.state).toEqual(states[3]);
+  });
+
+  it('falls back to the previous page when the newest FULL is damaged', () => {
+    const r = rig('puck');
+    r.journal.mount();
+    let i = 0;
+    while (r.journal.stats().compactions < 2) r.journal.commit(typicalState(i++));
+    const active = r.journal.stats().active;
+    const older = r.journal.older(1)!;
+    r.flash.write(r.board.journalRegion!.addr + active * 4096 + 12, new Uint8Array(4)); // inside the FULL body
+    const m = rig('puck', { flash: r.flash }).journal.mount();
+    expect(m.skipped).toBe(1);
+    // the state at the end of the previous page's chain: the newest state before that FULL
+    expect(m.state).toEqual(typicalState(i - 2));
+    expect(m.seq).toBeLessThan(r.journal.stats().seq);
+    expect(m.seq).toBeGreaterThan(older.seq);
+  });
+
+  it('parseRecords reports a damaged checkpoint instead of replaying it', () => {
+    const { r } = fiveRecords();
+    const raw = r.journal.rawCheckpoint();
+    raw[raw.length - 20] ^= 0x10;
+    const parsed = parseRecords(raw, crc32);
+    expect(parsed.records).toHaveLength(4);
+    expect(parsed.errors).toEqual([{ offset: parsed.end, reason: 'bad crc' }]);
+  });
+});
+
+describe('journal store on board rows', () => {
+  it('a fresh store on each row has the region the board table gives', () => {
+    const p = rig('puck');
+    expect([p.store.pageSize, p.store.pageCount]).toEqual([4096, 4]);
+    const q = rig('pico');
+    expect([q.store.pageSize, q.store.pageCount]).toEqual([2048, 4]);
+    expect(q.storage!.list().filter((n) => n.startsWith('irqj'))).toEqual(['irqj0', 'irqj1', 'irqj2', 'irqj3']);
+    // createJournal refuses a single page: compaction needs a second one
+    expect(() => createJournal({ ...p.store, pageCount: 1 }, crc32)).toThrow(/2 pages/);
+  });
+});
