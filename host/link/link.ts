@@ -75,7 +75,11 @@ export class CommandRefusedError extends Error {
 interface Pending {
   seq: number;
   resolve: (ack: AckBody) => void;
+  abort: (err: Error) => void;
 }
+
+/** The command was abandoned (the board reset while we waited; a newer plan replaces it). */
+export class LinkAbortedError extends Error {}
 
 const DEFAULTS: Required<RequestOptions> = { timeoutMs: 600, retries: 5, backoffFactor: 2, maxTimeoutMs: 5000 };
 
@@ -215,13 +219,17 @@ export class Link extends EventEmitter {
     const name = MESSAGE_NAMES[type] ?? `command ${type}`;
     let wait = o.timeoutMs;
     for (let attempt = 0; attempt <= o.retries; attempt++) {
-      const ack = await new Promise<AckBody | null>((resolve) => {
+      const ack = await new Promise<AckBody | null>((resolve, reject) => {
         let timer: TimerHandle | undefined;
         this.pending.set(seq, {
           seq,
           resolve: (a) => {
             this.clock.clearTimeout(timer);
             resolve(a);
+          },
+          abort: (err) => {
+            this.clock.clearTimeout(timer);
+            reject(err);
           },
         });
         timer = this.clock.setTimeout(() => {
@@ -244,6 +252,13 @@ export class Link extends EventEmitter {
     }
     this.stats.commandsFailed++;
     throw new LinkTimeoutError(name, o.retries + 1);
+  }
+
+  /** Abandons every command waiting for its ACK (they reject with LinkAbortedError). */
+  abortPending(reason: string): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.abort(new LinkAbortedError(reason));
   }
 
   /** Resolves with the next message matching `pred`, or null after timeoutMs (host clock). */

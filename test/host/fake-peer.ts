@@ -13,6 +13,8 @@ export class FakePeer extends TransportBase {
   dropNext = 0;
   /** Commands refused with this error. */
   refuse: string | null = null;
+  /** Called for every command after its ACK is queued (a scripted board reacts here). */
+  onCommand: ((cmd: { seq: number; type: number; body: any }) => void) | null = null;
   private txSeq = 0;
   private inbuf = '';
 
@@ -40,7 +42,10 @@ export class FakePeer extends TransportBase {
         continue;
       }
       const ack = this.refuse ? { s: res.msg.seq, ok: false, err: this.refuse } : { s: res.msg.seq, ok: true };
-      queueMicrotask(() => this.print(this.frame(MSG_ACK, ack) + '\r\n'));
+      queueMicrotask(() => {
+        this.print(this.frame(MSG_ACK, ack) + '\r\n');
+        this.onCommand?.(res.msg);
+      });
     }
     return true;
   }

@@ -1,0 +1,554 @@
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../clock/clock.ts';
+import { Link, LinkAbortedError, type LinkMessage } from '../link/link.ts';
+import { decide, directiveFor, type Decision, type HistoryEntry, type Incident } from '../recovery/decide.ts';
+import { defaultPolicy, type Policy } from '../recovery/policy.ts';
+import {
+  CMD_START,
+  MSG_BOOT,
+  MSG_CHECKPOINT,
+  MSG_EVENT,
+  MSG_FAULT,
+  MSG_HEARTBEAT,
+  MSG_LOG,
+  MSG_RESULT,
+  STATE_CHECKPOINT,
+  STATE_FAULT,
+} from '../../shared/protocol.ts';
+import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
+import {
+  FAULT_NAMES,
+  FAULT_NONE,
+  JOB_DONE,
+  JOB_FAULTED,
+  JOB_HOLDING,
+  JOB_IDLE,
+  JOB_RUNNING,
+  JOB_SAFE_MODE,
+  JOB_STATE_NAMES,
+  RESET_CAUSE_NAMES,
+  RESET_UNKNOWN,
+  isUnexpectedReset,
+} from '../../shared/taxonomy.ts';
+import type { StreamFeeder } from './feeder.ts';
+import { describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
+import { pullState, type PulledState } from './state-pull.ts';
+
+/** What the host believes the board is doing. */
+export type BoardState =
+  | 'unknown' // nothing heard yet
+  | 'booting' // reset detected, boot frame not yet seen
+  | 'idle' // firmware up, no job
+  | 'holding' // after an unexpected reset: job waits for a directive
+  | 'running'
+  | 'faulted' // fault captured, reset pending
+  | 'safe_mode'
+  | 'done'
+  | 'gone' // console vanished (USB board in reset)
+  | 'silent'; // heartbeats stopped: hang suspected
+
+/** How a reset (or a hang) was noticed. */
+export type DetectionMethod = 'boot-frame' | 'boot-counter' | 'port-vanished' | 'heartbeat-silence';
+
+/** One thing that happened, for the view, --json and the journal. `t` = host clock ms. */
+export interface SessionEvent {
+  type: string;
+  t: number;
+  [key: string]: any;
+}
+
+export interface Detection {
+  method: DetectionMethod;
+  at: number;
+  /** ms from the board's last sign of life (last frame) to this detection. */
+  afterMs: number;
+  /** ms from the actual reset, when the transport knows it (in-process virtual board). */
+  sinceResetMs?: number;
+}
+
+/** An unexpected reset (or suspected hang) and everything the session did about it. */
+export interface IncidentRecord {
+  id: string;
+  openedAt: number;
+  detections: Detection[];
+  /** Best knowledge of when the board reset (exact on the virtual board, else the first detection). */
+  resetAt: number;
+  resetAtExact: boolean;
+  /** Highest job offset reported before the reset. */
+  offsetBefore: number;
+  boot?: any;
+  checkpoint?: CheckpointView;
+  fault?: FaultView;
+  pulls: { what: string; size: number; verified: boolean; problem: string; ms: number; repeatedChunks: number }[];
+  incident?: Incident;
+  decision?: Decision;
+  directiveOk?: boolean;
+  resumedAt?: number;
+  /** Recovery time objective as measured: reset to the job confirmed running again (ms). */
+  rtoMs?: number;
+  /** Records processed again after the resume (input redone) and records given up (skipped). */
+  rpo?: { redone: number; lost: number };
+  outcome?: { ok: boolean; note: string };
+  faultClass: number;
+  resetCause: number;
+}
+
+export interface JobSpec {
+  job: 'stream';
+  n: number;
+  /** Checkpoint every k records. */
+  k: number;
+  seed: number;
+}
+
+export interface SessionOptions {
+  link: Link;
+  clock: Clock;
+  policy?: Policy;
+  feeder?: StreamFeeder;
+  /** Heartbeat silence that counts as a suspected hang (ms); default: policy.timeouts.heartbeatMs. */
+  heartbeatTimeoutMs?: number;
+  /** When the transport knows the real reset instants (virtual board): the latest one, or undefined. */
+  lastResetTruth?: () => number | undefined;
+  /** Seed for the decision's backoff jitter draw. */
+  seed?: number;
+}
+
+/**
+ * The board as the host tracks it: state machine, reset detection (boot frame, boot counter, port
+ * vanishing, heartbeat silence), and the recovery of every unexpected reset: pull the checkpoint and
+ * fault record, decide per policy, wait the backoff, send the directive, re-feed the job's input from
+ * the checkpoint's offset, confirm the job runs again, and measure RTO and RPO.
+ *
+ * Everything it learns is emitted as 'event' (SessionEvent); 'incident' fires when one closes.
+ */
+export class Session extends EventEmitter {
+  state: BoardState = 'unknown';
+  readonly policy: Policy;
+  readonly incidents: IncidentRecord[] = [];
+  readonly history: HistoryEntry[] = [];
+  lastBoot: any = null;
+  lastHeartbeat: any = null;
+  /** Interrupts per second per source (from heartbeat counters). */
+  rates: { [source: string]: number } = {};
+  lastFaults: any[] = [];
+  result: any = null;
+  job: JobSpec | null = null;
+  /** Input offsets given up with CMD_SKIP (for the golden value). */
+  readonly skipped: number[] = [];
+  resets = 0;
+  highestOffset = 0;
+  private current: IncidentRecord | null = null;
+  private epoch = 0;
+  private recovering = false;
+  private hbTimer: TimerHandle | undefined;
+  private stopped = false;
+  private lastAliveAt = 0;
+  private prevCounts: { t: number; cnt: number[] } | null = null;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly onMessage = (m: LinkMessage) => this.handle(m);
+  private readonly onVanish = (reason: string) => this.vanished(reason);
+  private readonly onReturn = () => this.emitEvent({ type: 'port-return' });
+  private readonly onConsole = (line: string) => this.emitEvent({ type: 'console', line });
+  private readonly onBadFrame = (b: any) => this.emitEvent({ type: 'bad-frame', ...b });
+  private readonly onGarbage = (g: any) => this.emitEvent({ type: 'garbage', ...g });
+
+  constructor(private readonly opts: SessionOptions) {
+    super();
+    this.policy = opts.policy ?? defaultPolicy();
+    this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? this.policy.timeouts.heartbeatMs;
+  }
+
+  get link(): Link {
+    return this.opts.link;
+  }
+  get clock(): Clock {
+    return this.opts.clock;
+  }
+
+  start(): void {
+    const l = this.opts.link;
+    l.on('message', this.onMessage);
+    l.on('vanish', this.onVanish);
+    l.on('return', this.onReturn);
+    l.on('console', this.onConsole);
+    l.on('bad-frame', this.onBadFrame);
+    l.on('garbage', this.onGarbage);
+    this.lastAliveAt = this.clock.now();
+    this.armSilenceCheck();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clock.clearTimeout(this.hbTimer);
+    const l = this.opts.link;
+    l.off('message', this.onMessage);
+    l.off('vanish', this.onVanish);
+    l.off('return', this.onReturn);
+    l.off('console', this.onConsole);
+    l.off('bad-frame', this.onBadFrame);
+    l.off('garbage', this.onGarbage);
+    this.opts.feeder?.pause();
+  }
+
+  /** Starts the job on the board (CMD_START) and begins feeding its input. */
+  async startJob(spec: JobSpec): Promise<void> {
+    this.job = spec;
+    await this.link.request(CMD_START, { job: spec.job, n: spec.n, k: spec.k });
+    this.emitEvent({ type: 'job-start', job: spec.job, n: spec.n, k: spec.k, seed: spec.seed });
+    const f = this.opts.feeder;
+    if (f) {
+      f.rewind(0);
+      f.resume();
+    }
+  }
+
+  /** Resolves with the first boot frame or heartbeat (the firmware is alive), or null on timeout. */
+  async waitAlive(timeoutMs: number): Promise<LinkMessage | null> {
+    if (this.lastBoot || this.lastHeartbeat) return { type: MSG_BOOT, body: this.lastBoot, seq: 0, name: 'boot', at: 0 };
+    return this.link.waitFor((m) => m.type === MSG_BOOT || m.type === MSG_HEARTBEAT, timeoutMs);
+  }
+
+  /** Resolves when the job reports its result (or the board enters safe mode), or null on timeout. */
+  waitDone(timeoutMs: number): Promise<SessionEvent | null> {
+    if (this.result) return Promise.resolve({ type: 'result', t: this.clock.now(), ...this.result });
+    return new Promise((resolve) => {
+      const onEv = (e: SessionEvent) => {
+        if (e.type !== 'result' && !(e.type === 'state' && e.state === 'safe_mode' && !this.recovering)) return;
+        this.off('event', onEv);
+        this.clock.clearTimeout(timer);
+        resolve(e);
+      };
+      const timer = this.clock.setTimeout(() => {
+        this.off('event', onEv);
+        resolve(null);
+      }, timeoutMs);
+      this.on('event', onEv);
+    });
+  }
+
+  // ---- incoming -------------------------------------------------------------------------------
+
+  private handle(m: LinkMessage): void {
+    this.lastAliveAt = m.at;
+    const b = m.body ?? {};
+    switch (m.type) {
+      case MSG_BOOT:
+        return this.onBoot(b, m.at);
+      case MSG_HEARTBEAT:
+        return this.onHeartbeat(b, m.at);
+      case MSG_FAULT:
+        this.lastFaults.push({ ...b, at: m.at });
+        if (this.lastFaults.length > 8) this.lastFaults.shift();
+        this.setState('faulted');
+        this.emitEvent({ type: 'fault', cls: b.cls, className: FAULT_NAMES[b.cls] ?? `class ${b.cls}`, msg: b.msg, off: b.off, isr: b.isr });
+        return;
+      case MSG_CHECKPOINT:
+        this.emitEvent({ type: 'checkpoint', seq: b.seq, off: b.off, full: b.full, bytes: b.bytes });
+        if (typeof b.off === 'number') this.progress(b.off);
+        return;
+      case MSG_RESULT:
+        this.result = { job: b.job, n: b.n, sum: b.sum, crc: b.crc >>> 0, off: b.off };
+        this.setState('done');
+        this.emitEvent({ type: 'result', ...this.result });
+        return;
+      case MSG_LOG:
+        this.emitEvent({ type: 'log', lvl: b.lvl, msg: b.msg });
+        return;
+      case MSG_EVENT:
+        this.emitEvent({ type: 'irq-event', src: b.src, n: b.n, d: b.d });
+        return;
+    }
+  }
+
+  private onBoot(b: any, at: number): void {
+    const prev = this.lastBoot;
+    this.lastBoot = { ...b, at };
+    this.prevCounts = null;
+    const cause = RESET_CAUSE_NAMES[b.rc] ?? `0x${Number(b.rc).toString(16)}`;
+    const unexpected = isUnexpectedReset(b.rc ?? 0);
+    this.emitEvent({ type: 'boot', rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fw: b.fw, board: b.board });
+    // A boot counter that moved by more than one means boots happened we never saw a frame of.
+    const method: DetectionMethod = prev && typeof b.boots === 'number' && typeof prev.boots === 'number' && b.boots - prev.boots > 1 ? 'boot-counter' : 'boot-frame';
+    const jobInFlight = !!b.hold || (this.job !== null && this.state !== 'done' && this.state !== 'safe_mode' && !this.result);
+    if (prev !== null || this.current) this.resets++;
+    if (!this.current && (prev !== null || b.hold)) this.openIncident(method, at);
+    else if (this.current) this.detect(this.current, method, at);
+    if (b.hold) this.setState('holding');
+    else this.setState('idle');
+    if (this.current && jobInFlight) {
+      const inc = this.current;
+      inc.boot = b;
+      inc.resetCause = b.rc ?? RESET_UNKNOWN;
+      void this.recover(inc, ++this.epoch);
+    } else if (this.current) {
+      // Reset with nothing in flight: recorded, nothing to recover.
+      this.closeIncident(this.current, { ok: true, note: unexpected ? 'no job in flight' : 'expected reset, no job in flight' });
+    }
+  }
+
+  private onHeartbeat(b: any, at: number): void {
+    const prevHb = this.lastHeartbeat;
+    this.lastHeartbeat = { ...b, at };
+    this.updateRates(b, at);
+    const st: string = JOB_STATE_NAMES[b.st] ?? 'unknown';
+    this.emitEvent({ type: 'heartbeat', st: b.st, state: st, off: b.off, isr: b.isr, cnt: b.cnt, ovr: b.ovr, mem: b.mem, boardT: b.t });
+    if (this.state === 'silent' && this.current) {
+      // The board was alive after all (a long callback, not a hang): close the suspicion.
+      if (prevHb && b.t > prevHb.t && !this.current.boot) {
+        this.closeIncident(this.current, { ok: true, note: 'heartbeats resumed without a reset: not a hang' });
+      }
+    }
+    if (b.st === JOB_RUNNING) this.setState('running');
+    else if (b.st === JOB_HOLDING) this.setState('holding');
+    else if (b.st === JOB_DONE) this.setState('done');
+    else if (b.st === JOB_SAFE_MODE) this.setState('safe_mode');
+    else if (b.st === JOB_FAULTED) this.setState('faulted');
+    else if (b.st === JOB_IDLE) this.setState('idle');
+    if (typeof b.off === 'number') this.progress(b.off);
+    // The board resumed on its own (fallback, expected reset): follow it with the input.
+    const f = this.opts.feeder;
+    if (f && b.st === JOB_RUNNING && f.paused && !this.recovering) {
+      f.rewind(b.off ?? 0);
+      f.resume();
+    }
+  }
+
+  private progress(off: number): void {
+    if (!this.recovering && off > this.highestOffset) this.highestOffset = off;
+    if (!this.recovering) this.opts.feeder?.progress(off);
+  }
+
+  private updateRates(b: any, at: number): void {
+    if (!Array.isArray(b.cnt)) return;
+    const t = typeof b.t === 'number' ? b.t : at;
+    if (this.prevCounts && t > this.prevCounts.t) {
+      const dt = (t - this.prevCounts.t) / 1000;
+      for (let i = 0; i < b.cnt.length; i++) {
+        const name = IRQ_SOURCE_NAMES[i] ?? `src${i}`;
+        this.rates[name] = Math.max(0, (b.cnt[i] - (this.prevCounts.cnt[i] ?? 0)) / dt);
+      }
+    }
+    this.prevCounts = { t, cnt: b.cnt.slice() };
+  }
+
+  private vanished(reason: string): void {
+    this.opts.feeder?.pause();
+    this.setState('gone');
+    this.emitEvent({ type: 'port-vanish', reason });
+    if (!this.current) this.openIncident('port-vanished', this.clock.now());
+    else this.detect(this.current, 'port-vanished', this.clock.now());
+  }
+
+  private armSilenceCheck(): void {
+    if (this.stopped) return;
+    const every = Math.max(50, Math.floor(this.heartbeatTimeoutMs / 4));
+    this.hbTimer = this.clock.setTimeout(() => {
+      this.checkSilence();
+      this.armSilenceCheck();
+    }, every);
+  }
+
+  private checkSilence(): void {
+    if (this.stopped || this.state === 'gone' || this.state === 'silent' || this.state === 'unknown' || this.state === 'done') return;
+    if (this.recovering && this.current && !this.current.resumedAt && this.state !== 'running') return;
+    const silent = this.clock.now() - this.lastAliveAt;
+    if (silent < this.heartbeatTimeoutMs) return;
+    this.opts.feeder?.pause();
+    this.setState('silent');
+    this.emitEvent({ type: 'hang-suspected', silentMs: silent, offset: this.highestOffset });
+    if (!this.current) this.openIncident('heartbeat-silence', this.clock.now());
+    else this.detect(this.current, 'heartbeat-silence', this.clock.now());
+  }
+
+  // ---- incidents ------------------------------------------------------------------------------
+
+  private openIncident(method: DetectionMethod, at: number): IncidentRecord {
+    const truth = this.opts.lastResetTruth?.();
+    const exact = truth !== undefined && truth <= at && truth >= this.lastAliveAt - this.heartbeatTimeoutMs * 4;
+    const inc: IncidentRecord = {
+      id: `inc-${this.incidents.length + 1}`,
+      openedAt: at,
+      detections: [],
+      resetAt: exact ? (truth as number) : at,
+      resetAtExact: exact,
+      offsetBefore: this.highestOffset,
+      pulls: [],
+      faultClass: FAULT_NONE,
+      resetCause: RESET_UNKNOWN,
+    };
+    this.incidents.push(inc);
+    this.current = inc;
+    this.emitEvent({ type: 'incident-open', id: inc.id, offsetBefore: inc.offsetBefore });
+    this.detect(inc, method, at);
+    return inc;
+  }
+
+  private detect(inc: IncidentRecord, method: DetectionMethod, at: number): void {
+    if (inc.detections.some((d) => d.method === method)) return;
+    // A reset that happened after the incident opened (a hang that ended in a watchdog reset).
+    const truth = this.opts.lastResetTruth?.();
+    if (truth !== undefined && truth <= at && truth >= inc.openedAt - this.heartbeatTimeoutMs * 4 && !inc.resetAtExact) {
+      inc.resetAt = truth;
+      inc.resetAtExact = true;
+    }
+    const d: Detection = { method, at, afterMs: Math.max(0, at - this.lastAliveBefore(inc)) };
+    if (inc.resetAtExact) d.sinceResetMs = Math.max(0, at - inc.resetAt);
+    inc.detections.push(d);
+    this.emitEvent({ type: 'reset-detected', id: inc.id, method, afterMs: d.afterMs, sinceResetMs: d.sinceResetMs });
+  }
+
+  private lastAliveBefore(inc: IncidentRecord): number {
+    return Math.min(this.lastAliveAt, inc.openedAt);
+  }
+
+  /**
+   * Recovers from one reset. `epoch` identifies this attempt: a newer boot frame starts a new
+   * attempt and this one stops at its next step.
+   */
+  private async recover(inc: IncidentRecord, epoch: number): Promise<void> {
+    const stale = () => epoch !== this.epoch || this.stopped;
+    this.recovering = true;
+    this.opts.feeder?.pause();
+    this.link.abortPending('board reset');
+    try {
+      const boot = inc.boot ?? {};
+      // 1. What did the board save?
+      const ck = await this.pull(inc, STATE_CHECKPOINT);
+      if (stale()) return;
+      const fault = await this.pull(inc, STATE_FAULT);
+      if (stale()) return;
+      inc.checkpoint = describeCheckpoint(ck, boot);
+      inc.fault = describeFault(fault);
+      inc.faultClass = inc.fault?.cls ?? FAULT_NONE;
+      // 2. Decide.
+      const incident: Incident = {
+        id: inc.id,
+        at: inc.openedAt,
+        resetCause: boot.rc ?? RESET_UNKNOWN,
+        faultClass: inc.faultClass,
+        offset: inc.fault?.off ?? (inc.offsetBefore || null),
+        ckSeq: inc.checkpoint?.seq ?? null,
+        ckOffset: inc.checkpoint?.off ?? null,
+        ckOldest: inc.checkpoint?.oldest ?? null,
+        expected: !isUnexpectedReset(boot.rc ?? 0) && inc.faultClass === FAULT_NONE,
+        bootCount: boot.boots,
+        crashLoop: boot.loop,
+        jobState: boot.hold ? JOB_HOLDING : this.job && !this.result ? JOB_RUNNING : JOB_IDLE,
+        message: inc.fault?.msg,
+      };
+      inc.incident = incident;
+      const decision = decide(incident, this.history, this.policy, { seed: this.opts.seed });
+      inc.decision = decision;
+      const entry: HistoryEntry = { incident, decision };
+      this.history.push(entry);
+      this.emitEvent({ type: 'decision', id: inc.id, action: decision.action, level: decision.level, delayMs: decision.delayMs, kind: decision.kind, reason: decision.reason, alert: decision.alert });
+      // 3. Backoff, then the directive.
+      if (decision.delayMs > 0) await this.clock.sleep(decision.delayMs);
+      if (stale()) return;
+      const directive = directiveFor(decision);
+      if (directive) {
+        try {
+          await this.link.request(directive.cmd, directive.body, { timeoutMs: 800, retries: 6 });
+          inc.directiveOk = true;
+          this.emitEvent({ type: 'directive', id: inc.id, action: decision.action, body: directive.body, ok: true });
+        } catch (err) {
+          if (err instanceof LinkAbortedError || stale()) return;
+          inc.directiveOk = false;
+          this.emitEvent({ type: 'directive', id: inc.id, action: decision.action, body: directive.body, ok: false, err: (err as Error).message });
+        }
+        if (stale()) return;
+      }
+      if (decision.action === 'skip' && typeof decision.offset === 'number') this.skipped.push(decision.offset);
+      // 4. Re-feed from the checkpoint's offset and confirm the job runs (or halted, for halt).
+      const resumeOffset = decision.action === 'restart' ? 0 : (decision.resumeOffset ?? inc.checkpoint?.off ?? 0);
+      const outcome = await this.confirm(inc, decision, resumeOffset, stale);
+      if (stale()) return;
+      entry.outcome = { ok: outcome.ok, at: this.clock.now(), note: outcome.note };
+      this.closeIncident(inc, outcome);
+    } catch (err) {
+      if (err instanceof LinkAbortedError || stale()) return;
+      this.emitEvent({ type: 'recovery-error', id: inc.id, message: (err as Error).message });
+      this.closeIncident(inc, { ok: false, note: (err as Error).message });
+    } finally {
+      if (!stale()) this.recovering = false;
+    }
+  }
+
+  private async pull(inc: IncidentRecord, what: string): Promise<PulledState | null> {
+    try {
+      const p = await pullState(this.link, what, { timeoutMs: this.policy.timeouts.attemptMs });
+      inc.pulls.push({ what, size: p.size, verified: p.verified, problem: p.problem, ms: p.ms, repeatedChunks: p.repeatedChunks });
+      this.emitEvent({ type: 'state-pulled', id: inc.id, what, size: p.size, crc: p.crc, verified: p.verified, problem: p.problem, ms: p.ms, repeatedChunks: p.repeatedChunks, empty: p.empty, raw: p.bytes });
+      return p;
+    } catch (err) {
+      if (err instanceof LinkAbortedError) throw err;
+      inc.pulls.push({ what, size: 0, verified: false, problem: (err as Error).message, ms: 0, repeatedChunks: 0 });
+      this.emitEvent({ type: 'state-pulled', id: inc.id, what, verified: false, problem: (err as Error).message });
+      return null;
+    }
+  }
+
+  private async confirm(inc: IncidentRecord, decision: Decision, resumeOffset: number, stale: () => boolean): Promise<{ ok: boolean; note: string }> {
+    const wait = this.policy.timeouts.attemptMs;
+    if (decision.action === 'halt') {
+      const m = await this.link.waitFor((x) => x.type === MSG_HEARTBEAT && x.body?.st === JOB_SAFE_MODE, wait);
+      return m ? { ok: true, note: 'board in safe mode' } : { ok: false, note: 'no safe-mode heartbeat' };
+    }
+    const f = this.opts.feeder;
+    if (f && decision.action !== 'none') {
+      f.rewind(resumeOffset);
+      f.resume();
+    }
+    // 'none': the board's own fallback applies after its hold time; the heartbeat handler feeds then.
+    const target = this.job ? Math.min(resumeOffset + 1, this.job.n) : resumeOffset + 1;
+    const running = await this.link.waitFor(
+      (x) =>
+        x.type === MSG_RESULT ||
+        (x.type === MSG_HEARTBEAT && ((x.body?.st === JOB_RUNNING && x.body.off >= target) || x.body?.st === JOB_DONE || x.body?.st === JOB_SAFE_MODE)) ||
+        (x.type === MSG_CHECKPOINT && x.body?.off >= target),
+      decision.action === 'none' ? wait * 3 : wait,
+    );
+    if (stale()) return { ok: false, note: 'superseded' };
+    if (!running) return { ok: false, note: `job not running again within ${wait} ms` };
+    if (running.type === MSG_HEARTBEAT && running.body?.st === JOB_SAFE_MODE) return { ok: false, note: 'board entered safe mode (its own fallback)' };
+    inc.resumedAt = running.at;
+    inc.rtoMs = running.at - inc.resetAt;
+    const redone = Math.max(0, inc.offsetBefore - resumeOffset);
+    inc.rpo = { redone, lost: decision.action === 'skip' ? 1 : 0 };
+    // The offset bookkeeping restarts from where the job resumed.
+    this.highestOffset = Math.max(resumeOffset, typeof running.body?.off === 'number' ? running.body.off : resumeOffset);
+    return { ok: true, note: `job running again at offset ${running.body?.off ?? resumeOffset}` };
+  }
+
+  private closeIncident(inc: IncidentRecord, outcome: { ok: boolean; note: string }): void {
+    inc.outcome = outcome;
+    if (this.current === inc) this.current = null;
+    this.emitEvent({
+      type: 'incident',
+      id: inc.id,
+      ok: outcome.ok,
+      note: outcome.note,
+      cause: RESET_CAUSE_NAMES[inc.resetCause] ?? String(inc.resetCause),
+      fault: FAULT_NAMES[inc.faultClass] ?? String(inc.faultClass),
+      detections: inc.detections,
+      action: inc.decision?.action,
+      rtoMs: inc.rtoMs,
+      rpo: inc.rpo,
+      resetAtExact: inc.resetAtExact,
+    });
+    this.emit('incident', inc);
+  }
+
+  private setState(s: BoardState): void {
+    if (this.state === s) return;
+    const from = this.state;
+    this.state = s;
+    this.emitEvent({ type: 'state', state: s, from });
+  }
+
+  private emitEvent(e: Omit<SessionEvent, 't'> & { t?: number }): void {
+    const ev = { t: this.clock.now(), ...e } as SessionEvent;
+    this.emit('event', ev);
+  }
+}
