@@ -239,8 +239,9 @@ export function crashLoopInfo(incident: Incident, history: HistoryEntry[], polic
 
 /** Whether a past recovery failed, judged by what came next (the following incident). */
 function recoveryFailed(entry: HistoryEntry, next: Incident, policy: Policy): boolean {
-  if (entry.outcome && !entry.outcome.ok) return true;
+  // A quiet period longer than escalation.quietMs forgives everything before it.
   if (next.at - entry.incident.at > policy.escalation.quietMs) return false;
+  if (entry.outcome && !entry.outcome.ok) return true;
   // Faulting again before getting past the offset it failed at: the recovery did not help.
   return !next.expected && hasOffset(next.offset) && hasOffset(entry.incident.offset) && next.offset <= entry.incident.offset;
 }

@@ -32,7 +32,7 @@ export function register(program: Command): void {
       const { policy: p, errors } = readPolicyFile(file);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ ok: errors.length === 0, errors, policy: errors.length ? undefined : p }) + '\n');
-        if (errors.length) process.exitCode = EXIT_USAGE;
+        if (errors.length) throw new UserError(`${file}: the policy is not valid (errors listed in the JSON)`, EXIT_USAGE);
         return;
       }
       if (errors.length === 1 && errors[0].line === undefined && errors[0].path === '') {
