@@ -1,0 +1,192 @@
+/**
+ * The firmware build: TypeScript sources -> one Espruino-safe script (+ a minified variant).
+ *
+ *   esbuild bundle (ES2022, one global `irqmon`)  ->  tsc lowering to ES5 (helpers refused)
+ *   ->  hoisting pass  ->  build hash  ->  Espruino check       => firmware/dist/irqmon.js
+ *   ->  esbuild minify (ES5)  ->  hoisting pass  ->  check       => firmware/dist/irqmon.min.js
+ *   ->  size report (budget on the minified bytes)                => firmware/dist/size.json
+ *
+ * Nothing is trusted: both outputs go through the same checker the CLI (`irqmon check`) and the
+ * virtual board use, and any finding fails the build.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32, gzipSync } from 'node:zlib';
+import * as acorn from 'acorn';
+import { checkSource, formatFindings, type Finding } from '../../host/check/index.ts';
+import type { AnyNode } from '../../host/check/ast.ts';
+import { makeHoistingFree } from './hoist.ts';
+import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine } from './lower.ts';
+
+export { BuildError } from './lower.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_ENTRY = join(REPO_ROOT, 'firmware/src/main.ts');
+export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'firmware/dist');
+export const GLOBAL_NAME = 'irqmon';
+/** Budget for the minified bundle: code is memory on the board (FACTS.md section 2). */
+export const DEFAULT_BUDGET_BYTES = 16 * 1024;
+/** Stands for the build hash until the raw bundle's CRC is known; same length as the hash. */
+export const HASH_PLACEHOLDER = '#FWHASH#';
+
+export interface BuildOptions {
+  entry?: string;
+  outDir?: string;
+  /** Replaces __FW_VERSION__; defaults to package.json's version. */
+  version?: string;
+  budgetBytes?: number;
+  /** Write the files (default true); false only returns them. */
+  write?: boolean;
+}
+
+export interface SizeReport {
+  version: string;
+  hash: string;
+  rawBytes: number;
+  minBytes: number;
+  minGzipBytes: number;
+  budgetBytes: number;
+  /** Minified bytes as a percentage of the budget, one decimal. */
+  budgetUsedPercent: number;
+}
+
+export interface BuildResult {
+  raw: string;
+  min: string;
+  hash: string;
+  size: SizeReport;
+  rawPath: string;
+  minPath: string;
+  sizePath: string;
+  checkMillis: number;
+}
+
+/** Runs the whole pipeline; throws BuildError (message meant for people) on any failure. */
+export async function buildFirmware(options: BuildOptions = {}): Promise<BuildResult> {
+  const entry = resolve(options.entry ?? DEFAULT_ENTRY);
+  const outDir = resolve(options.outDir ?? DEFAULT_OUT_DIR);
+  const version = options.version ?? packageVersion();
+  const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
+  const write = options.write ?? true;
+  const rawPath = join(outDir, 'irqmon.js');
+  const minPath = join(outDir, 'irqmon.min.js');
+  const sizePath = join(outDir, 'size.json');
+
+  if (!existsSync(entry)) {
+    throw new BuildError(`firmware entry ${displayPath(entry)} does not exist: the build starts from it (create it, or pass --entry FILE)`);
+  }
+  const bundled = await bundleModules({
+    entry,
+    globalName: GLOBAL_NAME,
+    define: { __FW_VERSION__: JSON.stringify(version), __FW_HASH__: JSON.stringify(HASH_PLACEHOLDER) },
+  });
+  const lowered = lowerToEs5(bundled);
+  const rawWithPlaceholder = makeHoistingFree(lowered);
+  const hash = hex8(crc32(rawWithPlaceholder));
+  const raw = rawWithPlaceholder.split(HASH_PLACEHOLDER).join(hash);
+  const min = makeHoistingFree(await minify(rawWithPlaceholder), { compact: true }).split(HASH_PLACEHOLDER).join(hash);
+
+  const started = performance.now();
+  const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];
+  const checkMillis = performance.now() - started;
+
+  const minBytes = Buffer.byteLength(min);
+  const size: SizeReport = {
+    version,
+    hash,
+    rawBytes: Buffer.byteLength(raw),
+    minBytes,
+    minGzipBytes: gzipSync(min, { level: 9 }).length,
+    budgetBytes,
+    budgetUsedPercent: Math.round((minBytes / budgetBytes) * 1000) / 10,
+  };
+
+  if (write) {
+    mkdirSync(outDir, { recursive: true });
+    if (problems.length > 0) {
+      // keep the rejected text for inspection, never leave a stale bundle that looks good
+      for (const p of [rawPath, minPath, sizePath]) rmSync(p, { force: true });
+      writeFileSync(join(outDir, 'irqmon.rejected.js'), raw);
+      writeFileSync(join(outDir, 'irqmon.rejected.min.js'), min);
+    } else {
+      writeFileSync(rawPath, raw);
+      writeFileSync(minPath, min);
+      writeFileSync(sizePath, JSON.stringify(size, null, 2) + '\n');
+      for (const name of ['irqmon.rejected.js', 'irqmon.rejected.min.js']) rmSync(join(outDir, name), { force: true });
+    }
+  }
+  if (problems.length > 0) {
+    throw new BuildError(
+      `the firmware bundle is not Espruino-safe (${problems.length} problem(s)); the rejected output is in ` +
+        `${displayPath(join(outDir, 'irqmon.rejected.js'))} and .rejected.min.js:\n${problems.join('\n')}`,
+    );
+  }
+  const result = { raw, min, hash, size, rawPath, minPath, sizePath, checkMillis };
+  if (minBytes > budgetBytes) {
+    // the outputs are written (they are Espruino-safe), but the build fails: code is board memory
+    throw new BuildError(
+      `the minified firmware is ${minBytes} bytes, over its budget of ${budgetBytes} bytes (${size.budgetUsedPercent}%); ` +
+        `shrink firmware/src (or raise the budget deliberately)\n${formatSizeReport(result)}`,
+    );
+  }
+  return result;
+}
+
+/** Checker findings plus the one-global rule, as printable lines (empty when the output is fine). */
+function verifyOutput(code: string, path: string, annotateModules: boolean): string[] {
+  const file = displayPath(path);
+  const findings: Finding[] = checkSource(code, file);
+  const lines = findings.length > 0 ? formatFindings(findings).split('\n') : [];
+  if (annotateModules) {
+    for (let i = 0; i < findings.length; i++) {
+      const module = moduleAtLine(code, findings[i].line);
+      if (module) lines[i] += ` [from ${module}]`;
+    }
+  }
+  const globals = topLevelNames(code);
+  if (globals.length !== 1 || globals[0] !== GLOBAL_NAME) {
+    lines.push(`${file}: the bundle must define exactly one global, ${GLOBAL_NAME}; it defines: ${globals.join(', ') || 'none'}`);
+  }
+  return lines;
+}
+
+function topLevelNames(code: string): string[] {
+  const program = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' }) as AnyNode;
+  const names: string[] = [];
+  for (const stmt of program.body as AnyNode[]) {
+    if (stmt.type === 'VariableDeclaration') for (const d of stmt.declarations) names.push(d.id.name);
+    if (stmt.type === 'FunctionDeclaration' || stmt.type === 'ClassDeclaration') names.push(stmt.id.name);
+  }
+  return names;
+}
+
+/** Human-readable size report, one line per output. */
+export function formatSizeReport(result: BuildResult): string {
+  const s = result.size;
+  const kib = (s.budgetBytes / 1024).toString();
+  return [
+    `irqmon firmware ${s.version} (build hash ${s.hash})`,
+    `  ${displayPath(result.rawPath).padEnd(30)} ${fmt(s.rawBytes).padStart(8)} bytes`,
+    `  ${displayPath(result.minPath).padEnd(30)} ${fmt(s.minBytes).padStart(8)} bytes, gzip ${fmt(s.minGzipBytes)} ` +
+      `(for reference); ${s.budgetUsedPercent}% of the ${kib} KiB budget`,
+    `  Espruino check: both outputs clean (${result.checkMillis.toFixed(0)} ms)`,
+  ].join('\n');
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function hex8(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
+
+export function packageVersion(): string {
+  return JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
+}
+
+export function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}

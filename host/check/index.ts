@@ -1,0 +1,133 @@
+/**
+ * The Espruino compatibility checker: parses JavaScript and reports, with line and column, every
+ * construct an Espruino 2v25+ interpreter cannot run (see docs/check.md for the rules).
+ *
+ *   checkSource(code, file?)  -> Finding[]   (throws SourceSyntaxError when the code does not parse)
+ *   formatFindings(findings)  -> "file:line:column: message [rule]" lines
+ *
+ * Used by `irqmon check`, by the firmware build on its outputs, and by the virtual board on every
+ * program it loads, so it is one parse plus a few linear passes.
+ */
+import * as acorn from 'acorn';
+import type { AnyNode } from './ast.ts';
+import type { Finding, RuleContext, RuleId } from './context.ts';
+import { analyzeScopes } from './scope.ts';
+import { checkBuiltins } from './rules/builtins.ts';
+import { checkHoisting } from './rules/hoisting.ts';
+import { checkHoles } from './rules/holes.ts';
+import { checkSyntax } from './rules/syntax.ts';
+
+export type { Finding, RuleId } from './context.ts';
+
+export const RULES: readonly RuleId[] = ['unsupported-syntax', 'missing-builtin', 'hoisting', 'array-hole'];
+
+/** The code is not valid JavaScript at all; line and column are 1-based. */
+export class SourceSyntaxError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly column: number,
+    readonly reason: string,
+  ) {
+    super(`${file}:${line}:${column}: JavaScript syntax error: ${reason}`);
+  }
+}
+
+/** All findings in `code`, sorted by position. Throws SourceSyntaxError if it does not parse. */
+export function checkSource(code: string, file = '<input>'): Finding[] {
+  const tokens: acorn.Token[] = [];
+  const program = parse(code, file, tokens);
+  const lines = new LineIndex(code);
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  const ctx: RuleContext = {
+    code,
+    program,
+    tokens,
+    scopes: analyzeScopes(program),
+    report(rule, offset, message) {
+      const key = `${rule}@${offset}@${message}`;
+      if (seen.has(key)) return;
+      seen.add(key);
+      const { line, column } = lines.position(offset);
+      findings.push({ rule, message, line, column, file });
+    },
+    tokenAfter(offset, labels) {
+      let lo = 0;
+      let hi = tokens.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (tokens[mid].start < offset) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < tokens.length; i++) {
+        const t = tokens[i];
+        // operators such as `**=` and `||=` share one token type; their text is in `value`
+        const text = t.type.label === '_=' ? String((t as { value?: unknown }).value) : t.type.label;
+        if (labels.includes(t.type.label) || labels.includes(text)) return t;
+      }
+      return null;
+    },
+  };
+  checkSyntax(ctx);
+  checkBuiltins(ctx);
+  checkHoisting(ctx);
+  checkHoles(ctx);
+  findings.sort((a, b) => a.line - b.line || a.column - b.column);
+  return findings;
+}
+
+/** One line per finding: `file:line:column: message [rule]`. */
+export function formatFindings(findings: readonly Finding[]): string {
+  return findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]`).join('\n');
+}
+
+function parse(code: string, file: string, tokens: acorn.Token[]): AnyNode {
+  const options = (sourceType: 'script' | 'module'): acorn.Options => ({
+    ecmaVersion: 'latest',
+    sourceType,
+    allowHashBang: true,
+    onToken: tokens,
+  });
+  try {
+    return acorn.parse(code, options('script')) as AnyNode;
+  } catch (scriptError) {
+    // import/export only parse as a module: parse that way so the rule can name them
+    tokens.length = 0;
+    try {
+      return acorn.parse(code, options('module')) as AnyNode;
+    } catch {
+      throw toSyntaxError(scriptError, file);
+    }
+  }
+}
+
+function toSyntaxError(err: unknown, file: string): unknown {
+  if (err instanceof SyntaxError && 'loc' in err) {
+    const loc = (err as SyntaxError & { loc: { line: number; column: number } }).loc;
+    const reason = err.message.replace(/ \(\d+:\d+\)$/, '');
+    return new SourceSyntaxError(file, loc.line, loc.column + 1, reason);
+  }
+  return err;
+}
+
+/** Offset -> 1-based line/column with one scan of the text. */
+class LineIndex {
+  private readonly starts: number[] = [0];
+  constructor(code: string) {
+    for (let i = 0; i < code.length; i++) {
+      const c = code.charCodeAt(i);
+      if (c === 10 || ((c === 13 || c === 0x2028 || c === 0x2029) && code.charCodeAt(i + 1) !== 10)) this.starts.push(i + 1);
+    }
+  }
+  position(offset: number): { line: number; column: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - this.starts[lo] + 1 };
+  }
+}

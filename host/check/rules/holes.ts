@@ -1,0 +1,26 @@
+/** Rule `array-hole`: `[a, , b]`. Espruino's parser rejects a hole inside a skipped `case`. */
+import { forEachChild, type AnyNode } from '../ast.ts';
+import type { RuleContext } from '../context.ts';
+
+const MESSAGE =
+  'array hole (an empty element between commas): Espruino\'s parser can reject it (inside a `case` that is skipped); ' +
+  'write the element out as `undefined`';
+
+export function checkHoles(ctx: RuleContext): void {
+  const visit = (node: AnyNode): void => {
+    if (node.type === 'ArrayExpression' && node.elements.includes(null)) reportHoles(ctx, node);
+    forEachChild(node, visit);
+  };
+  visit(ctx.program);
+}
+
+/** Reports each hole at the comma that closes it. */
+function reportHoles(ctx: RuleContext, array: AnyNode): void {
+  let pos = array.start + 1;
+  for (const element of array.elements as (AnyNode | null)[]) {
+    const comma = ctx.tokenAfter(element ? element.end : pos, [',', ']']);
+    if (!comma || comma.type.label !== ',') return;
+    if (element === null) ctx.report('array-hole', comma.start, MESSAGE);
+    pos = comma.end;
+  }
+}

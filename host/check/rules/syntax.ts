@@ -1,0 +1,159 @@
+/**
+ * Rule `unsupported-syntax`: constructs Espruino 2v25+ cannot parse or runs wrongly (FACTS.md
+ * section 1). Each message says what Espruino does and what to write instead.
+ */
+import { forEachChild, isFunctionNode, type AnyNode } from '../ast.ts';
+import type { RuleContext } from '../context.ts';
+import { executionOwner } from '../scope.ts';
+
+const ERROR_CLASSES = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError']);
+
+const MSG = {
+  destructuring:
+    'destructuring is not supported by Espruino (syntax error there); take the parts one by one: `var a = o.a, b = o.b;` or `var x = arr[0];`',
+  defaultParam:
+    'default parameter values are not supported by Espruino; set the default in the body: `if (x === undefined) x = 1;`',
+  restParam:
+    'rest parameters (`...args`) are not supported by Espruino; read `arguments` instead (e.g. `[].slice.call(arguments, 1)`)',
+  spreadCall: 'spread in a call (`f(...args)`) is not supported by Espruino; use `f.apply(null, args)`',
+  spreadArray: 'spread in an array literal (`[...a]`) is not supported by Espruino; use `a.concat(b)` or a loop',
+  spreadObject: 'object spread (`{...o}`) is not supported by Espruino; use `Object.assign({}, o)`',
+  optionalChain: 'optional chaining (`?.`) is not supported by Espruino (syntax error); write `o && o.x` or an if',
+  exponent: 'the `**` operator is not supported by Espruino; use `Math.pow(a, b)`',
+  exponentAssign: 'the `**=` operator is not supported by Espruino; use `x = Math.pow(x, y)`',
+  logicalAssign: (op: string) =>
+    `logical assignment (\`${op}\`) is not supported by Espruino; write it out: ` +
+    (op === '??=' ? '`if (x == null) x = y;`' : `\`x = x ${op.slice(0, 2)} y;\``),
+  computedKey:
+    'computed property keys (`{[k]: v}`, `[k]() {}`) are not supported by Espruino; create the object, then assign `o[k] = v`',
+  taggedTemplate: 'tagged templates (tag`...`) are not supported by Espruino; call the function with ordinary arguments',
+  label:
+    'labels (`name:` with `break name`/`continue name`) are not supported by Espruino; use a flag variable, or move the loops into a function and `return`',
+  async: 'async functions are not supported by Espruino; use Promises (`new Promise`, `.then()`) or callbacks',
+  forAwait: '`for await` is not supported by Espruino; use Promises and `.then()`',
+  generator:
+    'generators (`function*`, `yield`) are not supported by Espruino; use an object with a `next()` method or a callback',
+  bigint: 'BigInt literals are not supported by Espruino; numbers are exact integers up to 2^53, use those',
+  namedGroup:
+    'named groups (`(?<name>...)`) in a regular expression match nothing on Espruino; use a plain group and read it by index',
+  extendsError: (name: string) =>
+    `\`class ... extends ${name}\` is broken on Espruino; throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
+  loopLet: (name: string, kind: string) =>
+    `\`${name}\` is declared with ${kind} in a for-loop head and captured by a function: Espruino has no per-iteration ` +
+    'binding, so every closure sees the value of the last iteration; pass the value as a parameter (e.g. `arr.forEach(function (x, i) {...})` or an IIFE)',
+  module:
+    '`import`/`export` are not supported in an Espruino script; bundle modules into one file (Espruino modules use `require()`)',
+  dynamicImport: 'dynamic `import()` is not supported by Espruino; use `require()`',
+};
+
+export function checkSyntax(ctx: RuleContext): void {
+  walk(ctx, ctx.program, null, false);
+  checkLoopClosures(ctx);
+}
+
+function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern: boolean): void {
+  const report = (offset: number, message: string) => ctx.report('unsupported-syntax', offset, message);
+  switch (node.type) {
+    case 'ObjectPattern':
+    case 'ArrayPattern':
+      // report the outermost pattern only; patterns nested in it are the same construct
+      if (!inPattern) report(node.start, MSG.destructuring);
+      inPattern = true;
+      break;
+    case 'SpreadElement':
+      if (parent?.type === 'ObjectExpression') report(node.start, MSG.spreadObject);
+      else if (parent?.type === 'ArrayExpression') report(node.start, MSG.spreadArray);
+      else report(node.start, MSG.spreadCall);
+      break;
+    case 'ChainExpression':
+      reportOptionalLinks(ctx, node.expression);
+      break;
+    case 'BinaryExpression':
+      if (node.operator === '**') report(operatorOffset(ctx, node.left.end, '**'), MSG.exponent);
+      break;
+    case 'AssignmentExpression':
+      if (node.operator === '**=') report(operatorOffset(ctx, node.left.end, '**='), MSG.exponentAssign);
+      if (node.operator === '||=' || node.operator === '&&=' || node.operator === '??=') {
+        report(operatorOffset(ctx, node.left.end, node.operator), MSG.logicalAssign(node.operator));
+      }
+      break;
+    case 'Property':
+      if (node.computed && parent?.type === 'ObjectExpression') report(node.start, MSG.computedKey);
+      break;
+    case 'MethodDefinition':
+    case 'PropertyDefinition':
+      if (node.computed) report(node.start, MSG.computedKey);
+      break;
+    case 'TaggedTemplateExpression':
+      report(node.start, MSG.taggedTemplate);
+      break;
+    case 'LabeledStatement':
+      report(node.start, MSG.label);
+      break;
+    case 'ForOfStatement':
+      if (node.await) report(node.start, MSG.forAwait);
+      break;
+    case 'Literal':
+      if (typeof node.bigint === 'string') report(node.start, MSG.bigint);
+      if (node.regex && /\(\?<(?![=!])|\\k</.test(node.regex.pattern)) report(node.start, MSG.namedGroup);
+      break;
+    case 'ClassDeclaration':
+    case 'ClassExpression':
+      if (node.superClass?.type === 'Identifier' && ERROR_CLASSES.has(node.superClass.name)) {
+        const ref = ctx.scopes.referenceOf.get(node.superClass);
+        if (!ref || ref.binding === null) report(node.superClass.start, MSG.extendsError(node.superClass.name));
+      }
+      break;
+    case 'ImportDeclaration':
+    case 'ExportNamedDeclaration':
+    case 'ExportDefaultDeclaration':
+    case 'ExportAllDeclaration':
+      report(node.start, MSG.module);
+      break;
+    case 'ImportExpression':
+      report(node.start, MSG.dynamicImport);
+      break;
+  }
+  if (isFunctionNode(node)) {
+    const isMethod = parent?.type === 'MethodDefinition' || (parent?.type === 'Property' && (parent.method || parent.kind !== 'init'));
+    // for methods (`async m() {}`, `*gen() {}`) the keyword sits before the key: report there
+    const at = isMethod && parent ? parent.start : node.start;
+    if (node.async) report(at, MSG.async);
+    if (node.generator) report(at, MSG.generator);
+    for (const param of node.params) {
+      if (param.type === 'AssignmentPattern') report(param.start, MSG.defaultParam);
+      else if (param.type === 'RestElement') report(param.start, MSG.restParam);
+    }
+  }
+  forEachChild(node, (child) => walk(ctx, child, node, inPattern && !isFunctionNode(child)));
+}
+
+function reportOptionalLinks(ctx: RuleContext, node: AnyNode): void {
+  // every `?.` link in the chain: o?.a?.b reports twice
+  let n: AnyNode | null = node;
+  while (n && (n.type === 'MemberExpression' || n.type === 'CallExpression')) {
+    const inner: AnyNode = n.type === 'MemberExpression' ? n.object : n.callee;
+    if (n.optional) ctx.report('unsupported-syntax', operatorOffset(ctx, inner.end, '?.'), MSG.optionalChain);
+    n = inner;
+  }
+}
+
+function operatorOffset(ctx: RuleContext, from: number, operator: string): number {
+  const token = ctx.tokenAfter(from, [operator]);
+  return token ? token.start : from;
+}
+
+/** for (let i ...) whose variable a function created inside the loop captures. */
+function checkLoopClosures(ctx: RuleContext): void {
+  const reported = new Set<unknown>();
+  for (const ref of ctx.scopes.references) {
+    const b = ref.binding;
+    if (!b || reported.has(b)) continue;
+    const loop = ctx.scopes.loopBindings.get(b);
+    if (!loop) continue;
+    if (ref.id.start < loop.start || ref.id.end > loop.end) continue;
+    if (executionOwner(ref.scope) === executionOwner(b.scope)) continue;
+    reported.add(b);
+    ctx.report('unsupported-syntax', ref.id.start, MSG.loopLet(b.name, b.kind));
+  }
+}
