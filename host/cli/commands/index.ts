@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerCheck } from './check.ts';
 import { register as registerPorts } from './ports.ts';
 import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
@@ -8,6 +9,7 @@ import { register as registerPolicy } from './policy.ts';
  * independent: a command file exports `register(program)` and nothing else the CLI needs.
  */
 export const COMMANDS: ((program: Command) => void)[] = [
+  registerCheck,
   registerPorts,
   registerSim,
   registerPolicy,
