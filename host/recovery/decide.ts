@@ -313,7 +313,7 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
     delayMs: 0,
     reason: `${what}: ${why}: entering safe mode${policy.escalation.level3.alert ? ' and raising an alert' : ''} (level 3)`,
     kind,
-    scenario,
+    ...(scenario !== undefined ? { scenario } : {}),
     alert: policy.escalation.level3.alert,
   });
 
@@ -375,7 +375,8 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
   }
 
   // Turn the action into a concrete directive, falling back to restart when it cannot apply.
-  const decision: Decision = { action, level, delayMs: 0, reason: '', kind, scenario: ladder.level > ruleLevel ? undefined : ruleName, alert: false };
+  const decision: Decision = { action, level, delayMs: 0, reason: '', kind, alert: false };
+  if (ladder.level <= ruleLevel && ruleName !== undefined) decision.scenario = ruleName;
   let doing: string;
   if (action === 'skip') {
     if (hasOffset(incident.offset)) {

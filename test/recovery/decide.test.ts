@@ -356,6 +356,8 @@ describe('backoff inside decisions', () => {
     const a = run(incidents, defaultPolicy(), [], 42);
     const b = run(incidents, defaultPolicy(), [], 42);
     expect(a).toEqual(b);
+    // Decisions survive the journal's JSON round trip exactly (no undefined-valued fields).
+    for (const d of a) expect(JSON.parse(JSON.stringify(d))).toStrictEqual(d);
     const seeds = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => run(incidents, defaultPolicy(), [], s).map((d) => d.delayMs).join());
     expect(new Set(seeds).size).toBeGreaterThan(1);
   });
