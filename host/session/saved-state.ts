@@ -118,7 +118,7 @@ export function describeFault(p: PulledState | null): FaultView | undefined {
   } catch (err) {
     problems.push(`fault record body is not MessagePack: ${(err as Error).message}`);
   }
-  const recBin = fields.rec ?? fields.recorder ?? fields.fr ?? null;
+  const recBin = fields.ev ?? fields.rec ?? fields.recorder ?? null;
   const cls = typeof fields.cls === 'number' ? fields.cls : 0;
   return {
     cls,

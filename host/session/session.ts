@@ -84,6 +84,9 @@ export interface IncidentRecord {
   decision?: Decision;
   directiveOk?: boolean;
   resumedAt?: number;
+  /** Offset the job reported when confirmed running again; where the host re-fed from. */
+  resumedOffset?: number;
+  refedFrom?: number;
   /** Recovery time objective as measured: reset to the job confirmed running again (ms). */
   rtoMs?: number;
   /** Records processed again after the resume (input redone) and records given up (skipped). */
@@ -112,6 +115,8 @@ export interface SessionOptions {
   lastResetTruth?: () => number | undefined;
   /** Seed for the decision's backoff jitter draw. */
   seed?: number;
+  /** Incident ids (the journal's, when there is one); default inc-1, inc-2 ... */
+  newIncidentId?: () => string;
 }
 
 /**
@@ -157,6 +162,11 @@ export class Session extends EventEmitter {
     super();
     this.policy = opts.policy ?? defaultPolicy();
     this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? this.policy.timeouts.heartbeatMs;
+  }
+
+  /** true while a reset is being detected or recovered. */
+  get incidentOpen(): boolean {
+    return this.current !== null;
   }
 
   get link(): Link {
@@ -248,6 +258,8 @@ export class Session extends EventEmitter {
         if (typeof b.off === 'number') this.progress(b.off);
         return;
       case MSG_RESULT:
+        // A finished job repeats its result with every heartbeat: report it once.
+        if (this.result && this.result.n === b.n && this.result.sum === b.sum && this.result.crc === b.crc >>> 0) return;
         this.result = { job: b.job, n: b.n, sum: b.sum, crc: b.crc >>> 0, off: b.off };
         this.setState('done');
         this.emitEvent({ type: 'result', ...this.result });
@@ -263,6 +275,12 @@ export class Session extends EventEmitter {
 
   private onBoot(b: any, at: number): void {
     const prev = this.lastBoot;
+    // A holding board repeats its boot frame with every heartbeat (hold = ms left): same boot.
+    if (prev && typeof b.boots === 'number' && b.boots === prev.boots) {
+      this.lastBoot = { ...b, at };
+      if (b.hold) this.emitEvent({ type: 'holding', holdLeftMs: b.hold, boots: b.boots });
+      return;
+    }
     this.lastBoot = { ...b, at };
     this.prevCounts = null;
     const cause = RESET_CAUSE_NAMES[b.rc] ?? `0x${Number(b.rc).toString(16)}`;
@@ -315,8 +333,9 @@ export class Session extends EventEmitter {
   }
 
   private progress(off: number): void {
-    if (!this.recovering && off > this.highestOffset) this.highestOffset = off;
-    if (!this.recovering) this.opts.feeder?.progress(off);
+    if (off > this.highestOffset) this.highestOffset = off;
+    const f = this.opts.feeder;
+    if (f && !f.paused) f.progress(off);
   }
 
   private updateRates(b: any, at: number): void {
@@ -367,7 +386,7 @@ export class Session extends EventEmitter {
     const truth = this.opts.lastResetTruth?.();
     const exact = truth !== undefined && truth <= at && truth >= this.lastAliveAt - this.heartbeatTimeoutMs * 4;
     const inc: IncidentRecord = {
-      id: `inc-${this.incidents.length + 1}`,
+      id: this.opts.newIncidentId ? this.opts.newIncidentId() : `inc-${this.incidents.length + 1}`,
       openedAt: at,
       detections: [],
       resetAt: exact ? (truth as number) : at,
@@ -442,7 +461,7 @@ export class Session extends EventEmitter {
       inc.decision = decision;
       const entry: HistoryEntry = { incident, decision };
       this.history.push(entry);
-      this.emitEvent({ type: 'decision', id: inc.id, action: decision.action, level: decision.level, delayMs: decision.delayMs, kind: decision.kind, reason: decision.reason, alert: decision.alert });
+      this.emitEvent({ type: 'decision', id: inc.id, action: decision.action, level: decision.level, delayMs: decision.delayMs, kind: decision.kind, reason: decision.reason, alert: decision.alert, facts: incident, decision });
       // 3. Backoff, then the directive.
       if (decision.delayMs > 0) await this.clock.sleep(decision.delayMs);
       if (stale()) return;
@@ -495,12 +514,14 @@ export class Session extends EventEmitter {
       const m = await this.link.waitFor((x) => x.type === MSG_HEARTBEAT && x.body?.st === JOB_SAFE_MODE, wait);
       return m ? { ok: true, note: 'board in safe mode' } : { ok: false, note: 'no safe-mode heartbeat' };
     }
+    // Feed from the checkpoint's offset. With 'none' the board resumes on its own (an expected
+    // reset, or its fallback after the hold time); the feeder follows the offset it reports.
     const f = this.opts.feeder;
-    if (f && decision.action !== 'none') {
+    if (f) {
       f.rewind(resumeOffset);
       f.resume();
+      inc.refedFrom = resumeOffset;
     }
-    // 'none': the board's own fallback applies after its hold time; the heartbeat handler feeds then.
     const target = this.job ? Math.min(resumeOffset + 1, this.job.n) : resumeOffset + 1;
     const running = await this.link.waitFor(
       (x) =>
@@ -513,6 +534,7 @@ export class Session extends EventEmitter {
     if (!running) return { ok: false, note: `job not running again within ${wait} ms` };
     if (running.type === MSG_HEARTBEAT && running.body?.st === JOB_SAFE_MODE) return { ok: false, note: 'board entered safe mode (its own fallback)' };
     inc.resumedAt = running.at;
+    inc.resumedOffset = typeof running.body?.off === 'number' ? running.body.off : undefined;
     inc.rtoMs = running.at - inc.resetAt;
     const redone = Math.max(0, inc.offsetBefore - resumeOffset);
     inc.rpo = { redone, lost: decision.action === 'skip' ? 1 : 0 };
@@ -536,6 +558,8 @@ export class Session extends EventEmitter {
       rtoMs: inc.rtoMs,
       rpo: inc.rpo,
       resetAtExact: inc.resetAtExact,
+      resumedOffset: inc.resumedOffset,
+      refedFrom: inc.refedFrom,
     });
     this.emit('incident', inc);
   }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerCheck } from './check.ts';
 import { register as registerPorts } from './ports.ts';
+import { register as registerMonitor } from './monitor.ts';
 import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
 
@@ -11,6 +12,7 @@ import { register as registerPolicy } from './policy.ts';
 export const COMMANDS: ((program: Command) => void)[] = [
   registerCheck,
   registerPorts,
+  registerMonitor,
   registerSim,
   registerPolicy,
 ];

@@ -1,0 +1,384 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { openJournal, type JournalWriter } from '../journal/journal.ts';
+import { Link } from '../link/link.ts';
+import { formatDuration } from '../recovery/decide.ts';
+import { defaultPolicy, type Policy } from '../recovery/policy.ts';
+import { loadPolicy } from '../recovery/policy-file.ts';
+import { StreamFeeder } from '../session/feeder.ts';
+import { Session, type IncidentRecord, type SessionEvent } from '../session/session.ts';
+import { SerialTransport } from '../transport/serial-transport.ts';
+import type { Transport } from '../transport/transport.ts';
+import { VirtualTransport } from '../transport/virtual-transport.ts';
+import { goldenResult, type StreamResult } from '../../shared/stream-job.ts';
+import { parseInjectPlan, type PlannedFault } from './inject-plan.ts';
+import { journalSink } from './journal-sink.ts';
+import { jsonView, plainView, ttyView, type View } from './view.ts';
+
+export const DEFAULT_FIRMWARE = fileURLToPath(new URL('../../firmware/dist/irqmon.min.js', import.meta.url));
+
+export interface MonitorOptions {
+  /** Serial port of a board (or `irqmon sim`'s console); absent: the in-process virtual board. */
+  port?: string;
+  baud?: number;
+  /** Serial port wired to the board's Serial1 (where the host feeds a stream job's input). */
+  feedPort?: string;
+  policyFile?: string;
+  policy?: Policy;
+  journalDir?: string;
+  /** Stream job: n records, checkpoint every k. */
+  job?: { n: number; k: number } | null;
+  seed?: number;
+  /** 'auto', 'auto:N', 'none', or a comma list of fault classes (virtual board only). */
+  inject?: string;
+  untilDone?: boolean;
+  json?: boolean;
+  board?: string;
+  virtualClock?: boolean;
+  /** Virtual board: no UART pacing. */
+  fast?: boolean;
+  /** Virtual board: the console drops off during resets, as on a USB board. */
+  usbDrop?: boolean;
+  /** Give up waiting for the job after this long (host clock ms). */
+  timeoutMs?: number;
+  firmware?: string;
+  out?: NodeJS.WritableStream;
+  tty?: boolean;
+  /** Records fed ahead of the job's offset. */
+  window?: number;
+  /** Called once everything is wired (tests reach the board, session and transport here). */
+  onReady?: (ctx: MonitorContext) => void;
+}
+
+export interface MonitorContext {
+  clock: Clock;
+  session: Session;
+  link: Link;
+  transport: Transport;
+  board: any | null;
+}
+
+export interface ClassFigures {
+  count: number;
+  recovered: number;
+  rtoMs: number[];
+}
+
+export interface MonitorSummary {
+  exitCode: number;
+  result: StreamResult | null;
+  golden: StreamResult | null;
+  match: boolean | null;
+  injected: { label: string; offset: number; at: number }[];
+  resets: number;
+  incidents: IncidentRecord[];
+  rtoMs: number[];
+  rtoMedianMs?: number;
+  rtoMaxMs?: number;
+  redone: number;
+  lost: number;
+  /** RTO per injected fault class (the incident that followed each injection). */
+  byClass: { [label: string]: ClassFigures };
+  link: Link['stats'];
+  hostMs: number;
+  wallMs: number;
+  text: string;
+}
+
+const zcrc = (s: string) => crc32(Buffer.from(s, 'latin1')) >>> 0;
+
+function median(xs: number[]): number | undefined {
+  if (!xs.length) return undefined;
+  const s = xs.slice().sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** Loads the firmware bundle the virtual board boots (the same file a real board gets). */
+function readFirmware(file: string): string {
+  if (!existsSync(file)) {
+    throw new UserError(`firmware bundle ${file} not found: build it first with \`npm run build\``, EXIT_USAGE);
+  }
+  return readFileSync(file, 'utf8');
+}
+
+/**
+ * Runs the monitor: connects (serial port or in-process virtual board), tracks the board, recovers
+ * every unexpected reset per policy, optionally runs the stream job with injected faults, and
+ * returns a summary with the exit code (0: job result equals the golden value).
+ */
+export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> {
+  const wall0 = Date.now();
+  const out = opts.out ?? process.stdout;
+  const seed = opts.seed ?? 1;
+  const virtual = !opts.port;
+  const clock: Clock = opts.virtualClock && virtual ? new VirtualClock() : new RealClock();
+  const policy = opts.policy ?? (opts.policyFile ? loadPolicy(opts.policyFile) : defaultPolicy());
+  const plan: PlannedFault[] = opts.job && opts.inject ? safePlan(opts.inject, opts.job.n, seed) : [];
+  if (plan.length && !virtual) throw new UserError('--inject needs the virtual board (leave out --port); on a real board use irqmon hil', EXIT_USAGE);
+
+  // ---- the board and its transport ------------------------------------------------------------
+  let board: any = null;
+  let transport: Transport;
+  let feedTransport: Transport | null = null;
+  let lastReset: number | undefined;
+  if (virtual) {
+    const code = readFirmware(opts.firmware ?? DEFAULT_FIRMWARE);
+    const { VirtualBoard } = await import('../board/virtual-board.ts');
+    board = new (VirtualBoard as any)({
+      board: opts.board ?? 'pico',
+      clock,
+      seed,
+      fast: opts.fast ?? true,
+      usbDrop: opts.usbDrop ?? true,
+    });
+    board.on('reset', () => {
+      lastReset = clock.now();
+    });
+    transport = new VirtualTransport(board, opts.board ?? 'pico');
+  } else {
+    transport = new SerialTransport({ path: opts.port!, baud: opts.baud, clock });
+    if (opts.feedPort) feedTransport = new SerialTransport({ path: opts.feedPort, baud: opts.baud, clock });
+  }
+  if (opts.job && !virtual && !feedTransport) {
+    throw new UserError('--job on a serial board needs --feed PORT: the serial port wired to the board\'s Serial1 (irqmon sim prints it)', EXIT_USAGE);
+  }
+
+  const link = new Link(transport, clock, virtual ? { firstSeq: 1 + ((seed * 7919) % 60000) } : {});
+  const feeder = opts.job
+    ? new StreamFeeder({
+        seed,
+        n: opts.job.n,
+        window: opts.window ?? 64,
+        clock,
+        write: (text) => (board ? (board.serial1Write(text), true) : feedTransport!.write(text)),
+      })
+    : undefined;
+  let journal: JournalWriter | null = null;
+  if (opts.journalDir) {
+    journal = openJournal(opts.journalDir, {
+      now: () => clock.now(),
+      start: { port: opts.port ?? `virtual:${opts.board ?? 'pico'}`, seed, policyFile: opts.policyFile ?? null, job: opts.job ?? null, inject: opts.inject ?? null },
+    });
+  }
+  const session = new Session({
+    link,
+    clock,
+    policy,
+    feeder,
+    seed,
+    lastResetTruth: board ? () => lastReset : undefined,
+    newIncidentId: journal ? () => journal!.newIncident() : undefined,
+  });
+  const title = `${transport.description}  seed ${seed}${clock.virtual ? '  [virtual clock]' : ''}${opts.job ? `  job stream:${opts.job.n}` : ''}${plan.length ? `  inject ${opts.inject}` : ''}`;
+  const viewCtx = { session, stats: link.stats, title, out, total: opts.job?.n };
+  const view: View = opts.json ? jsonView(viewCtx) : opts.tty ? ttyView(viewCtx) : plainView(viewCtx);
+  const sink = journal ? journalSink(journal) : null;
+  const injected: { label: string; offset: number; at: number }[] = [];
+  const emitAll = (e: SessionEvent) => {
+    view.event(e);
+    sink?.(e);
+  };
+  session.on('event', emitAll);
+
+  // ---- fault injection (virtual board) --------------------------------------------------------
+  let next = 0;
+  let injecting = false;
+  const injectFor = (label: string) => injected.findIndex((x) => x.label === label);
+  session.on('event', (e: SessionEvent) => {
+    if (!board || next >= plan.length || injecting) return;
+    if (e.type !== 'heartbeat' && e.type !== 'checkpoint') return;
+    const f = plan[next];
+    if (session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
+    next++;
+    injecting = true;
+    const spec: any = { ...f.spec };
+    if (f.flashOpsAhead !== undefined) spec.atFlashOp = (board.flash?.opCount ?? 0) + f.flashOpsAhead;
+    injected.push({ label: f.label, offset: e.off, at: clock.now() });
+    emitAll({ type: 'inject', t: clock.now(), label: f.label, offset: e.off, spec });
+    try {
+      board.inject(spec);
+    } catch (err) {
+      emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
+    }
+    if (f.durationMs) {
+      clock.setTimeout(() => {
+        try {
+          board.inject({ ...spec, rate: 0 });
+        } catch {
+          /* noise off */
+        }
+        injecting = false;
+      }, f.durationMs);
+    } else injecting = false;
+  });
+  // Incidents are matched to the injection that preceded them (for RTO per class).
+  const incidentClass = new Map<string, string>();
+  session.on('incident', (inc: IncidentRecord) => {
+    const last = injected[injected.length - 1];
+    if (last && !Array.from(incidentClass.values()).includes(last.label + '#' + injectFor(last.label))) {
+      incidentClass.set(inc.id, last.label + '#' + injectFor(last.label));
+    }
+  });
+
+  // ---- run ----------------------------------------------------------------------------------
+  let interrupted = false;
+  let stopWait: (() => void) | null = null;
+  const onSigint = () => {
+    interrupted = true;
+    stopWait?.();
+  };
+  process.once('SIGINT', onSigint);
+  let exitCode = EXIT_OK;
+  let failure = '';
+  onReadyCall(opts, { clock, session, link, transport, board });
+  try {
+    session.start();
+    await transport.open();
+    if (feedTransport) await feedTransport.open();
+    if (board) {
+      board.loadBootCode(readFirmware(opts.firmware ?? DEFAULT_FIRMWARE));
+      board.powerOn();
+    }
+    const alive = await session.waitAlive(virtual ? 20_000 : 10_000);
+    if (!alive) {
+      throw new UserError(
+        `no boot frame or heartbeat from ${transport.description} within ${virtual ? 20 : 10} s: is the irqmon firmware on the board? (irqmon flash)`,
+        EXIT_DEVICE,
+      );
+    }
+    if (opts.job) {
+      await settle(session, clock);
+      await session.startJob({ job: 'stream', n: opts.job.n, k: opts.job.k, seed });
+    }
+    if (opts.untilDone && opts.job) {
+      const limit = opts.timeoutMs ?? Math.max(600_000, opts.job.n * 200);
+      const done = await Promise.race([
+        session.waitDone(limit),
+        new Promise<null>((resolve) => {
+          stopWait = () => resolve(null);
+        }),
+      ]);
+      if (interrupted) exitCode = EXIT_INTERRUPTED;
+      else if (!done) {
+        exitCode = EXIT_TIMEOUT;
+        failure = `the job did not finish within ${formatDuration(limit)}`;
+      } else if (done.type !== 'result') {
+        exitCode = EXIT_FAILED;
+        failure = 'the board entered safe mode before the job finished';
+      }
+    } else {
+      await new Promise<void>((resolve) => {
+        stopWait = resolve;
+        transport.on('close', () => resolve());
+      });
+      exitCode = interrupted ? EXIT_OK : EXIT_DEVICE;
+    }
+    // Let an incident that is still closing finish its bookkeeping.
+    await clock.sleep(10);
+  } finally {
+    process.off('SIGINT', onSigint);
+    session.stop();
+    await transport.close().catch(() => undefined);
+    if (feedTransport) await feedTransport.close().catch(() => undefined);
+    try {
+      board?.stop();
+    } catch {
+      /* already stopped */
+    }
+    if (journal) {
+      journal.append({ type: 'link_stats', t: clock.now(), ...link.stats });
+      journal.close(interrupted ? 'interrupted' : 'done');
+    }
+    view.close();
+    if (clock instanceof VirtualClock) clock.stop();
+  }
+
+  // ---- summary ------------------------------------------------------------------------------
+  const result: StreamResult | null = session.result ? { n: session.result.n, sum: session.result.sum, crc: session.result.crc >>> 0 } : null;
+  const golden = opts.job ? goldenResult(seed, opts.job.n, zcrc, session.skipped) : null;
+  const match = result && golden ? result.n === golden.n && result.sum === golden.sum && result.crc === golden.crc : null;
+  if (opts.untilDone && opts.job && exitCode === EXIT_OK && !match) {
+    exitCode = EXIT_FAILED;
+    failure = 'the job result differs from the golden value';
+  }
+  const incidents = session.incidents;
+  const rtoMs = incidents.filter((i) => i.rtoMs !== undefined).map((i) => i.rtoMs as number);
+  const byClass: { [label: string]: ClassFigures } = {};
+  for (const inj of injected) byClass[inj.label] ??= { count: 0, recovered: 0, rtoMs: [] };
+  for (const inj of injected) byClass[inj.label].count++;
+  for (const inc of incidents) {
+    const label = incidentClass.get(inc.id)?.split('#')[0];
+    if (!label || !byClass[label]) continue;
+    if (inc.outcome?.ok) byClass[label].recovered++;
+    if (inc.rtoMs !== undefined) byClass[label].rtoMs.push(inc.rtoMs);
+  }
+  const redone = incidents.reduce((a, i) => a + (i.rpo?.redone ?? 0), 0);
+  const lost = incidents.reduce((a, i) => a + (i.rpo?.lost ?? 0), 0);
+  const summary: MonitorSummary = {
+    exitCode,
+    result,
+    golden,
+    match,
+    injected,
+    resets: session.resets,
+    incidents,
+    rtoMs,
+    rtoMedianMs: median(rtoMs),
+    rtoMaxMs: rtoMs.length ? Math.max(...rtoMs) : undefined,
+    redone,
+    lost,
+    byClass,
+    link: link.stats,
+    hostMs: clock.now(),
+    wallMs: Date.now() - wall0,
+    text: '',
+  };
+  summary.text = summaryLine(summary, opts, failure);
+  view.line(summary.text);
+  return summary;
+}
+
+function onReadyCall(opts: MonitorOptions, ctx: MonitorContext): void {
+  opts.onReady?.(ctx);
+}
+
+function safePlan(text: string, n: number, seed: number): PlannedFault[] {
+  try {
+    return parseInjectPlan(text, n, seed);
+  } catch (err) {
+    throw new UserError(`--inject ${text}: ${(err as Error).message}`, EXIT_USAGE);
+  }
+}
+
+/** Waits until no recovery is in progress (a board found holding at attach is recovered first). */
+async function settle(session: Session, clock: Clock): Promise<void> {
+  for (let i = 0; i < 200 && session.incidentOpen; i++) await clock.sleep(50);
+}
+
+export function summaryLine(s: MonitorSummary, opts: MonitorOptions, failure: string): string {
+  const parts: string[] = [];
+  if (opts.job) {
+    const verdict = s.match ? 'PASS' : 'FAIL';
+    parts.push(
+      `${verdict}: stream job ${s.result ? `${s.result.n}/${opts.job.n} records` : 'no result'}` +
+        (s.result && s.golden ? `, sum ${s.result.sum} crc ${hex(s.result.crc)} ${s.match ? '==' : '!='} golden sum ${s.golden.sum} crc ${hex(s.golden.crc)}` : ''),
+    );
+  }
+  parts.push(`faults injected ${s.injected.length}, resets ${s.resets}, incidents ${s.incidents.length} (${s.incidents.filter((i) => i.outcome?.ok).length} recovered)`);
+  parts.push(
+    s.rtoMs.length
+      ? `RTO median ${formatDuration(s.rtoMedianMs!)} max ${formatDuration(s.rtoMaxMs!)}`
+      : 'RTO -',
+  );
+  parts.push(`RPO ${s.redone} records redone, ${s.lost} lost`);
+  parts.push(`link ${s.link.crcErrors} CRC errors, ${s.link.garbage} garbage, ${s.link.resends} resends`);
+  parts.push(`${(s.hostMs / 1000).toFixed(1)} s ${opts.virtualClock && !opts.port ? 'virtual' : 'host'} time, ${(s.wallMs / 1000).toFixed(1)} s wall`);
+  return parts.join(' | ') + (failure ? `\nirqmon: ${failure}` : '');
+}
+
+function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}
