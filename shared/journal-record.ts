@@ -88,10 +88,6 @@ export function buildRecord(kind: number, seq: number, body: Uint8Array, crc32: 
   return rec;
 }
 
-export function recordKind(header: Uint8Array): number {
-  return header[1];
-}
-
 export function recordBodyLength(header: Uint8Array): number {
   return header[2] | (header[3] << 8);
 }

@@ -68,22 +68,16 @@ export interface CommitResult {
 }
 
 export interface JournalStats {
-  pageSize: number;
-  pageCount: number;
-  /** Page holding the newest records (-1: none yet). */
+  /** Page holding the newest records (-1: none yet) and the bytes used in it. */
   active: number;
-  /** Bytes used in the active page. */
   used: number;
-  /** Sequence number of the newest state record; `lastSeq` of any record. */
+  /** Sequence number of the newest state record. */
   seq: number;
-  lastSeq: number;
   /** The page a compaction would move to is known to be erased. */
   ready: boolean;
-  /** Counts since createJournal. */
+  /** Counts since createJournal: page erases, moves to a new page (compactions). */
   erases: number;
   compactions: number;
-  records: number;
-  bytesWritten: number;
 }
 
 export interface Journal {
@@ -91,14 +85,18 @@ export interface Journal {
   /**
    * Saves changed keys (value undefined deletes a key) as a DELTA, or the whole merged state as a
    * FULL when `full` is true, when there is no state yet, or when the active page is full
-   * (compaction into the next page). `urgent` (the fault path): never erase in this call.
+   * (compaction into the next page). `urgent` (the fault path): do not erase in this call.
    */
   commit(changes: JournalState, full?: boolean, urgent?: boolean): CommitResult;
-  /** Saves a fault record (bytes encoded by the caller) as its own record kind. Never erases unless no page is ready. */
+  /** Saves a fault record (bytes encoded by the caller) as its own record kind; returns its seq. Never erases unless no page is ready. */
   saveFault(blob: Uint8Array): number;
   /** Erases the page the next compaction will use, if it is not known to be erased. Call when idle. */
   maintain(): boolean;
-  /** The newest FULL record and the DELTAs after it, concatenated exactly as stored (empty: no state). */
+  /**
+   * The stored bytes from the newest FULL record to the last committed record of the active page,
+   * exactly as in flash: that FULL, its DELTAs, and any FAULT record saved between them (replay
+   * skips FAULT records). Empty when there is no state.
+   */
   rawCheckpoint(): Uint8Array;
   /** The newest FAULT record exactly as stored, or null. */
   rawFault(): Uint8Array | null;
@@ -113,9 +111,8 @@ const CHUNK = 256;
 export function createJournal(store: JournalStore, crc32: Crc32): Journal {
   const pageSize = store.pageSize;
   const pageCount = store.pageCount;
-  if (pageCount < 2) throw new Error('journal: needs 2 pages or more');
+  if (pageCount < 2) throw new Error('journal: needs 2 pages');
   const ones = new Uint8Array(CHUNK).fill(255);
-  const onesCrc = crc32(ones);
 
   let active = -1; // page holding the newest record
   let cursor = 0; // offset in `active` where the next record goes
@@ -128,16 +125,18 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
   let faultPage = -1;
   let faultOff = 0;
   let faultSeq = 0;
-  const st = { erases: 0, compactions: 0, records: 0, bytesWritten: 0 };
+  let erases = 0;
+  let compactions = 0;
 
+  const read = (page: number, off: number, len: number) => store.read(page, off, len);
   const readRecord = (page: number, off: number): Uint8Array =>
-    store.read(page, off, recordSize(recordBodyLength(store.read(page, off, RECORD_HEADER_SIZE))));
+    read(page, off, recordSize(recordBodyLength(read(page, off, RECORD_HEADER_SIZE))));
 
-  /** True when the page is all 0xFF from `off` to its end. */
+  /** True when the page is all 0xFF from `off` to its end (compares CRCs: E.CRC32 is native). */
   const erasedFrom = (page: number, off: number): boolean => {
     while (off < pageSize) {
       const n = Math.min(CHUNK - (off % CHUNK), pageSize - off);
-      if (crc32(store.read(page, off, n)) !== (n === CHUNK ? onesCrc : crc32(ones.subarray(0, n)))) return false;
+      if (crc32(read(page, off, n)) !== crc32(ones.subarray(0, n))) return false;
       off += n;
     }
     return true;
@@ -147,16 +146,17 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
    * Walks a page's records from its start up to erased flash or the first record that fails its
    * checks (after a bad record no length can be trusted). `visit` sees each good record.
    */
-  const scan = (page: number, visit?: (kind: number, seq: number, rec: Uint8Array, off: number) => void) => {
+  const scan = (page: number, visit?: (kind: number, seq: number, off: number) => void) => {
     const s = { end: 0, last: 0, full: -1, fault: -1, faultSeq: 0, bad: 0 };
     let off = 0;
     while (off + RECORD_HEADER_SIZE <= pageSize) {
-      const h = store.read(page, off, RECORD_HEADER_SIZE);
+      const h = read(page, off, RECORD_HEADER_SIZE);
       let status = checkHeader(h, pageSize - off);
       if (status === REC_END) break;
-      let rec = h;
+      let len = 0;
       if (status === REC_OK) {
-        rec = store.read(page, off, recordSize(recordBodyLength(h)));
+        const rec = readRecord(page, off);
+        len = rec.length;
         status = checkRecord(rec, crc32);
       }
       if (status !== REC_OK) {
@@ -170,35 +170,22 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         s.faultSeq = seq;
       }
       s.last = seq;
-      if (visit) visit(h[1], seq, rec, off);
-      off += rec.length;
+      if (visit) visit(h[1], seq, off);
+      off += len;
     }
     s.end = off;
     return s;
   };
 
-  const erase = (page: number): void => {
-    store.erase(page);
-    st.erases++;
-    if (faultPage === page) faultPage = -1;
-  };
-
   const maintain = (): boolean => {
     if (ready) return false;
     const next = (active + 1) % pageCount;
-    if (!erasedFrom(next, 0)) erase(next);
-    ready = true;
-    return true;
-  };
-
-  /** Moves to the next page (compaction); erases it first only if maintain() has not. */
-  const openNext = (): void => {
-    if (!ready) maintain();
-    active = (active + 1) % pageCount;
-    cursor = 0;
-    appendable = true;
-    ready = false;
-    st.compactions++;
+    if (!erasedFrom(next, 0)) {
+      store.erase(next);
+      erases++;
+      if (faultPage === next) faultPage = -1;
+    }
+    return (ready = true);
   };
 
   /** Appends a record to the active page: everything but the commit mark, then the commit mark. */
@@ -211,12 +198,35 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     appendable = true;
     cursor = at + rec.length;
     lastSeq++;
-    st.records++;
-    st.bytesWritten += rec.length;
     return at;
   };
 
-  const fits = (len: number): boolean => appendable && cursor + len <= pageSize;
+  /**
+   * Makes room for `len` bytes: when the active page cannot take them, moves to the next page
+   * (erasing it first only if maintain() has not) and starts it with a FULL of the current state,
+   * so every page is self-contained. Returns true when it moved.
+   */
+  const room = (len: number, carry: any): boolean => {
+    if (appendable && cursor + len <= pageSize) return false;
+    if (!ready) maintain();
+    active = (active + 1) % pageCount;
+    cursor = 0;
+    appendable = true;
+    ready = false;
+    compactions++;
+    if (carry) putFull(carry);
+    return true;
+  };
+
+  const putFull = (merged: any): number => {
+    const rec = buildRecord(KIND_FULL, lastSeq + 1, encode(merged), crc32);
+    if (rec.length > pageSize) throw new Error('journal: state exceeds a page');
+    room(rec.length, null);
+    chainStart = put(rec);
+    state = merged;
+    stateSeq = lastSeq;
+    return rec.length;
+  };
 
   const copy = (m: any): any => {
     const c: any = {};
@@ -224,18 +234,11 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     return c;
   };
 
-  const putFull = (merged: any, rec: Uint8Array): void => {
-    chainStart = put(rec);
-    state = merged;
-    stateSeq = lastSeq;
-  };
-
   return {
     mount(): MountResult {
       let skipped = 0;
       let best: any = null;
-      active = -1;
-      faultPage = -1;
+      active = faultPage = -1;
       faultSeq = 0;
       for (let p = 0; p < pageCount; p++) {
         const s = scan(p);
@@ -251,27 +254,33 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         }
       }
       state = null;
-      stateSeq = 0;
-      lastSeq = best ? best.last : 0;
-      // Records hidden behind a bad one may carry higher numbers: never reuse them.
-      if (skipped) lastSeq += (pageCount * pageSize) >> 4;
-      cursor = best ? best.end : 0;
-      appendable = best !== null && !best.bad && erasedFrom(active, cursor);
-      if (best && best.full >= 0) {
-        chainStart = best.full;
-        for (let off = chainStart; off < cursor; ) {
+      stateSeq = lastSeq = cursor = 0;
+      appendable = false;
+      if (best) {
+        lastSeq = best.last;
+        cursor = best.end;
+        appendable = !best.bad && erasedFrom(active, cursor);
+        for (let off = (chainStart = best.full); off >= 0 && off < cursor; ) {
           const rec = readRecord(active, off);
           state = applyRecord(state, rec[1], recordBody(rec));
           if (rec[1] !== KIND_FAULT) stateSeq = recordSeq(rec);
           off += rec.length;
         }
       }
+      // Records hidden behind a bad one may carry higher numbers: never reuse them.
+      if (skipped) lastSeq += (pageCount * pageSize) >> 4;
       ready = erasedFrom((active + 1) % pageCount, 0);
-      const fault = faultPage < 0 ? null : new Uint8Array(recordBody(readRecord(faultPage, faultOff)));
-      return { state: state === null ? null : copy(state), seq: stateSeq, skipped: skipped, faultBlob: fault, faultSeq: faultSeq };
+      return {
+        state: state === null ? null : copy(state),
+        seq: stateSeq,
+        skipped: skipped,
+        faultBlob: faultPage < 0 ? null : new Uint8Array(recordBody(readRecord(faultPage, faultOff))),
+        faultSeq: faultSeq,
+      };
     },
 
     commit(changes: JournalState, full?: boolean, urgent?: boolean): CommitResult {
+      // Only keys whose value changed (objects always count: no deep compare on the board).
       const sets: any = {};
       const dels: string[] = [];
       let changed = 0;
@@ -280,80 +289,47 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         if (v === undefined) {
           if (state !== null && k in state) {
             dels.push(k);
-            changed++;
+            changed = 1;
           }
         } else if (state === null || state[k] !== v || typeof v === 'object') {
           sets[k] = v;
-          changed++;
+          changed = 1;
         }
       }
-      let rec: Uint8Array;
       if (!full && state !== null) {
         if (!changed) return { seq: stateSeq, bytes: 0, full: false };
-        rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
-        if (fits(rec.length)) {
+        const rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
+        if (appendable && cursor + rec.length <= pageSize) {
           put(rec);
           for (const k in sets) state[k] = sets[k];
           for (let i = 0; i < dels.length; i++) delete state[dels[i]];
-          stateSeq = lastSeq;
-          return { seq: lastSeq, bytes: rec.length, full: false };
+          return { seq: (stateSeq = lastSeq), bytes: rec.length, full: false };
         }
       }
-      // A FULL snapshot of the merged state: asked for, first ever, or compaction of a full page.
+      // A FULL of the merged state: asked for, the first one, or compaction of a full page.
       const merged = state === null ? {} : copy(state);
       for (const k in sets) merged[k] = sets[k];
       for (let i = 0; i < dels.length; i++) delete merged[dels[i]];
-      rec = buildRecord(KIND_FULL, lastSeq + 1, encode(merged), crc32);
-      if (rec.length > pageSize) throw new Error('journal: state of ' + rec.length + ' bytes exceeds a page');
-      const moved = !fits(rec.length);
-      if (moved) openNext();
-      putFull(merged, rec);
-      if (moved && !urgent) maintain();
-      return { seq: lastSeq, bytes: rec.length, full: true };
+      const before = compactions;
+      const bytes = putFull(merged);
+      if (compactions !== before && !urgent) maintain();
+      return { seq: lastSeq, bytes: bytes, full: true };
     },
 
     saveFault(blob: Uint8Array): number {
-      let rec = buildRecord(KIND_FAULT, lastSeq + 1, blob, crc32);
-      if (!fits(rec.length)) {
-        // A fresh page must start with the state it carries forward, so the fault follows a FULL.
-        const full = state === null ? null : buildRecord(KIND_FULL, lastSeq + 1, encode(state), crc32);
-        if (rec.length + (full ? full.length : 0) > pageSize) throw new Error('journal: fault record exceeds a page');
-        openNext();
-        if (full) {
-          putFull(state, full);
-          rec = buildRecord(KIND_FAULT, lastSeq + 1, blob, crc32);
-        }
-      }
-      faultOff = put(rec);
+      // A new page must start with the state it carries, so a fault that does not fit follows a FULL.
+      const size = recordSize(blob.length);
+      room(size, state);
+      if (cursor + size > pageSize) throw new Error('journal: fault exceeds a page');
+      faultOff = put(buildRecord(KIND_FAULT, lastSeq + 1, blob, crc32));
       faultPage = active;
-      faultSeq = lastSeq;
-      return lastSeq;
+      return (faultSeq = lastSeq);
     },
 
     maintain: maintain,
 
     rawCheckpoint(): Uint8Array {
-      if (state === null) return new Uint8Array(0);
-      let total = 0;
-      let off = chainStart;
-      while (off < cursor) {
-        const h = store.read(active, off, RECORD_HEADER_SIZE);
-        const size = recordSize(recordBodyLength(h));
-        if (h[1] !== KIND_FAULT) total += size;
-        off += size;
-      }
-      const out = new Uint8Array(total);
-      total = 0;
-      off = chainStart;
-      while (off < cursor) {
-        const rec = readRecord(active, off);
-        if (rec[1] !== KIND_FAULT) {
-          out.set(rec, total);
-          total += rec.length;
-        }
-        off += rec.length;
-      }
-      return out;
+      return state === null ? new Uint8Array(0) : read(active, chainStart, cursor - chainStart);
     },
 
     rawFault(): Uint8Array | null {
@@ -363,30 +339,17 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     older(k: number): { state: JournalState; seq: number } | null {
       const fulls: number[][] = [];
       for (let p = 0; p < pageCount; p++) {
-        scan(p, (kind, seq, rec, off) => {
+        scan(p, (kind, seq, off) => {
           if (kind === KIND_FULL) fulls.push([seq, p, off]);
         });
       }
       fulls.sort((a, b) => b[0] - a[0]);
       const f = fulls[k];
-      if (!f) return null;
-      return { state: applyRecord(null, KIND_FULL, recordBody(readRecord(f[1], f[2]))), seq: f[0] };
+      return f ? { state: applyRecord(null, KIND_FULL, recordBody(readRecord(f[1], f[2]))), seq: f[0] } : null;
     },
 
     stats(): JournalStats {
-      return {
-        pageSize: pageSize,
-        pageCount: pageCount,
-        active: active,
-        used: cursor,
-        seq: stateSeq,
-        lastSeq: lastSeq,
-        ready: ready,
-        erases: st.erases,
-        compactions: st.compactions,
-        records: st.records,
-        bytesWritten: st.bytesWritten,
-      };
+      return { active: active, used: cursor, seq: stateSeq, ready: ready, erases: erases, compactions: compactions };
     },
   };
 }

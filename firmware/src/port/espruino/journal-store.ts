@@ -15,7 +15,11 @@ import type { BoardInfo, FlashRegion } from '../../../../shared/boards.ts';
 import type { JournalStore } from '../../core/journal/journal.ts';
 
 declare const E: any;
-declare function require(module: string): any;
+/**
+ * Espruino's global scope. Modules are loaded as `global.require(...)`: a bare `require("Flash")`
+ * is taken by the bundler (esbuild) as a module to bundle, and its run-time shim uses Proxy.
+ */
+declare const global: any;
 
 /** Tag at the start of each Storage page file; also tells a journal file from a stranger's. */
 const FILE_TAG = 'IRQJ';
@@ -77,7 +81,7 @@ export function openJournalStore(board: BoardInfo): JournalStore {
       const run = board.pages[i];
       if (region.addr >= run.addr && region.addr < run.addr + run.size * run.count) pageSize = run.size;
     }
-    return flashJournalStore(require('Flash'), region, pageSize);
+    return flashJournalStore(global.require('Flash'), region, pageSize);
   }
-  return storageJournalStore(require('Storage'), STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
+  return storageJournalStore(global.require('Storage'), STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
 }

@@ -1,0 +1,74 @@
+/**
+ * The journal as the board runs it: built by the firmware pipeline (esbuild -> ES5 -> hoisting-free,
+ * checked by the Espruino checker, which throws on any finding), then run in a V8 context stripped of
+ * what Espruino lacks, over the virtual board's flash through `global.require("Flash"/"Storage")`.
+ * Flash written by the bundled journal must read back identically through the TypeScript one.
+ */
+import vm from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { buildFirmware } from '../../firmware/build/pipeline.ts';
+import { NorFlash } from '../../host/board/flash/nor-flash.ts';
+import { EspruinoStorage } from '../../host/board/flash/storage.ts';
+import { BOOTCODE_SIZE, crc32, flashModule, pico, puck, rig, typicalState } from './helpers.ts';
+
+const MISSING = ['Map', 'Set', 'WeakMap', 'WeakSet', 'Symbol', 'Reflect', 'Proxy', 'RangeError', 'globalThis'];
+
+async function build(entry: string) {
+  return buildFirmware({ entry: new URL(`./fixtures/${entry}.ts`, import.meta.url).pathname, write: false, version: '0' });
+}
+
+/** Runs the bundle in a stripped context whose `global.require` serves the board's modules. */
+function boardContext(code: string, modules: { [name: string]: unknown }) {
+  const ctx: any = vm.createContext({});
+  vm.runInContext(`(function(g){ ${MISSING.map((n) => `delete g.${n};`).join(' ')}
+    delete Object.freeze; delete Array.from; delete Math.imul; delete Number.isInteger; })(this);`, ctx);
+  ctx.global = ctx;
+  const U8 = vm.runInContext('Uint8Array', ctx);
+  ctx.require = (name: string) => modules[name];
+  ctx.E = {
+    CRC32: (b: Uint8Array) => crc32(b),
+    toUint8Array: (s: string) => new U8(Buffer.from(s, 'latin1')),
+    toString: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1'),
+  };
+  vm.runInContext(code, ctx);
+  return ctx;
+}
+
+describe('journal bundle', () => {
+  const built = build('journal-entry'); // once for the whole file
+
+  it('passes the Espruino checker and stays small', async () => {
+    const journal = await built;
+    const msgpack = await build('msgpack-entry');
+    // the codec is shared with the link; the journal's own code (record format, core, stores):
+    const own = journal.size.minBytes - msgpack.size.minBytes;
+    expect(own).toBeLessThan(5 * 1024);
+    expect(journal.min).not.toMatch(/\.slice\(/); // typed-array slice() gives a plain Array on a board
+  });
+
+  for (const profile of ['puck', 'pico'] as const) {
+    it(`${profile}: runs on a board-like context, and the TypeScript journal reads what it wrote`, async () => {
+      const { raw, min } = await built;
+      for (const code of [raw, min]) {
+        const board = profile === 'puck' ? puck : pico;
+        const flash = new NorFlash(board);
+        const storage = new EspruinoStorage(flash, board);
+        if (!board.journalRegion) storage.write('.bootcde', 'x'.repeat(BOOTCODE_SIZE));
+        const ctx = boardContext(code, { Flash: flashModule(flash), Storage: storage });
+        const j = vm.runInContext('irqmon.createJournal(irqmon.openJournalStore(BOARD), E.CRC32)', Object.assign(ctx, { BOARD: board }));
+        expect(j.mount().state).toBeNull();
+        let last: any;
+        for (let i = 0; i < 400; i++) {
+          last = typicalState(i);
+          j.commit(vm.runInContext(`(${JSON.stringify(last)})`, ctx));
+        }
+        j.saveFault(vm.runInContext('new Uint8Array([1,2,3])', ctx));
+        expect(j.stats().compactions).toBeGreaterThan(2);
+        const m = rig(profile, { flash }).journal.mount();
+        expect(m.state).toEqual(last);
+        expect(m.faultBlob).toEqual(new Uint8Array([1, 2, 3]));
+        expect(m.skipped).toBe(0);
+      }
+    });
+  }
+});
