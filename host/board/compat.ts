@@ -1,0 +1,52 @@
+/**
+ * Every program the virtual board loads goes through the compatibility checker first: V8 runs
+ * code Espruino rejects (hoisting, Map, destructuring...), so without this step code that fails
+ * on a board would pass here. A finding becomes the error a board would print.
+ */
+import { checkSource, SourceSyntaxError, type Finding } from '../check/index.ts';
+
+export interface CompatError {
+  /** Espruino-style error text, e.g. `ReferenceError: "f" is not defined`. */
+  text: string;
+  line: number;
+  column: number;
+  /** The checker's finding, for people (not printed by the board). */
+  hint: string;
+}
+
+const cache = new Map<string, CompatError | null>();
+const CACHE_LIMIT = 256;
+
+/** The error Espruino itself would raise for a finding (the checker's advice goes in `hint`). */
+function errorFor(f: Finding): CompatError {
+  let text = `SyntaxError: ${f.message}`;
+  if (f.rule === 'hoisting') {
+    const name = /`([^`]+)`/.exec(f.message);
+    if (name) text = `ReferenceError: "${name[1]}" is not defined`;
+  } else if (f.rule === 'missing-builtin') {
+    const member = /^([A-Za-z_$][\w$]*)\.(?:prototype\.)?([A-Za-z_$][\w$]*) /.exec(f.message);
+    const global = /^([A-Za-z_$][\w$]*) does not exist/.exec(f.message);
+    if (member) text = `Error: Function "${member[2]}" not found!`;
+    else if (global) text = `ReferenceError: "${global[1]}" is not defined`;
+    else text = `Error: ${f.message}`;
+  }
+  return { text, line: f.line, column: f.column, hint: `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]` };
+}
+
+/** The first problem Espruino would hit in `code`, or null if the board would run it. */
+export function firstIncompatibility(code: string, file: string): CompatError | null {
+  const key = file + '\u0000' + code;
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let result: CompatError | null;
+  try {
+    const findings = checkSource(code, file);
+    result = findings.length ? errorFor(findings[0]) : null;
+  } catch (e) {
+    if (e instanceof SourceSyntaxError) result = { text: `SyntaxError: ${e.reason}`, line: e.line, column: e.column, hint: e.message };
+    else throw e;
+  }
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, result);
+  return result;
+}

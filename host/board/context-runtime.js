@@ -1,0 +1,421 @@
+// The Espruino surface, built INSIDE the board's vm context.
+//
+// Evaluated once per boot as a function expression and called with one host bridge function.
+// Everything the firmware can reach (E, Serial1, Storage, timers...) is a context object made
+// here, so no host (Node) function or object is ever reachable from firmware code: the bridge
+// lives only in this closure, and the host returns primitives or context-made objects.
+// The host drives callbacks through the returned dispatcher (prepare + run).
+(function (host, DEVICE_TAG, consoleName) {
+  'use strict';
+  var G = globalThis;
+  var LISTENERS = '\u0000listeners';
+  var defineHidden = function (obj, key, value) {
+    Object.defineProperty(obj, key, { value: value, enumerable: false, writable: true, configurable: false });
+  };
+
+  // ---- binary helpers -------------------------------------------------------------------
+  function toBin(data) {
+    if (data === undefined || data === null) return '';
+    if (typeof data === 'string') return data;
+    if (typeof data === 'number') return String.fromCharCode(data & 255);
+    if (typeof data === 'boolean') return String.fromCharCode(data ? 1 : 0);
+    if (data instanceof ArrayBuffer) data = new Uint8Array(data);
+    if (typeof data.length === 'number') {
+      var s = '';
+      var isBytes = ArrayBuffer.isView(data);
+      for (var i = 0; i < data.length; i++) {
+        var v = data[i];
+        s += isBytes ? String.fromCharCode(v & 255) : toBin(v);
+      }
+      return s;
+    }
+    if (typeof data === 'object' && 'data' in data) {
+      var one = toBin(data.data);
+      var count = data.count === undefined ? 1 : data.count | 0;
+      var out = '';
+      for (var j = 0; j < count; j++) out += one;
+      return out;
+    }
+    return '';
+  }
+  function binToU8(s) {
+    var u = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) u[i] = s.charCodeAt(i) & 255;
+    return u;
+  }
+  function argsBin(args, from) {
+    var s = '';
+    for (var i = from; i < args.length; i++) s += toBin(args[i]);
+    return s;
+  }
+
+  // ---- event emitters (Espruino keeps listeners on the object itself) -------------------
+  function listeners(obj, ev) {
+    var all = obj[LISTENERS];
+    if (!all) return [];
+    return all[ev] || [];
+  }
+  function makeEmitter(obj) {
+    defineHidden(obj, LISTENERS, {});
+    obj.on = function (ev, fn) {
+      if (typeof fn !== 'function') throw new Error('Second argument to EventEmitter.on(..) must be a function or a String (containing code)');
+      var all = this[LISTENERS];
+      (all[ev] = all[ev] || []).push(fn);
+      if (this === G.E && ev === 'errorFlag') host('listening', 'errorFlag');
+      return this;
+    };
+    obj.addListener = obj.on;
+    obj.removeListener = function (ev, fn) {
+      var list = this[LISTENERS][ev];
+      if (!list) return this;
+      var i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+      return this;
+    };
+    obj.removeAllListeners = function (ev) {
+      if (ev === undefined) defineHidden(this, LISTENERS, {});
+      else delete this[LISTENERS][ev];
+      return this;
+    };
+    obj.emit = function (ev) {
+      var list = listeners(this, ev).slice();
+      var args = [];
+      for (var i = 1; i < arguments.length; i++) args.push(arguments[i]);
+      for (var k = 0; k < list.length; k++) list[k].apply(this, args);
+      return list.length > 0;
+    };
+    return obj;
+  }
+
+  // ---- serial devices ---------------------------------------------------------------------
+  var devices = {};
+  function makeDevice(name) {
+    var dev = makeEmitter({});
+    defineHidden(dev, DEVICE_TAG, name);
+    defineHidden(dev, '\u0000buf', '');
+    dev.setup = function (baud, opts) {
+      host('devSetup', name, baud === undefined ? 9600 : +baud);
+    };
+    dev.write = function () {
+      host('devWrite', name, argsBin(arguments, 0));
+    };
+    dev.print = function (s) {
+      host('devWrite', name, String(s));
+    };
+    dev.println = function (s) {
+      host('devWrite', name, String(s) + '\r\n');
+    };
+    dev.available = function () {
+      return this['\u0000buf'].length;
+    };
+    dev.read = function (n) {
+      var b = this['\u0000buf'];
+      if (n === undefined || n > b.length) n = b.length;
+      this['\u0000buf'] = b.substr(n);
+      return b.substr(0, n);
+    };
+    dev.setConsole = function () {
+      host('setConsole', name);
+    };
+    dev.inject = function () {
+      host('devInject', name, argsBin(arguments, 0));
+    };
+    devices[name] = dev;
+    return dev;
+  }
+
+  // ---- timers -----------------------------------------------------------------------------
+  var timers = {};
+  function addTimer(fn, ms, args, interval) {
+    if (typeof fn === 'string') {
+      var code = fn;
+      fn = function () {
+        (0, eval)(code);
+      };
+    }
+    if (typeof fn !== 'function') throw new Error('Function or String not supplied!');
+    var extra = [];
+    for (var i = 2; i < args.length; i++) extra.push(args[i]);
+    var id = host('timerAdd', ms === undefined ? 0 : +ms, interval);
+    timers[id] = { fn: fn, args: extra };
+    return id;
+  }
+  function clearTimer(id) {
+    if (id === undefined) {
+      timers = {};
+      host('timerClear');
+      return;
+    }
+    if (!timers[id]) throw new Error("Unknown Timeout");
+    delete timers[id];
+    host('timerClear', id);
+  }
+  G.setTimeout = function (fn, ms) {
+    return addTimer(fn, ms, arguments, false);
+  };
+  G.setInterval = function (fn, ms) {
+    return addTimer(fn, ms, arguments, true);
+  };
+  G.clearTimeout = function (id) {
+    clearTimer(id);
+  };
+  G.clearInterval = function (id) {
+    clearTimer(id);
+  };
+  G.changeInterval = function (id, ms) {
+    if (!timers[id]) throw new Error("Unknown Interval");
+    host('timerChange', id, +ms);
+  };
+  G.getTime = function () {
+    return host('getTime');
+  };
+
+  // ---- console ------------------------------------------------------------------------------
+  G.print = function () {
+    host('print', Array.prototype.slice.call(arguments));
+  };
+  G.console = {
+    log: G.print,
+    info: G.print,
+    warn: G.print,
+    error: G.print,
+    debug: G.print,
+  };
+  G.btoa = function (s) {
+    return host('btoa', toBin(s));
+  };
+  G.atob = function (s) {
+    return host('atob', String(s));
+  };
+  G.echo = function (on) {
+    host('echo', !!on);
+  };
+
+  // ---- E ------------------------------------------------------------------------------------
+  var E = makeEmitter({});
+  E.enableWatchdog = function (timeout, isAuto) {
+    host('wdtEnable', +timeout, isAuto === undefined ? true : !!isAuto);
+  };
+  E.kickWatchdog = function () {
+    host('wdtKick');
+  };
+  E.reboot = function () {
+    host('reboot');
+  };
+  E.getErrorFlags = function () {
+    var s = host('getErrorFlags');
+    return s ? s.split(',') : [];
+  };
+  E.CRC32 = function (data) {
+    return host('crc32', toBin(data));
+  };
+  E.toUint8Array = function () {
+    return binToU8(argsBin(arguments, 0));
+  };
+  E.toArrayBuffer = function (s) {
+    return binToU8(toBin(s)).buffer;
+  };
+  E.toString = function () {
+    return argsBin(arguments, 0);
+  };
+  E.hwRand = function () {
+    return host('hwRand');
+  };
+  E.setConsole = function (dev) {
+    var name = typeof dev === 'string' ? dev : dev && dev[DEVICE_TAG];
+    if (!name || !devices[name]) throw new Error('Expecting a device name or object');
+    host('setConsole', name);
+  };
+  E.getConsole = function () {
+    return host('getConsole');
+  };
+  E.getSizeOf = function (v) {
+    return host('sizeOf', v);
+  };
+  E.setBootCode = function (code, alwaysExec) {
+    host('setBootCode', code === undefined ? '' : String(code));
+  };
+  E.getAddressOf = function () {
+    return 0;
+  };
+  G.E = E;
+
+  // ---- modules ------------------------------------------------------------------------------
+  var Flash = {
+    getFree: function () {
+      return host('flash', 'getFree');
+    },
+    getPage: function (addr) {
+      return host('flash', 'getPage', +addr);
+    },
+    erasePage: function (addr) {
+      host('flash', 'erasePage', +addr);
+    },
+    write: function (data, addr) {
+      host('flash', 'write', toBin(data), +addr);
+    },
+    read: function (length, addr) {
+      return binToU8(host('flash', 'read', +length, +addr));
+    },
+  };
+  var Storage = {
+    read: function (name, offset, length) {
+      return host('storage', 'read', String(name), offset, length);
+    },
+    readArrayBuffer: function (name) {
+      var s = host('storage', 'read', String(name));
+      return s === undefined ? undefined : binToU8(s).buffer;
+    },
+    readJSON: function (name, noExceptions) {
+      var s = host('storage', 'read', String(name));
+      if (s === undefined) return undefined;
+      try {
+        return host('parseJSON', s);
+      } catch (e) {
+        if (noExceptions) return undefined;
+        throw e;
+      }
+    },
+    write: function (name, data, offset, size) {
+      return host('storage', 'write', String(name), toBin(data), offset, size);
+    },
+    writeJSON: function (name, data) {
+      return host('storage', 'write', String(name), host('stringifyJSON', data));
+    },
+    erase: function (name) {
+      host('storage', 'erase', String(name));
+    },
+    eraseAll: function () {
+      host('storage', 'eraseAll');
+    },
+    list: function (regex, filter) {
+      var src, flags;
+      if (regex instanceof RegExp) {
+        src = regex.source;
+        flags = regex.flags;
+      } else if (typeof regex === 'string') {
+        src = regex;
+      }
+      return host('storage', 'list', src, flags);
+    },
+    getFree: function () {
+      return host('storage', 'getFree');
+    },
+    getStats: function () {
+      return host('storage', 'getStats');
+    },
+    compact: function () {
+      host('storage', 'compact');
+    },
+    debug: function () {},
+  };
+  G.require = function (name) {
+    if (name === 'Flash') return Flash;
+    if (name === 'Storage') return Storage;
+    throw new Error('Module ' + name + ' not found');
+  };
+
+  // ---- process, memory, registers -------------------------------------------------------------
+  var proc = makeEmitter({});
+  proc.env = host('env');
+  proc.version = proc.env.VERSION;
+  proc.memory = function (gc) {
+    return host('memory');
+  };
+  G.process = proc;
+  G.peek32 = function (addr) {
+    return host('peek', +addr, 4);
+  };
+  G.peek16 = function (addr) {
+    return host('peek', +addr, 2);
+  };
+  G.peek8 = function (addr) {
+    return host('peek', +addr, 1);
+  };
+  G.poke32 = function (addr, value) {
+    host('poke', +addr, +value, 4);
+  };
+  G.poke16 = function (addr, value) {
+    host('poke', +addr, +value, 2);
+  };
+  G.poke8 = function (addr, value) {
+    host('poke', +addr, +value, 1);
+  };
+  G.load = function (file) {
+    host('load', file === undefined ? undefined : String(file));
+  };
+  G.reset = function (clearFlash) {
+    host('reset', !!clearFlash);
+  };
+  G.global = G;
+
+  G.Serial1 = makeDevice('Serial1');
+  G.LoopbackA = makeDevice('LoopbackA');
+  G.LoopbackB = makeDevice('LoopbackB');
+  G[consoleName] = makeDevice(consoleName);
+
+  // ---- dispatcher (host side drives callbacks through this) -----------------------------------
+  var job = null;
+  var emitters = { E: E, process: proc };
+  function deliver(name, data) {
+    var dev = devices[name];
+    if (!dev) return;
+    if (listeners(dev, 'data').length) {
+      dev.emit('data', data);
+    } else {
+      dev['\u0000buf'] += data;
+      if (dev['\u0000buf'].length > 256) {
+        dev['\u0000buf'] = dev['\u0000buf'].substr(dev['\u0000buf'].length - 256);
+        host('flag', 'BUFFER_FULL');
+      }
+    }
+  }
+  var rt = {
+    prepare: function (kind, a, b, c) {
+      job = [kind, a, b, c];
+    },
+    run: function () {
+      var j = job;
+      job = null;
+      if (!j) return;
+      switch (j[0]) {
+        case 'timer': {
+          var t = timers[j[1]];
+          if (!t) return;
+          if (!j[2]) delete timers[j[1]];
+          return t.fn.apply(undefined, t.args);
+        }
+        case 'data':
+          return deliver(j[1], j[2]);
+        case 'emit': {
+          var target = emitters[j[1]] || devices[j[1]];
+          if (!target) return;
+          var arg = j[3];
+          if (j[2] === 'errorFlag') arg = arg.split(',');
+          return arg === undefined ? target.emit(j[2]) : target.emit(j[2], arg);
+        }
+        case 'uncaught':
+          return proc.emit('uncaughtException', j[1]);
+      }
+    },
+    hasListeners: function (objName, ev) {
+      var target = emitters[objName] || devices[objName];
+      return !!target && listeners(target, ev).length > 0;
+    },
+    dropTimer: function (id) {
+      delete timers[id];
+    },
+    dropAllTimers: function () {
+      timers = {};
+    },
+    errorString: function (e) {
+      try {
+        return String(e);
+      } catch (x) {
+        return 'Error';
+      }
+    },
+  };
+  Object.freeze(rt);
+  return rt;
+});

@@ -1,0 +1,208 @@
+/**
+ * The board's JavaScript world: one node:vm context per boot (a reset drops all RAM by
+ * throwing the context away). It offers Espruino's surface (context-runtime.js, built inside
+ * the context) and lacks what Espruino lacks (stripped below).
+ *
+ * Isolation: the only host function the context ever sees is the bridge, captured in the
+ * runtime's closure. The bridge returns primitives or objects made with the context's own
+ * constructors, and turns every host exception into a context Error, so no firmware code can
+ * walk `.constructor.constructor` out to the host's Function (and from there to `process`).
+ */
+import { readFileSync } from 'node:fs';
+import vm from 'node:vm';
+import { DEVICE_TAG } from './espruino-format.ts';
+
+const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
+const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runtime' });
+/** Runs the prepared callback; compiled once, run with a timeout per call. */
+const DISPATCH_SCRIPT = new vm.Script('this["\\u0000rt"].run()', { filename: 'system' });
+const RT_KEY = '\u0000rt';
+
+/** Globals Espruino does not have (FACTS section 1). Deleted from the context after setup. */
+const MISSING_GLOBALS = [
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'FinalizationRegistry',
+  'Symbol',
+  'Reflect',
+  'Proxy',
+  'BigInt',
+  'BigInt64Array',
+  'BigUint64Array',
+  'SharedArrayBuffer',
+  'Atomics',
+  'WebAssembly',
+  'Intl',
+  'RangeError',
+  'AggregateError',
+  'escape',
+  'unescape',
+  'globalThis',
+];
+
+/** [object path, member] pairs Espruino lacks. */
+const MISSING_MEMBERS: [string, string[]][] = [
+  ['Object', ['freeze', 'seal', 'is', 'isFrozen', 'isSealed', 'preventExtensions', 'isExtensible', 'fromEntries', 'getOwnPropertySymbols', 'hasOwn', 'groupBy']],
+  ['Array', ['from', 'of']],
+  ['Array.prototype', ['lastIndexOf', 'at', 'flat', 'flatMap', 'reduceRight', 'copyWithin', 'findLast', 'findLastIndex', 'toReversed', 'toSorted', 'toSpliced', 'with']],
+  ['ArrayBuffer.prototype', ['slice']],
+  ['Math', ['imul', 'trunc', 'clz32', 'fround', 'log2', 'log10', 'hypot', 'cbrt', 'sign', 'log1p', 'expm1', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh', 'atanh']],
+  ['Number', ['isInteger', 'isFinite', 'isNaN', 'isSafeInteger', 'parseInt', 'parseFloat', 'EPSILON', 'MAX_SAFE_INTEGER', 'MIN_SAFE_INTEGER']],
+  ['String.prototype', ['trimStart', 'trimEnd', 'trimLeft', 'trimRight', 'codePointAt', 'search', 'localeCompare', 'normalize', 'matchAll', 'replaceAll', 'at', 'isWellFormed', 'toWellFormed']],
+  ['String', ['raw', 'fromCodePoint']],
+  ['Date', ['UTC']],
+  ['Promise', ['race', 'any', 'allSettled']],
+  ['Promise.prototype', ['finally']],
+  ['Error', ['captureStackTrace']],
+];
+
+const TYPED_ARRAYS = ['Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array'];
+
+export type HostCall = (op: string, args: unknown[]) => unknown;
+
+/** The context runtime's dispatcher (context-runtime.js `rt`). */
+export interface ContextRuntime {
+  prepare(kind: string, a?: unknown, b?: unknown, c?: unknown): void;
+  hasListeners(obj: string, ev: string): boolean;
+  dropTimer(id: number): void;
+  dropAllTimers(): void;
+  errorString(e: unknown): string;
+}
+
+interface ContextCtors {
+  Object: ObjectConstructor;
+  Array: ArrayConstructor;
+  Uint8Array: Uint8ArrayConstructor;
+  Error: ErrorConstructor;
+  ReferenceError: ReferenceErrorConstructor;
+  SyntaxError: SyntaxErrorConstructor;
+  TypeError: TypeErrorConstructor;
+  RangeError: RangeErrorConstructor;
+  objectProto: object;
+}
+
+/** Thrown out of a script run when the vm timeout fired (the code did not return). */
+export class ScriptTimeout extends Error {}
+
+export class EspruinoContext {
+  readonly context: vm.Context;
+  readonly global: object;
+  readonly rt: ContextRuntime;
+  private readonly ctors: ContextCtors;
+  /** Names of globals present after setup: the interpreter's own, not the program's. */
+  readonly builtinNames: Set<string>;
+
+  constructor(hostCall: HostCall, consoleDevice: string) {
+    // A null-prototype sandbox: with `{}`, `this.constructor` inside would be the HOST's Object
+    // (the classic vm escape to `process`); with null it resolves to the context's own Object.
+    this.context = vm.createContext(
+      Object.create(null),
+      { name: 'espruino', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' },
+    );
+    this.ctors = vm.runInContext(
+      '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype})',
+      this.context,
+    );
+    const ctors = this.ctors;
+    const toCtx = (v: unknown) => this.toContext(v);
+    // The one host function the context sees: captured by the runtime's closure, never a global.
+    const bridge = function (op: string, ...args: unknown[]): unknown {
+      try {
+        return toCtx(hostCall(op, args));
+      } catch (e) {
+        if (e instanceof ScriptTimeout) throw e;
+        if (e && typeof e === 'object' && Object.getPrototypeOf(e) === null) throw e;
+        if (isContextObject(e, ctors)) throw e;
+        throw new ctors.Error(e instanceof Error ? e.message : String(e));
+      }
+    };
+    const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string) => ContextRuntime;
+    this.rt = factory(bridge, DEVICE_TAG, consoleDevice);
+    this.global = vm.runInContext('this', this.context);
+    Object.defineProperty(this.global, RT_KEY, { value: this.rt, enumerable: false, writable: false, configurable: false });
+    this.strip();
+    this.builtinNames = new Set(Object.getOwnPropertyNames(this.global));
+  }
+
+  private strip(): void {
+    const code: string[] = [];
+    for (const [path, members] of MISSING_MEMBERS)
+      for (const m of members) code.push(`try{delete ${path}.${m}}catch(e){}`);
+    for (const t of TYPED_ARRAYS) code.push(`try{delete Object.getPrototypeOf(${t}).from;delete Object.getPrototypeOf(${t}).of;delete Object.getPrototypeOf(${t}.prototype).at;delete Object.getPrototypeOf(${t}.prototype).lastIndexOf;delete Object.getPrototypeOf(${t}.prototype).findLast}catch(e){}`);
+    // Missing globals last (the lines above use some of them).
+    for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
+    vm.runInContext(code.join('\n'), this.context);
+  }
+
+  /** Copies a host value into the context (primitives pass, arrays/objects/bytes are rebuilt). */
+  toContext(v: unknown): unknown {
+    if (v === null || v === undefined) return v;
+    const t = typeof v;
+    if (t === 'string' || t === 'number' || t === 'boolean') return v;
+    if (t === 'function') throw new Error('internal: host function must not reach the board');
+    if (v instanceof Uint8Array) {
+      const u = new this.ctors.Uint8Array(v.length);
+      u.set(v);
+      return u;
+    }
+    if (Array.isArray(v)) {
+      const a = new this.ctors.Array();
+      for (const item of v) a.push(this.toContext(item));
+      return a;
+    }
+    if (t === 'object') {
+      // Context-made objects pass through untouched.
+      if (isContextObject(v, this.ctors)) return v;
+      const o = new this.ctors.Object() as Record<string, unknown>;
+      for (const k of Object.keys(v as object)) o[k] = this.toContext((v as Record<string, unknown>)[k]);
+      return o;
+    }
+    return undefined;
+  }
+
+  newError(message: string): Error {
+    return new this.ctors.Error(message);
+  }
+
+  isRangeError(e: unknown): boolean {
+    return !!e && typeof e === 'object' && e instanceof this.ctors.RangeError;
+  }
+
+  isContextValue(e: unknown): boolean {
+    return isContextObject(e, this.ctors);
+  }
+
+  /** Compiles and runs program text. Throws ScriptTimeout when the code did not return in time. */
+  runCode(code: string, filename: string, timeoutMs: number): unknown {
+    const script = new vm.Script(code, { filename });
+    return this.runScript(script, timeoutMs);
+  }
+
+  /** Runs the callback prepared with rt.prepare. */
+  runPrepared(timeoutMs: number): unknown {
+    return this.runScript(DISPATCH_SCRIPT, timeoutMs);
+  }
+
+  private runScript(script: vm.Script, timeoutMs: number): unknown {
+    try {
+      return script.runInContext(this.context, { timeout: Math.max(1, Math.floor(timeoutMs)), displayErrors: false });
+    } catch (e) {
+      if (e && typeof e === 'object' && (e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
+        throw new ScriptTimeout('callback did not return');
+      throw e;
+    }
+  }
+}
+
+function isContextObject(e: unknown, ctors: ContextCtors): boolean {
+  if (!e || typeof e !== 'object') return false;
+  let p = Object.getPrototypeOf(e);
+  while (p) {
+    if (p === ctors.objectProto) return true;
+    p = Object.getPrototypeOf(p);
+  }
+  return false;
+}

@@ -1,0 +1,294 @@
+/**
+ * Espruino's text rendering of values, ported from jswrap_json.c (jsfGetJSONWithCallback):
+ * the REPL's `=result` and print()/console.log() must produce the bytes a real board does.
+ *
+ * Values come from inside the board's vm context; everything here reads them from the host
+ * side without calling into firmware code (getters are skipped, never invoked).
+ */
+
+export const JSON_SOME_NEWLINES = 1;
+export const JSON_PRETTY = 4;
+export const JSON_LIMIT = 8;
+export const JSON_SHOW_DEVICES = 32;
+export const JSON_SHOW_OBJECT_NAMES = 256;
+export const JSON_DROP_QUOTES = 512;
+const JSON_INDENT = 16384;
+
+const JSON_LIMIT_AMOUNT = 15;
+const JSON_LIMITED_AMOUNT = 5;
+const JSON_LIMIT_STRING_AMOUNT = 40;
+const JSON_LIMITED_STRING_AMOUNT = 17;
+const JSON_ITEMS_ON_LINE_OBJECT = 4;
+const JSON_LIMIT_TEXT = ' ... ';
+
+/** Flags the REPL uses for `=result` (jsinteractive.c). */
+export const REPL_FLAGS =
+  JSON_LIMIT | JSON_SOME_NEWLINES | JSON_PRETTY | JSON_SHOW_DEVICES | JSON_SHOW_OBJECT_NAMES | JSON_DROP_QUOTES;
+/** Flags print()/console.log() use for non-string arguments. */
+export const PRINT_FLAGS = JSON_SOME_NEWLINES | JSON_PRETTY | JSON_SHOW_DEVICES;
+
+/** Hidden property the context runtime puts on device objects (Serial1, USB...): their name. */
+export const DEVICE_TAG = '\u0000dev';
+
+/** Espruino prints about 12 significant digits: 0.1+0.2 is 0.3. */
+export function formatNumber(n: number): string {
+  if (Number.isNaN(n)) return 'NaN';
+  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
+  return String(Number(n.toPrecision(12)));
+}
+
+function escapeChar(c: number): string {
+  switch (c) {
+    case 0:
+      return '\\0';
+    case 8:
+      return '\\b';
+    case 9:
+      return '\\t';
+    case 10:
+      return '\\n';
+    case 11:
+      return '\\v';
+    case 12:
+      return '\\f';
+    case 13:
+      return '\\r';
+    case 34:
+      return '\\"';
+    case 92:
+      return '\\\\';
+  }
+  if (c < 32 || c >= 127) return '\\x' + (c & 255).toString(16).toUpperCase().padStart(2, '0');
+  return String.fromCharCode(c);
+}
+
+/** `%q`: a double-quoted string with Espruino's escapes (bytes 128-255 as \xNN). */
+export function quoteString(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) out += escapeChar(s.charCodeAt(i));
+  return out + '"';
+}
+
+function quoteKey(key: string, flags: number): string {
+  if (flags & JSON_DROP_QUOTES && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return key;
+  return quoteString(key);
+}
+
+/** `%v`: what String(x) gives on Espruino for simple values. */
+export function valueToString(v: unknown): string {
+  if (typeof v === 'number') return formatNumber(v);
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  return String(v);
+}
+
+function needsNewLine(v: unknown): boolean {
+  return !(v === undefined || v === null || typeof v === 'number' || typeof v === 'boolean');
+}
+
+function newLine(flags: number): string {
+  return '\n' + '  '.repeat(Math.floor(flags / JSON_INDENT));
+}
+
+const TYPED_NAMES = new Set([
+  'Uint8Array',
+  'Int8Array',
+  'Uint8ClampedArray',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+]);
+
+function tagOf(v: object): string {
+  return Object.prototype.toString.call(v).slice(8, -1);
+}
+
+function deviceName(v: object): string | undefined {
+  const d = Object.getOwnPropertyDescriptor(v, DEVICE_TAG);
+  return d && typeof d.value === 'string' ? d.value : undefined;
+}
+
+function functionText(fn: Function, flags: number): string {
+  let src = '';
+  try {
+    src = Function.prototype.toString.call(fn);
+  } catch {
+    src = '';
+  }
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
+    const m = /^[^(]*\(([^)]*)\)/.exec(src);
+    return `function (${m ? m[1].replace(/\s+/g, '') : ''}) { [native code] }`;
+  }
+  let params = '';
+  let body = '';
+  const arrow = /^(?:async\s*)?(?:\(([^)]*)\)|([A-Za-z_$][\w$]*))\s*=>\s*([\s\S]*)$/.exec(src);
+  if (arrow) {
+    params = arrow[1] ?? arrow[2] ?? '';
+    body = arrow[3].trim();
+    if (body.startsWith('{') && body.endsWith('}')) body = body.slice(1, -1).trim();
+    else body = 'return ' + body;
+  } else {
+    const open = src.indexOf('(');
+    const close = src.indexOf(')', open);
+    const brace = src.indexOf('{', close);
+    params = open >= 0 && close > open ? src.slice(open + 1, close) : '';
+    body = brace >= 0 ? src.slice(brace + 1, src.lastIndexOf('}')).trim() : '';
+  }
+  params = params
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length)
+    .join(',');
+  let text = `function (${params}) `;
+  if (flags & JSON_LIMIT) text += `{${JSON_LIMIT_TEXT}}`;
+  else if (!body) text += '{}';
+  else text += body.indexOf('\n') > 0 ? `{\n  ${body}\n}` : `{${body}}`;
+  return text;
+}
+
+/** jsfGetJSONWithCallback for a value from the board's context. */
+export function toEspruinoJSON(v: unknown, flags: number, globalObj?: object, seen: Set<object> = new Set()): string {
+  if (v === undefined) return 'undefined';
+  if (v === null || typeof v === 'boolean') return String(v);
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'string') {
+    if (flags & JSON_LIMIT && v.length > JSON_LIMIT_STRING_AMOUNT)
+      return (
+        quoteString(v.slice(0, JSON_LIMITED_STRING_AMOUNT)) +
+        JSON_LIMIT_TEXT +
+        quoteString(v.slice(v.length - JSON_LIMITED_STRING_AMOUNT))
+      );
+    return quoteString(v);
+  }
+  if (typeof v === 'function') return functionText(v as Function, flags + JSON_INDENT);
+  if (typeof v !== 'object') return String(v);
+  if (seen.has(v)) return JSON_LIMIT_TEXT;
+  seen.add(v);
+  try {
+    return objectJSON(v, flags, globalObj, seen);
+  } finally {
+    seen.delete(v);
+  }
+}
+
+function ownValue(obj: object, key: string): { ok: boolean; value?: unknown } {
+  const d = Object.getOwnPropertyDescriptor(obj, key);
+  if (!d || !d.enumerable) return { ok: false };
+  if (!('value' in d)) return { ok: true, value: undefined }; // accessor: never invoke firmware getters
+  return { ok: true, value: d.value };
+}
+
+function objectJSON(v: object, flags: number, globalObj: object | undefined, seen: Set<object>): string {
+  const nflags = flags + JSON_INDENT;
+  const pretty = (flags & JSON_PRETTY) !== 0;
+  const tag = tagOf(v);
+  if (Array.isArray(v)) {
+    const arr = v as unknown[];
+    const length = arr.length;
+    const limited = (flags & JSON_LIMIT) !== 0 && length > JSON_LIMIT_AMOUNT;
+    let out = pretty ? '[ ' : '[';
+    let needNL = false;
+    for (let i = 0; i < length; i++) {
+      if (limited && !(i < JSON_LIMITED_AMOUNT || i >= length - JSON_LIMITED_AMOUNT)) continue;
+      if (i > 0) out += pretty ? ', ' : ',';
+      if (limited && i === length - JSON_LIMITED_AMOUNT) {
+        if (needNL) out += newLine(nflags);
+        out += JSON_LIMIT_TEXT;
+      }
+      const item = ownValue(arr, String(i)).value;
+      const nextNL = (flags & JSON_SOME_NEWLINES) !== 0 && needsNewLine(item);
+      if (needNL || nextNL) {
+        out += newLine(nflags);
+        needNL = false;
+      }
+      out += toEspruinoJSON(item, nflags, globalObj, seen);
+      needNL = nextNL;
+    }
+    if (needNL) out += newLine(flags);
+    return out + (pretty ? ' ]' : ']');
+  }
+  if (TYPED_NAMES.has(tag) || tag === 'ArrayBuffer') {
+    const view =
+      tag === 'ArrayBuffer' ? new Uint8Array(v as ArrayBuffer) : (v as unknown as ArrayLike<number>);
+    const name = tag;
+    let allZero = true;
+    for (let i = 0; i < view.length; i++) if (view[i] !== 0) allZero = false;
+    if (allZero) return `new ${name}(${view.length})`;
+    const length = view.length;
+    const limited = (flags & JSON_LIMIT) !== 0 && length > JSON_LIMIT_AMOUNT;
+    let out = `new ${name}([`;
+    for (let i = 0; i < length; i++) {
+      if (limited && !(i < JSON_LIMITED_AMOUNT || i >= length - JSON_LIMITED_AMOUNT)) continue;
+      if (i > 0) out += pretty ? ', ' : ',';
+      if (limited && i === length - JSON_LIMITED_AMOUNT) out += JSON_LIMIT_TEXT;
+      out += formatNumber(view[i]);
+    }
+    return out + '])';
+  }
+  if (flags & JSON_SHOW_DEVICES) {
+    const dev = deviceName(v);
+    if (dev) return dev;
+  }
+  let out = '';
+  if (flags & JSON_SHOW_OBJECT_NAMES && globalObj) {
+    const proto = Object.getPrototypeOf(v);
+    const cd = proto ? Object.getOwnPropertyDescriptor(proto, 'constructor') : undefined;
+    const ctor = cd && 'value' in cd ? cd.value : undefined;
+    if (ctor) {
+      for (const name of Object.keys(globalObj)) {
+        const g = ownValue(globalObj, name);
+        if (g.ok && g.value === ctor) {
+          out += name + ' ';
+          break;
+        }
+      }
+    }
+  }
+  if (tag === 'Error') {
+    // Espruino errors are plain objects with a message: print them as String(e) does.
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0) return out + '{ }';
+  out += pretty ? '{ ' : '{';
+  let first = true;
+  let needNL = false;
+  let sinceNL = 0;
+  for (const key of keys) {
+    const item = ownValue(v, key);
+    if (!item.ok) continue;
+    sinceNL++;
+    if (!first) out += pretty ? ', ' : ',';
+    const nextNL = (flags & JSON_SOME_NEWLINES) !== 0 && needsNewLine(item.value);
+    if (flags & JSON_SOME_NEWLINES && sinceNL > JSON_ITEMS_ON_LINE_OBJECT) needNL = true;
+    if (needNL || nextNL) {
+      out += newLine(nflags);
+      needNL = false;
+      sinceNL = 0;
+    }
+    out += quoteKey(key, flags) + (pretty ? ': ' : ':');
+    first = false;
+    out += toEspruinoJSON(item.value, nflags, globalObj, seen);
+    needNL = nextNL;
+  }
+  if (needNL) out += newLine(flags);
+  return out + (pretty ? ' }' : '}');
+}
+
+/** print()/console.log(): strings as they are, everything else as JSON, joined by spaces. */
+export function formatPrintArgs(args: ArrayLike<unknown>, globalObj?: object): string {
+  const parts: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    parts.push(typeof a === 'string' ? a : toEspruinoJSON(a, PRINT_FLAGS, globalObj));
+  }
+  return parts.join(' ');
+}
+
+/** Console output: Espruino puts a \r before every \n it prints on the console (jsiConsolePrintString). */
+export function consoleText(s: string): string {
+  return s.replace(/\n/g, '\r\n');
+}

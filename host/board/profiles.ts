@@ -1,0 +1,104 @@
+/**
+ * Board profiles: the board table (shared/boards.ts) plus what only the simulator needs
+ * (boot time, console device name, queue sizes). Built from the same table the firmware reads,
+ * so the firmware and the virtual board can never disagree about registers or flash maps.
+ */
+import { boardForProfile, type BoardInfo } from '../../shared/boards.ts';
+
+export type ProfileName = 'pico' | 'puck' | 'generic';
+
+export interface BoardProfile {
+  name: ProfileName;
+  info: BoardInfo;
+  /** process.env.BOARD */
+  envBoard: string;
+  /** Name of the console device object in JS (USB on the Pico, Bluetooth on Puck.js, Serial elsewhere). */
+  consoleDevice: string;
+  /** Time from reset to the first line of boot code, ms (bootloader + interpreter init + Storage scan). */
+  bootTimeMs: number;
+  /** The console disappears from the host's bus during a reset (USB CDC boards). */
+  usbConsole: boolean;
+  /** STM32: every reset source pulses NRST, so PINRSTF is set along with the real cause. */
+  pinFlagOnEveryReset: boolean;
+  /** Watchdog range, seconds (FACTS section 3). */
+  watchdogMinS: number;
+  watchdogMaxS: number;
+  /** Input event queue (FACTS section 4). */
+  eventQueueEvents: number;
+  eventQueueBytes: number;
+  /** Largest chunk of serial data delivered in one 'data' event. */
+  serialChunkBytes: number;
+  /** Bytes a UART holds in hardware while the CPU is stalled (STM32 USART: 1 data register; nRF52 UARTE: 6-byte FIFO). */
+  uartHardwareFifo: number;
+  /** Bytes of output buffered before a print blocks (Espruino's TX buffer). */
+  txBufferBytes: number;
+  /** Blocks one byte of program text costs when loaded from Storage (flash memory-mapped: cheaper). */
+  codeBytesPerBlockFromStorage: number;
+  /** Blocks one byte of program text costs when typed/uploaded into RAM. */
+  codeBytesPerBlockInRam: number;
+  /** Blocks the interpreter uses before any user code (built-in objects, root, console line). */
+  baseBlocks: number;
+}
+
+const COMMON = {
+  eventQueueEvents: 170,
+  eventQueueBytes: 1024,
+  serialChunkBytes: 64,
+  txBufferBytes: 256,
+  codeBytesPerBlockInRam: 7.5, // FACTS: 11.3 KB of dense JS -> ~1500 blocks when uploaded to RAM
+};
+
+export const PROFILES: { [name: string]: BoardProfile } = {
+  pico: {
+    ...COMMON,
+    name: 'pico',
+    info: boardForProfile('pico')!,
+    envBoard: 'PICO_R1_3',
+    consoleDevice: 'USB',
+    bootTimeMs: 350,
+    usbConsole: true,
+    pinFlagOnEveryReset: true,
+    watchdogMinS: 0.0128,
+    watchdogMaxS: 26,
+    uartHardwareFifo: 1,
+    codeBytesPerBlockFromStorage: 11.3, // FACTS: ~1000 blocks for 11.3 KB run from Storage
+    baseBlocks: 180,
+  },
+  puck: {
+    ...COMMON,
+    name: 'puck',
+    info: boardForProfile('puck')!,
+    envBoard: 'PUCKJS',
+    consoleDevice: 'Bluetooth',
+    bootTimeMs: 250,
+    usbConsole: false,
+    pinFlagOnEveryReset: false,
+    watchdogMinS: 0.0005,
+    watchdogMaxS: 36 * 3600,
+    uartHardwareFifo: 6,
+    // nRF52 flash is memory-mapped: functions loaded from Storage reference their text in flash.
+    codeBytesPerBlockFromStorage: 24,
+    baseBlocks: 220,
+  },
+  generic: {
+    ...COMMON,
+    name: 'generic',
+    info: boardForProfile('generic')!,
+    envBoard: 'LINUX',
+    consoleDevice: 'Serial',
+    bootTimeMs: 50,
+    usbConsole: false,
+    pinFlagOnEveryReset: false,
+    watchdogMinS: 0.001,
+    watchdogMaxS: 3600,
+    uartHardwareFifo: 16,
+    codeBytesPerBlockFromStorage: 11.3,
+    baseBlocks: 150,
+  },
+};
+
+export function profileFor(name: string | undefined): BoardProfile {
+  const p = PROFILES[name ?? 'pico'];
+  if (!p) throw new Error(`unknown board profile "${name}" (known: ${Object.keys(PROFILES).join(', ')})`);
+  return p;
+}

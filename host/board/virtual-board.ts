@@ -1,0 +1,1280 @@
+/**
+ * The virtual Espruino board: runs the same firmware file a real board runs, in a node:vm
+ * context that offers only Espruino's surface, on a Clock (real, or virtual for tests), with
+ * NOR flash + Storage, the console REPL, UART pacing, the watchdog, resets with reset-cause
+ * registers, error flags, a memory-block budget and fault injection from outside.
+ *
+ * Behaviour to match: ../../shared/espruino/FACTS.md. What is modelled and how: docs/virtual-board.md.
+ *
+ * Execution model. The board is a loop driven by clock callbacks: input events (console and
+ * serial chunks) are queued, the idle loop runs them, then due timers, then pending resets/loads,
+ * reports new error flags, kicks an auto watchdog and puts the prompt back. Every piece of
+ * firmware code runs through a vm Script with a timeout, so code that never returns leaves the
+ * board "stuck" (as a real board would be) instead of hanging the host: only the watchdog or
+ * Ctrl-C on the console gets it going again.
+ *
+ * A vm call cannot be stopped from inside a host function, so a reset requested while firmware
+ * runs (E.reboot(), a power cut at a flash op, a crash on an unmapped peek) "halts" the board:
+ * every later host call from the firmware throws, all output is dropped, and the reset happens
+ * when control comes back.
+ */
+import { EventEmitter } from 'node:events';
+import * as acorn from 'acorn';
+import { crc32 } from 'node:zlib';
+import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
+import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
+import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
+import { EspruinoContext, ScriptTimeout } from './espruino-context.ts';
+import { consoleText, formatPrintArgs, REPL_FLAGS, toEspruinoJSON } from './espruino-format.ts';
+import { Repl } from './repl.ts';
+import { UartRx, UartTx } from './uart.ts';
+import { SeededRng } from './rng.ts';
+import { profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
+import { checkInjectSpec, type InjectSpec, type ResetCause } from './faults.ts';
+import { reachableBlocks, sizeOfValue } from './memory.ts';
+import { firstIncompatibility } from './compat.ts';
+
+export type { InjectSpec, ResetCause } from './faults.ts';
+
+export interface VirtualBoardOptions {
+  board?: ProfileName;
+  /** Default RealClock. With a VirtualClock the board runs as fast as the CPU allows. */
+  clock?: Clock;
+  seed?: number;
+  /** Keep flash across boards/runs. */
+  flash?: NorFlash;
+  /** Console and Serial1 pacing (10 bits a byte). Default 115200. */
+  baud?: number;
+  /** No UART pacing. */
+  fast?: boolean;
+  /** The console vanishes during a reset (USB boards): 'console-gone' / 'console-back'. */
+  usbDrop?: boolean;
+  /** Override the profile's boot time (ms from reset to the first boot code line). */
+  bootTimeMs?: number;
+  /**
+   * Real milliseconds a single piece of firmware code may run before the board counts it as
+   * stuck (never returning). Real boards are ~1000x slower than V8, so firmware that is fine on
+   * a board returns far sooner than this. Default 1000.
+   */
+  hangDetectMs?: number;
+  /** Run the compatibility checker on every program (default true). */
+  check?: boolean;
+}
+
+export interface ResetEvent {
+  cause: ResetCause;
+  register: number | null;
+  at: number;
+}
+
+export type BoardState = 'off' | 'running' | 'stuck' | 'stopped';
+
+// Error flags, in Espruino's order (jswrap_espruino_getErrorFlagArray).
+const FLAG_NAMES = ['FIFO_FULL', 'BUFFER_FULL', 'CALLBACK', 'LOW_MEMORY', 'MEMORY', 'MEMORY_BUSY', 'UART_OVERFLOW'];
+export type ErrorFlag = (typeof FLAG_NAMES)[number];
+
+const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
+const INTERRUPTED_EVENT = 'Execution Interrupted during event processing.\n';
+const HALTED_MESSAGE = 'Board halted';
+/** Board time between two memory estimates in the idle loop. */
+const MEMORY_CHECK_MS = 1000;
+/** Pending output (not yet on the wire) above which output is dropped with BUFFER_FULL. */
+const TX_DROP_BYTES = 64 * 1024;
+/** Storm defaults. */
+const STORM_TIMER_EVENTS = 400;
+const STORM_UART_BYTES = 4096;
+const IRQ_DEVICE = '\u0000irq';
+
+interface BoardTimer {
+  id: number;
+  due: number;
+  period: number;
+  interval: boolean;
+}
+
+interface Watchdog {
+  timeoutMs: number;
+  auto: boolean;
+  deadline: number;
+  handle: TimerHandle | undefined;
+}
+
+interface InputEvent {
+  dev: string;
+  data: string;
+}
+
+/** Where a piece of firmware code came from (for error output and for interrupting it). */
+interface RunSite {
+  repl?: boolean;
+  file?: string;
+  timerId?: number;
+  callback?: boolean;
+  /** Running process.on('uncaughtException') handlers: their own errors are printed. */
+  uncaught?: boolean;
+}
+
+type Halt = { cause: ResetCause; powerLoss: boolean; offMs: number };
+
+export class VirtualBoard extends EventEmitter {
+  readonly clock: Clock;
+  readonly flash: NorFlash;
+  readonly storage: EspruinoStorage;
+  readonly profile: BoardProfile;
+
+  private readonly opts: Required<Pick<VirtualBoardOptions, 'baud' | 'fast' | 'usbDrop' | 'hangDetectMs' | 'check'>> & {
+    bootTimeMs: number;
+  };
+  private readonly rng: SeededRng;
+  private readonly hwRng: SeededRng;
+  private readonly noiseRng: SeededRng;
+  private readonly stormRng: SeededRng;
+
+  private boardState: BoardState = 'off';
+  private epoch = 0;
+  private ctx: EspruinoContext | null = null;
+  private repl: Repl;
+  private readonly consoleName: string;
+  private currentConsole: string;
+  private consoleConnected = true;
+
+  private readonly consoleTx: UartTx;
+  private readonly serial1Tx: UartTx;
+  private readonly consoleRx: UartRx;
+  private readonly serial1Rx: UartRx;
+
+  private events: InputEvent[] = [];
+  private eventBytes = 0;
+  private timers = new Map<number, BoardTimer>();
+  private nextTimerId = 1;
+  private wakeHandle: TimerHandle | undefined;
+  private wakeAt = Infinity;
+  private idleHandle: TimerHandle | undefined;
+  private bootHandle: TimerHandle | undefined;
+  private wdt: Watchdog | null = null;
+
+  private errorFlags = 0;
+  private reportedFlags = 0;
+  private resetRegister = 0;
+  private executing = 0;
+  private halted: Halt | null = null;
+  private stuckSite: RunSite | null = null;
+  private todo: { kind: 'reset' } | { kind: 'load'; file?: string } | null = null;
+  private pendingFaults = { hang: 0, exception: 0, stackOverflow: 0, outOfMemory: 0 };
+  private exceptionMessage = 'Injected exception';
+  private noise: { console?: { rate: number; mode: 'flip' | 'drop' }; serial1?: { rate: number; mode: 'flip' | 'drop' } } = {};
+  private codeBlocks = 0;
+  private lastMemoryCheck = -Infinity;
+  private lowMemoryReported = false;
+
+  constructor(opts: VirtualBoardOptions = {}) {
+    super();
+    this.profile = profileFor(opts.board ?? 'pico');
+    this.clock = opts.clock ?? new RealClock();
+    this.rng = new SeededRng(opts.seed ?? 1);
+    this.hwRng = this.rng.fork(1);
+    this.noiseRng = this.rng.fork(2);
+    this.stormRng = this.rng.fork(3);
+    const flashRng = this.rng.fork(4);
+    this.opts = {
+      baud: opts.baud ?? 115200,
+      fast: opts.fast ?? false,
+      usbDrop: opts.usbDrop ?? false,
+      hangDetectMs: opts.hangDetectMs ?? 1000,
+      check: opts.check ?? true,
+      bootTimeMs: opts.bootTimeMs ?? this.profile.bootTimeMs,
+    };
+    this.flash = opts.flash ?? new NorFlash(this.profile.info, { rng: () => flashRng.next() });
+    this.flash.onBusy = (ms) => this.flashBusy(ms);
+    this.storage = new EspruinoStorage(this.flash, this.profile.info);
+    this.consoleName = this.profile.consoleDevice;
+    this.currentConsole = this.consoleName;
+    this.repl = this.newRepl();
+    const chunk = this.profile.serialChunkBytes;
+    this.consoleTx = new UartTx(this.clock, this.opts.baud, this.opts.fast, (d) => this.emitOut('console', d), chunk);
+    this.serial1Tx = new UartTx(this.clock, this.opts.baud, this.opts.fast, (d) => this.emitOut('serial1', d), chunk);
+    this.consoleRx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst) => this.arrive(this.consoleName, d, burst), chunk);
+    this.serial1Rx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst) => this.arrive('Serial1', d, burst), chunk);
+  }
+
+  // ==== public API ===========================================================================
+
+  get state(): BoardState {
+    return this.boardState;
+  }
+
+  /** The reset-cause register as firmware would read it (null: the profile has none). */
+  get resetCauseRegister(): number | null {
+    return this.profile.info.resetRegister ? this.resetRegister >>> 0 : null;
+  }
+
+  /** Error flags set and not yet read by E.getErrorFlags(). */
+  get pendingErrorFlags(): string[] {
+    return flagNames(this.errorFlags);
+  }
+
+  /** Cold boot (power-on reset cause). */
+  powerOn(): void {
+    if (this.boardState === 'stopped') throw new Error('board is stopped');
+    this.hardReset('power-on', 0);
+  }
+
+  /** Host -> console RX. */
+  consoleWrite(data: Buffer | Uint8Array | string): void {
+    if (this.boardState === 'stopped' || !this.consoleConnected) return;
+    const bytes = this.applyNoise('console', toBytes(data));
+    if (bytes.length) this.consoleRx.send(bytes);
+  }
+
+  /** Host -> Serial1 RX (the job's input stream). */
+  serial1Write(data: Buffer | Uint8Array | string): void {
+    if (this.boardState === 'stopped') return;
+    const bytes = this.applyNoise('serial1', toBytes(data));
+    if (bytes.length) this.serial1Rx.send(bytes);
+  }
+
+  /** Writes `.bootcde` as E.setBootCode does (for tests and hosts that bypass the REPL upload). */
+  loadBootCode(code: string): void {
+    this.storage.write('.bootcde', Buffer.from(code, 'latin1'));
+  }
+
+  /** A hardware reset from outside (pin, brown-out, power-cut...). */
+  reset(cause: ResetCause): void {
+    if (this.boardState === 'stopped') return;
+    const powerLoss = cause === 'power-cut' || cause === 'brown-out';
+    this.haltOrReset({ cause, powerLoss, offMs: powerLoss ? 100 : 0 });
+  }
+
+  /** Injects a fault (the firmware does not cooperate). Returns a short description. */
+  inject(spec: InjectSpec): { injected: string } {
+    const s = checkInjectSpec(spec);
+    if (this.boardState === 'stopped') throw new Error('board is stopped');
+    switch (s.kind) {
+      case 'power-cut':
+        if (s.atFlashOp !== undefined) {
+          this.flash.armPowerCut(s.atFlashOp, s.tearWords === undefined ? {} : { words: s.tearWords });
+          return { injected: `power cut armed at flash op ${s.atFlashOp}` };
+        }
+        this.haltOrReset({ cause: 'power-cut', powerLoss: true, offMs: s.offMs ?? 100 });
+        return { injected: 'power cut' };
+      case 'brown-out':
+        this.haltOrReset({ cause: 'brown-out', powerLoss: true, offMs: s.offMs ?? 20 });
+        return { injected: 'brown-out' };
+      case 'pin-reset':
+        this.haltOrReset({ cause: 'pin', powerLoss: false, offMs: 0 });
+        return { injected: 'pin reset' };
+      case 'hang':
+        this.pendingFaults.hang++;
+        return { injected: 'next callback hangs' };
+      case 'exception':
+        this.pendingFaults.exception++;
+        if (s.message) this.exceptionMessage = s.message;
+        return { injected: 'next callback throws' };
+      case 'stack-overflow':
+        this.pendingFaults.stackOverflow++;
+        return { injected: 'next callback overflows the stack' };
+      case 'out-of-memory':
+        this.pendingFaults.outOfMemory++;
+        return { injected: 'next callback runs out of memory' };
+      case 'storm':
+        return { injected: this.storm(s.source, s.count) };
+      case 'noise':
+        if (s.rate === 0) delete this.noise[s.target];
+        else this.noise[s.target] = { rate: s.rate, mode: s.mode ?? 'flip' };
+        return { injected: `noise on ${s.target}: ${s.rate}` };
+    }
+  }
+
+  /** Halts everything; the board object is unusable afterwards. */
+  stop(): void {
+    if (this.boardState === 'stopped') return;
+    this.teardown();
+    this.consoleRx.clear();
+    this.serial1Rx.clear();
+    this.boardState = 'stopped';
+    this.flash.onBusy = undefined;
+  }
+
+  /** Memory estimate in blocks: { free, usage, total }. */
+  memory(): { free: number; usage: number; total: number } {
+    const total = this.profile.info.memoryBlocks;
+    const usage = Math.min(total, this.memoryUsage());
+    return { free: total - usage, usage, total };
+  }
+
+  // ==== resets and boot ======================================================================
+
+  /** From outside: if firmware is running right now (a listener called us), halt it first. */
+  private haltOrReset(h: Halt): void {
+    if (this.executing > 0) {
+      this.halt(h);
+      return;
+    }
+    this.doReset(h);
+  }
+
+  private halt(h: Halt): void {
+    if (this.halted) return;
+    this.halted = h;
+    if (h.powerLoss && !this.flash.dead) this.flash.cutPowerNow();
+  }
+
+  private doReset(h: Halt): void {
+    if (h.powerLoss) {
+      if (!this.flash.dead) this.flash.cutPowerNow();
+      this.hardReset(h.cause, h.offMs);
+    } else {
+      this.hardReset(h.cause, 0);
+    }
+  }
+
+  /** Drops all RAM state and every pending board activity (not the flash, not the register). */
+  private teardown(): void {
+    this.epoch++;
+    this.clock.clearTimeout(this.idleHandle);
+    this.clock.clearTimeout(this.wakeHandle);
+    this.clock.clearTimeout(this.bootHandle);
+    if (this.wdt) this.clock.clearTimeout(this.wdt.handle);
+    this.idleHandle = this.wakeHandle = this.bootHandle = undefined;
+    this.wakeAt = Infinity;
+    this.wdt = null;
+    this.timers.clear();
+    this.events = [];
+    this.eventBytes = 0;
+    this.consoleTx.clear();
+    this.serial1Tx.clear();
+    this.ctx = null;
+    this.halted = null;
+    this.stuckSite = null;
+    this.todo = null;
+    this.codeBlocks = 0;
+    this.boardState = 'off';
+  }
+
+  private hardReset(cause: ResetCause, offMs: number): void {
+    this.teardown();
+    this.errorFlags = 0;
+    this.reportedFlags = 0;
+    this.lowMemoryReported = false;
+    this.updateResetRegister(cause);
+    this.currentConsole = this.consoleName;
+    const event: ResetEvent = { cause, register: this.resetCauseRegister, at: this.clock.now() };
+    this.emit('reset', event);
+    if (this.opts.usbDrop && this.consoleConnected) {
+      this.consoleConnected = false;
+      this.emit('console-gone');
+    }
+    const epoch = this.epoch;
+    this.bootHandle = this.clock.setTimeout(() => {
+      if (epoch !== this.epoch) return;
+      this.bootHandle = undefined;
+      if (this.flash.dead) this.flash.powerRestored();
+      this.boot(cause);
+    }, offMs + this.opts.bootTimeMs);
+  }
+
+  private updateResetRegister(cause: ResetCause): void {
+    const reg = this.profile.info.resetRegister;
+    if (!reg) return;
+    const b = reg.bits;
+    const pin = this.profile.pinFlagOnEveryReset ? b.pin : 0;
+    switch (cause) {
+      case 'power-on':
+      case 'power-cut':
+        // Power-on resets the register; STM32F4's reset value is PORRSTF|PINRSTF|BORRSTF.
+        this.resetRegister = b.powerOn | b.brownOut | pin;
+        break;
+      case 'brown-out':
+        this.resetRegister = b.brownOut ? this.resetRegister | b.brownOut | pin : 0;
+        break;
+      case 'watchdog':
+        this.resetRegister |= lowestBit(b.watchdog) | pin;
+        break;
+      case 'software':
+        this.resetRegister |= b.software | pin;
+        break;
+      case 'pin':
+        this.resetRegister |= b.pin;
+        break;
+      case 'lockup':
+        this.resetRegister |= b.lockup | pin;
+        break;
+    }
+    this.resetRegister >>>= 0;
+  }
+
+  private newRepl(): Repl {
+    return new Repl({
+      write: (s) => this.writeDevice(this.currentConsole, s),
+      execute: (code, echo) => this.executeLine(code, echo),
+    });
+  }
+
+  private newContext(): void {
+    this.ctx = new EspruinoContext((op, args) => this.hostCall(op, args), this.consoleName);
+    this.nextTimerId = 1;
+    this.codeBlocks = 0;
+  }
+
+  private boot(cause: ResetCause): void {
+    this.boardState = 'running';
+    this.newContext();
+    this.repl = this.newRepl();
+    if (!this.consoleConnected) {
+      this.consoleConnected = true;
+      this.emit('console-back');
+    }
+    const epoch = this.epoch;
+    // Espruino checks Storage at boot and erases an area that looks corrupt.
+    if (!this.hostFlashOp(() => this.storage.validateOrFormat())) return;
+    for (const name of ['.bootPowerOn', '.boot0', '.boot1', '.boot2', '.boot3']) {
+      this.runStorageFile(name);
+      if (epoch !== this.epoch || this.boardState !== 'running') return;
+    }
+    if (!this.runStorageFile('.bootrst')) this.runStorageFile('.bootcde');
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
+    this.runCallback('emit', 'E', 'init', undefined, { callback: true });
+    if (epoch !== this.epoch) return;
+    this.emit('boot', { cause, at: this.clock.now() });
+    this.scheduleIdle();
+  }
+
+  /** reset() / load(): RAM dropped, watchdog, register and flash kept. */
+  private softReset(kind: 'reset' | 'load', file?: string): void {
+    this.runCallbackRaw('emit', ['E', 'kill'], { callback: true });
+    if (this.boardState !== 'running') return;
+    const wdt = this.wdt;
+    this.timers.clear();
+    this.clock.clearTimeout(this.wakeHandle);
+    this.wakeHandle = undefined;
+    this.wakeAt = Infinity;
+    this.newContext();
+    this.wdt = wdt;
+    this.currentConsole = this.consoleName;
+    const epoch = this.epoch;
+    if (kind === 'load') {
+      if (file !== undefined) this.runStorageFile(file);
+      else {
+        for (const name of ['.boot0', '.boot1', '.boot2', '.boot3']) {
+          this.runStorageFile(name);
+          if (epoch !== this.epoch || this.boardState !== 'running') return;
+        }
+        this.runStorageFile('.bootcde');
+      }
+    } else {
+      this.runStorageFile('.bootrst');
+    }
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
+    this.runCallback('emit', 'E', 'init', undefined, { callback: true });
+  }
+
+  /** Runs a Storage file as a program; false if there is no such file. */
+  private runStorageFile(name: string): boolean {
+    let code: string | undefined;
+    if (!this.hostFlashOp(() => (code = this.storage.read(name)))) return true;
+    if (code === undefined) return false;
+    this.loadProgram(code, name, this.profile.codeBytesPerBlockFromStorage);
+    return true;
+  }
+
+  private loadProgram(code: string, file: string, bytesPerBlock: number): void {
+    if (!this.ctx) return;
+    if (this.opts.check) {
+      const bad = firstIncompatibility(code, file);
+      if (bad) {
+        this.emit('incompatible', { file, hint: bad.hint });
+        this.printUncaughtText(bad.text, { file }, bad.line, bad.column);
+        return;
+      }
+    }
+    this.codeBlocks += Math.ceil(code.length / bytesPerBlock);
+    const ctx = this.ctx;
+    this.runJs(() => ctx.runCode(code, file, this.codeTimeout()), { file });
+  }
+
+  /** Flash work the board's own code does (boot scan): a power cut here is a power cut. */
+  private hostFlashOp(fn: () => unknown): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      if (e instanceof PowerCutError) {
+        if (this.executing > 0) this.halt({ cause: 'power-cut', powerLoss: true, offMs: 100 });
+        else this.doReset({ cause: 'power-cut', powerLoss: true, offMs: 100 });
+        return false;
+      }
+      throw e;
+    }
+  }
+
+  // ==== running firmware code ================================================================
+
+  /** Real ms a piece of code may run: the watchdog's remaining time (real clock), capped. */
+  private codeTimeout(): number {
+    let ms = this.opts.hangDetectMs;
+    if (!this.clock.virtual && this.wdt) ms = Math.min(ms, Math.max(1, this.wdt.deadline - this.clock.now()));
+    return ms;
+  }
+
+  /**
+   * Runs firmware code. Returns the completion value, or undefined when it threw (reported),
+   * did not return (board stuck), or the board was halted meanwhile.
+   */
+  private runJs(fn: () => unknown, site: RunSite): { ok: boolean; value?: unknown } {
+    if (!this.ctx || this.boardState !== 'running') return { ok: false };
+    const epoch = this.epoch;
+    let ok = true;
+    let value: unknown;
+    let error: unknown;
+    this.executing++;
+    try {
+      value = fn();
+    } catch (e) {
+      ok = false;
+      error = e;
+    } finally {
+      this.executing--;
+    }
+    if (this.halted) {
+      if (this.executing === 0) this.finishHalt();
+      return { ok: false };
+    }
+    if (epoch !== this.epoch) return { ok: false };
+    if (!ok) {
+      if (error instanceof ScriptTimeout) this.becomeStuck(site);
+      else this.reportUncaught(error, site);
+    }
+    this.afterRun();
+    return { ok, value };
+  }
+
+  private finishHalt(): void {
+    const h = this.halted!;
+    this.halted = null;
+    this.doReset(h);
+  }
+
+  /** Runs a prepared dispatcher job (timer, serial data, event), applying injected faults. */
+  private runCallback(kind: string, a: unknown, b: unknown, c: unknown, site: RunSite): void {
+    const ctx = this.ctx;
+    if (!ctx || this.boardState !== 'running') return;
+    if (this.applyPendingFault(site)) return;
+    this.runJs(() => {
+      ctx.rt.prepare(kind, a, b, c);
+      return ctx.runPrepared(this.codeTimeout());
+    }, site);
+  }
+
+  /** Injected faults hit the next callback: true if it consumed the callback. */
+  private applyPendingFault(site: RunSite): boolean {
+    const f = this.pendingFaults;
+    if (f.hang) {
+      f.hang--;
+      // The callback enters an endless loop: exactly what a vm timeout would conclude, without
+      // burning the real time it takes to conclude it.
+      this.becomeStuck(site);
+      return true;
+    }
+    if (f.exception) {
+      f.exception--;
+      this.reportUncaught(this.ctx!.newError(this.exceptionMessage), site);
+      this.afterRun();
+      return true;
+    }
+    if (f.stackOverflow) {
+      f.stackOverflow--;
+      this.setFlag('CALLBACK');
+      this.reportUncaught(this.ctx!.newError(RECURSION_MESSAGE), site);
+      this.afterRun();
+      return true;
+    }
+    if (f.outOfMemory) {
+      f.outOfMemory--;
+      this.outOfMemory();
+      return true;
+    }
+    return false;
+  }
+
+  private outOfMemory(): void {
+    this.consolePrint('OUT OF MEMORY\n');
+    this.setFlag('LOW_MEMORY');
+    this.setFlag('MEMORY');
+    this.setFlag('CALLBACK');
+    this.consolePrint(INTERRUPTED_EVENT);
+    this.checkErrors();
+  }
+
+  /** Code did not return: the board is stuck until the watchdog or Ctrl-C. */
+  private becomeStuck(site: RunSite): void {
+    this.boardState = 'stuck';
+    this.stuckSite = site;
+    this.clock.clearTimeout(this.idleHandle);
+    this.idleHandle = undefined;
+    this.emit('stuck', { at: this.clock.now(), watchdog: !!this.wdt });
+  }
+
+  /** Ctrl-C reached a stuck board: the running code is interrupted (and its interval removed). */
+  private interruptStuck(): void {
+    const site = this.stuckSite;
+    this.stuckSite = null;
+    this.boardState = 'running';
+    if (site?.timerId !== undefined) {
+      this.timers.delete(site.timerId);
+      this.ctx?.rt.dropTimer(site.timerId);
+    }
+    this.setFlag('CALLBACK');
+    this.consolePrint(site?.repl ? 'Execution Interrupted\n' : INTERRUPTED_EVENT);
+    this.scheduleIdle();
+  }
+
+  private afterRun(): void {
+    this.checkErrors();
+    if (this.todo && this.executing === 0) this.scheduleIdle();
+  }
+
+  private reportUncaught(error: unknown, site: RunSite): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    let err = error;
+    if (ctx.isRangeError(err) && /call stack/i.test(String(dataProp(err, 'message')))) {
+      this.setFlag('CALLBACK');
+      err = ctx.newError(RECURSION_MESSAGE);
+    }
+    if (!site.uncaught && ctx.rt.hasListeners('process', 'uncaughtException')) {
+      this.runCallbackRaw('uncaught', [err], { callback: true, uncaught: true });
+      return;
+    }
+    const text = errorText(err);
+    const pos = site.repl ? replPosition(err) : null;
+    this.printUncaughtText(text, site, pos?.line, pos?.column);
+  }
+
+  /** Runs the uncaughtException handlers (no injected faults apply to them). */
+  private runCallbackRaw(kind: string, args: unknown[], site: RunSite): void {
+    const ctx = this.ctx;
+    if (!ctx) return;
+    this.runJs(() => {
+      ctx.rt.prepare(kind, args[0], args[1], args[2]);
+      return ctx.runPrepared(this.codeTimeout());
+    }, site);
+  }
+
+  private printUncaughtText(text: string, site: RunSite, line?: number, column?: number): void {
+    let out = `Uncaught ${text}\n`;
+    if (site.repl && line !== undefined && column !== undefined) {
+      out += `    at REPL (:${line}:${column})\n\n${' '.repeat(Math.max(0, column - 1))}^\n`;
+    } else if (site.file && line !== undefined && column !== undefined) {
+      out += `    at ${site.file}:${line}:${column}\n`;
+    }
+    this.consolePrint(out);
+  }
+
+  // ==== the idle loop ==========================================================================
+
+  private scheduleIdle(): void {
+    if (this.idleHandle || this.boardState !== 'running') return;
+    const epoch = this.epoch;
+    this.idleHandle = this.clock.setTimeout(() => {
+      this.idleHandle = undefined;
+      if (epoch === this.epoch) this.idle();
+    }, 0);
+  }
+
+  private idle(): void {
+    if (this.boardState !== 'running' || !this.ctx) return;
+    const epoch = this.epoch;
+    // 1. input: console characters go to the REPL, other devices' data to their listeners
+    while (this.events.length && this.boardState === 'running' && epoch === this.epoch) {
+      const ev = this.events.shift()!;
+      this.eventBytes -= ev.data.length;
+      this.handleInput(ev);
+    }
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
+    // 2. timers
+    this.runDueTimers();
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
+    // 3. pending reset()/load()
+    if (this.todo) {
+      const todo = this.todo;
+      this.todo = null;
+      if (todo.kind === 'load') this.softReset('load', todo.file);
+      else this.softReset('reset');
+      if (epoch !== this.epoch || this.boardState !== 'running') return;
+    }
+    // 4. memory budget
+    if (this.clock.now() - this.lastMemoryCheck >= MEMORY_CHECK_MS) this.checkMemory();
+    this.checkErrors();
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
+    // 5. the interpreter kicks an auto watchdog whenever it gets back to its idle loop
+    if (this.wdt?.auto) this.kickWatchdog();
+    this.repl.returnInputLine();
+    if (this.events.length || this.todo) this.scheduleIdle();
+    this.scheduleWake();
+  }
+
+  private handleInput(ev: InputEvent): void {
+    if (ev.dev === IRQ_DEVICE) return; // a storm's bare interrupt: costs queue space, runs no JS
+    if (ev.dev === this.currentConsole) {
+      this.repl.handleChars(ev.data);
+      return;
+    }
+    this.runCallback('data', ev.dev, ev.data, undefined, { callback: true });
+  }
+
+  private runDueTimers(): void {
+    const now = this.clock.now();
+    const due = [...this.timers.values()].filter((t) => t.due <= now).sort((x, y) => x.due - y.due || x.id - y.id);
+    const epoch = this.epoch;
+    for (const t of due) {
+      if (epoch !== this.epoch || this.boardState !== 'running') return;
+      if (this.timers.get(t.id) !== t) continue;
+      if (t.interval) {
+        t.due += t.period;
+        if (t.due < now) t.due = now + t.period; // a late interval does not fire in a burst
+      } else {
+        this.timers.delete(t.id);
+      }
+      this.runCallback('timer', t.id, t.interval, undefined, { callback: true, timerId: t.id });
+    }
+  }
+
+  /** One clock timer, at the earliest board timer. */
+  private scheduleWake(): void {
+    if (this.boardState !== 'running') return;
+    let next = Infinity;
+    for (const t of this.timers.values()) if (t.due < next) next = t.due;
+    if (next === this.wakeAt && this.wakeHandle) return;
+    this.clock.clearTimeout(this.wakeHandle);
+    this.wakeHandle = undefined;
+    this.wakeAt = next;
+    if (next === Infinity) return;
+    const epoch = this.epoch;
+    this.wakeHandle = this.clock.setTimeout(() => {
+      this.wakeHandle = undefined;
+      this.wakeAt = Infinity;
+      if (epoch === this.epoch) this.idle();
+    }, Math.max(0, next - this.clock.now()));
+  }
+
+  // ==== input and output =======================================================================
+
+  /** Bytes finished arriving on a UART: queued as an input event (FACTS section 4 sizes). */
+  private arrive(dev: string, data: Buffer, burst: boolean): void {
+    if (this.boardState === 'off' || this.boardState === 'stopped') return; // nobody listening
+    let s = data.toString('latin1');
+    // Ctrl-C is handled in the UART interrupt on a real board: it reaches even a stuck board.
+    if (dev === this.currentConsole && s.indexOf('\x03') >= 0 && this.boardState === 'stuck') {
+      this.interruptStuck();
+      s = s.slice(s.lastIndexOf('\x03') + 1);
+      if (!s.length) return;
+    }
+    this.pushEvent(dev, s, burst);
+  }
+
+  private pushEvent(dev: string, s: string, burst: boolean): void {
+    const p = this.profile;
+    let i = 0;
+    while (i < s.length) {
+      const last = this.events[this.events.length - 1];
+      if (last && last.dev === dev && last.data.length < p.serialChunkBytes && dev !== IRQ_DEVICE) {
+        const room = Math.min(p.serialChunkBytes - last.data.length, p.eventQueueBytes - this.eventBytes, s.length - i);
+        if (room <= 0) break;
+        last.data += s.slice(i, i + room);
+        this.eventBytes += room;
+        i += room;
+        continue;
+      }
+      if (this.events.length >= p.eventQueueEvents || this.eventBytes >= p.eventQueueBytes) break;
+      const n = Math.min(p.serialChunkBytes, p.eventQueueBytes - this.eventBytes, s.length - i);
+      this.events.push({ dev, data: s.slice(i, i + n) });
+      this.eventBytes += n;
+      i += n;
+    }
+    if (i < s.length) {
+      this.setFlag('FIFO_FULL');
+      if (burst) this.setFlag('UART_OVERFLOW');
+    }
+    if (this.boardState === 'running') this.scheduleIdle();
+  }
+
+  /** Output from the board on a device (console, Serial1, loopbacks). */
+  private writeDevice(dev: string, s: string): void {
+    if (this.halted || this.boardState === 'off' || this.boardState === 'stopped' || !s.length) return;
+    if (dev === this.consoleName) {
+      if (!this.consoleConnected) return;
+      this.transmit(this.consoleTx, Buffer.from(s, 'latin1'));
+    } else if (dev === 'Serial1') {
+      this.transmit(this.serial1Tx, Buffer.from(s, 'latin1'));
+    } else if (dev === 'LoopbackA' || dev === 'LoopbackB') {
+      this.pushEvent(dev === 'LoopbackA' ? 'LoopbackB' : 'LoopbackA', s, false);
+    }
+  }
+
+  private transmit(tx: UartTx, bytes: Buffer): void {
+    if (tx.queued + bytes.length > TX_DROP_BYTES) {
+      this.setFlag('BUFFER_FULL');
+      return;
+    }
+    // Espruino blocks a print while its TX buffer is full: on virtual time, that wait is board time.
+    const over = tx.queued + bytes.length - this.profile.txBufferBytes;
+    tx.write(bytes);
+    if (over > 0 && this.executing > 0 && this.clock.virtual) this.spendClock(Math.min(tx.drainMs(), (over * 10000) / tx.baud));
+  }
+
+  private emitOut(event: 'console' | 'serial1', data: Buffer): void {
+    const out = this.applyNoise(event, data);
+    if (out.length) this.emit(event, out);
+  }
+
+  /** Print on the console device with async framing (the prompt is taken off first). */
+  private consolePrint(text: string): void {
+    if (this.halted) return;
+    this.repl.removeInputLine();
+    this.writeDevice(this.currentConsole, consoleText(text));
+  }
+
+  private applyNoise(target: 'console' | 'serial1', data: Buffer): Buffer {
+    const n = this.noise[target];
+    if (!n) return data;
+    const out: number[] = [];
+    for (const byte of data) {
+      if (this.noiseRng.next() < n.rate) {
+        if (n.mode === 'drop') continue;
+        out.push(byte ^ (1 << this.noiseRng.int(8)));
+      } else out.push(byte);
+    }
+    return Buffer.from(out);
+  }
+
+  private storm(source: 'timer' | 'uart', count?: number): string {
+    if (source === 'uart') {
+      const n = count ?? STORM_UART_BYTES;
+      const bytes = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) bytes[i] = this.stormRng.int(256);
+      this.serial1Rx.burst(bytes);
+      return `uart storm: ${n} bytes on Serial1 at once`;
+    }
+    const n = count ?? STORM_TIMER_EVENTS;
+    for (let i = 0; i < n; i++) this.pushEvent(IRQ_DEVICE, '\u0000', true);
+    return `timer storm: ${n} interrupt events`;
+  }
+
+  // ==== flags, watchdog, memory ================================================================
+
+  private setFlag(name: ErrorFlag): void {
+    const bit = 1 << FLAG_NAMES.indexOf(name);
+    this.errorFlags |= bit;
+  }
+
+  /** jsiCheckErrors: new flags fire E.on('errorFlag') and print "New interpreter error: ...". */
+  private checkErrors(): void {
+    if (this.reportedFlags === this.errorFlags || this.executing > 0) return;
+    const fresh = this.errorFlags & ~this.reportedFlags;
+    this.reportedFlags = this.errorFlags;
+    if (!fresh || !this.ctx || this.boardState !== 'running') return;
+    const names = flagNames(fresh).join(',');
+    this.runCallbackRaw('emit', ['E', 'errorFlag', names], { callback: true });
+    this.consolePrint(`New interpreter error: ${names}\n`);
+  }
+
+  private kickWatchdog(): void {
+    const w = this.wdt;
+    if (!w) return;
+    w.deadline = this.clock.now() + w.timeoutMs;
+    this.clock.clearTimeout(w.handle);
+    const epoch = this.epoch;
+    w.handle = this.clock.setTimeout(() => {
+      if (epoch !== this.epoch || this.wdt !== w) return;
+      w.handle = undefined;
+      this.watchdogExpired();
+    }, w.timeoutMs);
+  }
+
+  private watchdogExpired(): void {
+    const w = this.wdt!;
+    // In auto mode the interpreter's idle loop kicks the dog: only a board that is not getting
+    // back to its idle loop (stuck) lets it bite.
+    if (w.auto && this.boardState === 'running' && this.executing === 0) {
+      this.kickWatchdog();
+      return;
+    }
+    if (this.executing > 0) this.halt({ cause: 'watchdog', powerLoss: false, offMs: 0 });
+    else this.doReset({ cause: 'watchdog', powerLoss: false, offMs: 0 });
+  }
+
+  private memoryUsage(): number {
+    const ctx = this.ctx;
+    let usage = this.profile.baseBlocks + this.codeBlocks + this.timers.size * 3 + this.events.length;
+    if (ctx) {
+      const g = ctx.global as Record<string, unknown>;
+      const extra: object[] = [];
+      for (const name of ['E', 'process', 'Serial1', 'LoopbackA', 'LoopbackB', this.consoleName]) {
+        const d = Object.getOwnPropertyDescriptor(g, name);
+        if (d && d.value && typeof d.value === 'object') extra.push(d.value as object);
+      }
+      usage += reachableBlocks({ global: ctx.global, builtinNames: ctx.builtinNames, extra });
+    }
+    return usage;
+  }
+
+  /** Periodic budget check: LOW_MEMORY near the limit, OUT OF MEMORY over it. */
+  private checkMemory(): void {
+    this.lastMemoryCheck = this.clock.now();
+    const total = this.profile.info.memoryBlocks;
+    const usage = this.memoryUsage();
+    if (usage > total) {
+      this.outOfMemory();
+    } else if (usage > total * 0.9) {
+      if (!this.lowMemoryReported) this.setFlag('LOW_MEMORY');
+      this.lowMemoryReported = true;
+    } else {
+      this.lowMemoryReported = false;
+    }
+  }
+
+  private spendClock(ms: number): void {
+    const c = this.clock as Clock & { spend?: (ms: number) => void };
+    if (c.spend) c.spend(ms);
+  }
+
+  /** Flash erase/write time: the CPU stalls (STM32 executes from the flash being written). */
+  private flashBusy(ms: number): void {
+    if (this.clock.virtual) this.spendClock(ms);
+  }
+
+  // ==== REPL ===================================================================================
+
+  private executeLine(code: string, echo: boolean): void {
+    const ctx = this.ctx;
+    if (!ctx || !code.length) return;
+    if (this.opts.check) {
+      const bad = firstIncompatibility(code, 'REPL');
+      if (bad) {
+        this.emit('incompatible', { file: 'REPL', hint: bad.hint });
+        this.printUncaughtText(bad.text, { repl: true }, bad.line, bad.column);
+        return;
+      }
+    }
+    // Text of functions defined at the prompt stays in RAM; other lines are freed after running.
+    if (/function|=>/.test(code)) this.codeBlocks += Math.ceil(code.length / this.profile.codeBytesPerBlockInRam);
+    const r = this.runJs(() => ctx.runCode(code, 'REPL', this.codeTimeout()), { repl: true });
+    if (r.ok && echo && this.ctx === ctx && this.boardState === 'running' && !this.halted) {
+      // Espruino's value of a line that declares a function is the function (V8's is undefined).
+      const declared = r.value === undefined ? declaredFunctionName(code) : null;
+      const value = declared ? dataProp(ctx.global, declared) : r.value;
+      this.writeDevice(this.currentConsole, consoleText('=' + toEspruinoJSON(value, REPL_FLAGS, ctx.global) + '\n'));
+    }
+  }
+
+  // ==== the host side of the Espruino surface ==================================================
+
+  /** Every call the context runtime makes lands here (see context-runtime.js). */
+  private hostCall(op: string, a: unknown[]): unknown {
+    if (this.halted || this.boardState !== 'running') {
+      // Power is gone or a reset is under way: nothing the firmware does has any effect.
+      throw new Error(HALTED_MESSAGE);
+    }
+    switch (op) {
+      case 'print':
+        this.consolePrint(formatPrintArgs(a[0] as unknown[], this.ctx?.global) + '\n');
+        return undefined;
+      case 'devWrite':
+        this.writeDevice(String(a[0]), String(a[1]));
+        return undefined;
+      case 'devSetup':
+        if (a[0] === 'Serial1') {
+          const baud = Number(a[1]) || 9600;
+          this.serial1Tx.baud = baud;
+          this.serial1Rx.baud = baud;
+        }
+        return undefined;
+      case 'devInject':
+        this.pushEvent(String(a[0]), String(a[1]), false);
+        return undefined;
+      case 'setConsole':
+        this.repl.removeInputLine();
+        this.currentConsole = String(a[0]);
+        return undefined;
+      case 'getConsole':
+        return this.currentConsole;
+      case 'echo':
+        this.repl.echo = !!a[0];
+        return undefined;
+      case 'timerAdd':
+        return this.addTimer(Number(a[0]), !!a[1]);
+      case 'timerClear':
+        if (a[0] === undefined) this.timers.clear();
+        else this.timers.delete(Number(a[0]));
+        this.scheduleWake();
+        return undefined;
+      case 'timerChange': {
+        const t = this.timers.get(Number(a[0]));
+        if (t) {
+          t.period = Math.max(0.1, Number(a[1]) || 0);
+          t.due = this.clock.now() + t.period;
+          this.scheduleWake();
+        }
+        return undefined;
+      }
+      case 'getTime':
+        return this.clock.now() / 1000;
+      case 'wdtEnable':
+        this.enableWatchdog(Number(a[0]), !!a[1]);
+        return undefined;
+      case 'wdtKick':
+        this.kickWatchdog();
+        return undefined;
+      case 'reboot':
+        this.runCallbackRaw('emit', ['E', 'kill'], { callback: true });
+        this.halt({ cause: 'software', powerLoss: false, offMs: 0 });
+        throw new Error(HALTED_MESSAGE);
+      case 'reset':
+        this.todo = { kind: 'reset' };
+        return undefined;
+      case 'load':
+        this.todo = { kind: 'load', file: a[0] === undefined ? undefined : String(a[0]) };
+        return undefined;
+      case 'getErrorFlags': {
+        const names = flagNames(this.errorFlags).join(',');
+        this.errorFlags = 0;
+        return names;
+      }
+      case 'flag':
+        this.setFlag(String(a[0]) as ErrorFlag);
+        return undefined;
+      case 'listening':
+        return undefined;
+      case 'crc32':
+        return crc32(Buffer.from(String(a[0]), 'latin1')) >>> 0;
+      case 'hwRand':
+        return this.hwRng.nextU32() | 0;
+      case 'sizeOf':
+        return sizeOfValue(a[0]);
+      case 'memory': {
+        const m = this.memory();
+        if (m.usage >= m.total) this.outOfMemory();
+        return { free: m.free, usage: m.usage, total: m.total, history: 0, gc: 0, gctime: 0, blocksize: 14 };
+      }
+      case 'env':
+        return this.env();
+      case 'btoa':
+        return Buffer.from(String(a[0]), 'latin1').toString('base64');
+      case 'atob':
+        return Buffer.from(String(a[0]), 'base64').toString('latin1');
+      case 'peek':
+        return this.peek(Number(a[0]), Number(a[1]));
+      case 'poke':
+        this.poke(Number(a[0]), Number(a[1]), Number(a[2]));
+        return undefined;
+      case 'setBootCode':
+        return this.firmwareFlashOp(() => this.storage.write('.bootcde', Buffer.from(String(a[0]), 'latin1')));
+      case 'parseJSON':
+        return parseEspruinoJSON(String(a[0]));
+      case 'stringifyJSON':
+        return stringifyEspruinoJSON(a[0]);
+      case 'flash':
+        return this.firmwareFlashOp(() => this.flashCall(String(a[0]), a.slice(1)));
+      case 'storage':
+        return this.firmwareFlashOp(() => this.storageCall(String(a[0]), a.slice(1)));
+    }
+    throw new Error(`internal: unknown board call ${op}`);
+  }
+
+  /** A flash op from firmware code: a power cut here halts the board mid-callback. */
+  private firmwareFlashOp(fn: () => unknown): unknown {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof PowerCutError) {
+        this.halt({ cause: 'power-cut', powerLoss: true, offMs: 100 });
+        throw new Error(HALTED_MESSAGE);
+      }
+      throw e;
+    }
+  }
+
+  private flashCall(method: string, a: unknown[]): unknown {
+    const info = this.profile.info;
+    switch (method) {
+      case 'getFree':
+        return info.journalRegion ? [{ addr: info.journalRegion.addr, length: info.journalRegion.length }] : [];
+      case 'getPage':
+        return this.flash.getPage(Number(a[0]));
+      case 'erasePage':
+        this.flash.erasePage(Number(a[0]));
+        return undefined;
+      case 'write':
+        this.flash.write(Number(a[1]), Buffer.from(String(a[0]), 'latin1'));
+        return undefined;
+      case 'read':
+        return Buffer.from(this.flash.read(Number(a[1]), Number(a[0]))).toString('latin1');
+    }
+    throw new Error(`Flash.${method} is not supported`);
+  }
+
+  private storageCall(method: string, a: unknown[]): unknown {
+    const st = this.storage;
+    switch (method) {
+      case 'read':
+        return st.read(String(a[0]), a[1] as number | undefined, a[2] as number | undefined);
+      case 'write': {
+        const data = Buffer.from(String(a[1]), 'latin1');
+        return st.write(String(a[0]), data, a[2] as number | undefined, a[3] as number | undefined);
+      }
+      case 'erase':
+        st.erase(String(a[0]));
+        return undefined;
+      case 'eraseAll':
+        st.eraseAll();
+        return undefined;
+      case 'list':
+        return st.list(a[0] === undefined ? undefined : new RegExp(String(a[0]), a[1] === undefined ? '' : String(a[1])));
+      case 'getFree':
+        return st.getFree();
+      case 'getStats':
+        return st.getStats();
+      case 'compact':
+        st.compact();
+        return undefined;
+    }
+    throw new Error(`Storage.${method} is not supported`);
+  }
+
+  private env(): Record<string, unknown> {
+    const info = this.profile.info;
+    return {
+      VERSION: '2v25',
+      GIT_COMMIT: 'virtual',
+      BOARD: this.profile.envBoard,
+      RAM: info.memoryBlocks * 16,
+      FLASH: info.flash.length,
+      STORAGE: info.storage.length,
+      SERIAL: 'virtual-' + (this.rng.fork(99).nextU32() >>> 0).toString(16).padStart(8, '0'),
+      CONSOLE: this.consoleName,
+      MODULES: 'Flash,Storage',
+      EXPTR: 0,
+    };
+  }
+
+  private addTimer(ms: number, interval: boolean): number {
+    const id = this.nextTimerId++;
+    const period = Math.max(0.1, Number.isFinite(ms) ? ms : 0);
+    this.timers.set(id, { id, due: this.clock.now() + period, period, interval });
+    this.scheduleWake();
+    return id;
+  }
+
+  private enableWatchdog(seconds: number, auto: boolean): void {
+    const p = this.profile;
+    // nRF52: the watchdog cannot be changed once it runs.
+    if (this.wdt && p.name === 'puck') return;
+    const s = Math.min(p.watchdogMaxS, Math.max(p.watchdogMinS, Number.isFinite(seconds) ? seconds : 1));
+    if (this.wdt) this.clock.clearTimeout(this.wdt.handle);
+    this.wdt = { timeoutMs: s * 1000, auto, deadline: 0, handle: undefined };
+    this.kickWatchdog();
+  }
+
+  /** peek: only the profile's reset register is mapped; anything else crashes the board. */
+  private peek(addr: number, bytes: number): number {
+    const reg = this.profile.info.resetRegister;
+    if (reg && bytes === 4 && addr >>> 0 === reg.addr) return this.resetRegister >>> 0;
+    this.crash(addr, 'peek');
+    throw new Error(HALTED_MESSAGE);
+  }
+
+  private poke(addr: number, value: number, bytes: number): void {
+    const reg = this.profile.info.resetRegister;
+    if (reg && bytes === 4 && addr >>> 0 === reg.addr) {
+      if (reg.w1c) this.resetRegister = (this.resetRegister & ~value) >>> 0;
+      else if (reg.clearMask && value & reg.clearMask) this.resetRegister = 0;
+      return;
+    }
+    this.crash(addr, 'poke');
+    throw new Error(HALTED_MESSAGE);
+  }
+
+  /** An access to an address the board does not map: a hard fault, the board resets (lockup). */
+  private crash(addr: number, what: string): void {
+    this.emit('crash', { what, addr: addr >>> 0, at: this.clock.now() });
+    this.halt({ cause: 'lockup', powerLoss: false, offMs: 0 });
+  }
+}
+
+// ==== helpers =====================================================================================
+
+function toBytes(data: Buffer | Uint8Array | string): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'latin1');
+  return Buffer.from(data);
+}
+
+function lowestBit(mask: number): number {
+  return mask & -mask;
+}
+
+function flagNames(bits: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < FLAG_NAMES.length; i++) if (bits & (1 << i)) out.push(FLAG_NAMES[i]);
+  return out;
+}
+
+/** A data property anywhere on the prototype chain, read without running getters. */
+function dataProp(obj: unknown, key: string): unknown {
+  let o = obj as object | null;
+  while (o && (typeof o === 'object' || typeof o === 'function')) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d) return 'value' in d ? d.value : undefined;
+    o = Object.getPrototypeOf(o);
+  }
+  return undefined;
+}
+
+/** What Espruino prints after "Uncaught ": String(e) for errors, the value itself otherwise. */
+function errorText(err: unknown): string {
+  if (err && typeof err === 'object') {
+    const message = dataProp(err, 'message');
+    const name = dataProp(err, 'name');
+    if (typeof message === 'string') {
+      let n = typeof name === 'string' ? name : 'Error';
+      let m = message;
+      const notDefined = /^(\S+) is not defined$/.exec(m);
+      if (n === 'ReferenceError' && notDefined) m = `"${notDefined[1]}" is not defined`;
+      // Espruino throws a plain Error where V8 throws a TypeError for null/undefined access.
+      const nullRead = /^Cannot read properties of (null|undefined) \(reading '(.*)'\)$/.exec(m);
+      if (nullRead) {
+        n = 'Error';
+        m = `Cannot read property '${nullRead[2]}' of ${nullRead[1]}`;
+      }
+      const notFn = /^(?:.*\.)?([A-Za-z_$][\w$]*) is not a function$/.exec(m);
+      if (n === 'TypeError' && notFn) {
+        n = 'Error';
+        m = `Function "${notFn[1]}" not found!`;
+      }
+      if (n === 'RangeError') n = 'Error';
+      return m ? `${n}: ${m}` : n;
+    }
+    return toEspruinoJSON(err, REPL_FLAGS);
+  }
+  if (typeof err === 'string') return err;
+  return toEspruinoJSON(err, REPL_FLAGS);
+}
+
+/** Name of the function a line declares as its last statement, if it does. */
+function declaredFunctionName(code: string): string | null {
+  if (!/\bfunction\b/.test(code)) return null;
+  try {
+    const program = acorn.parse(code, { ecmaVersion: 'latest' }) as unknown as { body: { type: string; id?: { name: string } }[] };
+    const last = program.body[program.body.length - 1];
+    return last && last.type === 'FunctionDeclaration' && last.id ? last.id.name : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Line/column of an error thrown by REPL code, from V8's stack ("at REPL:1:1"). */
+function replPosition(err: unknown): { line: number; column: number } | null {
+  const stack = dataProp(err, 'stack');
+  if (typeof stack !== 'string') return { line: 1, column: 1 };
+  const m = /REPL:(\d+):(\d+)/.exec(stack);
+  return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: 1, column: 1 };
+}
