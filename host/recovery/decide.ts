@@ -416,7 +416,9 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
 
   const delay = Math.max(backoffDelay(used, policy.backoff, drawFor(incident, history, opts)), rule && ladder.level <= ruleLevel ? rule.minDelayMs : 0);
   decision.delayMs = delay;
-  decision.reason = `${what}: ${doing} after ${formatDuration(delay)} (${why}, level ${level})`;
+  // Ladder reasons already name their level; scenario reasons get it appended.
+  const levelNote = ladder.level > ruleLevel ? '' : `, level ${level}`;
+  decision.reason = `${what}: ${doing} after ${formatDuration(delay)} (${why}${levelNote})`;
   return decision;
 }
 

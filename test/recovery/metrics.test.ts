@@ -142,3 +142,17 @@ describe('replaying a journal through decide()', () => {
     expect(incidentMetrics(incidents[0]).recovered).toBe(true);
   });
 });
+
+describe('docs/journal-format.md', () => {
+  it('its example journal reads cleanly and gives the RTO and RPO the page states', () => {
+    const doc = fs.readFileSync(new URL('../../docs/journal-format.md', import.meta.url), 'utf8');
+    const example = doc.slice(doc.indexOf('## Example'));
+    const body = /```\n([\s\S]*?)```/.exec(example)?.[1] ?? '';
+    fs.writeFileSync(path.join(dir, 'journal.jsonl'), body);
+    const read = readJournal(dir);
+    expect(read.warnings).toEqual([]);
+    const [m] = metricsFromJournal(read.events);
+    expect(m).toMatchObject({ incident: 'S-001', recovered: true, rtoMs: 590, redone: 12, lost: 0 });
+    expect(example).toContain('RTO of `S-001` = 5400 - 4810 = 590 ms; records redone = 412 - 400 = 12; records lost = 0.');
+  });
+});

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SCENARIOS,
@@ -139,5 +140,29 @@ describe('policy validation names the file, line:column and field path of every 
     const { policy } = parsePolicyText('backoff: {factor: two, maxMs: 500}\n', 'p.yaml');
     expect(policy.backoff.factor).toBe(defaultPolicy().backoff.factor);
     expect(policy.backoff.maxMs).toBe(500);
+  });
+});
+
+describe('docs/policy.md stays true', () => {
+  const doc = fs.readFileSync(new URL('../../docs/policy.md', import.meta.url), 'utf8');
+  const blocks = [...doc.matchAll(/```(yaml|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1], text: m[2] }));
+
+  it('every YAML and JSON example in it is a valid policy (or a valid scenarios fragment)', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+    for (const b of blocks) {
+      const { errors } = parsePolicyText(b.text, `example.${b.lang}`);
+      expect(errors.map(formatPolicyError), b.text).toEqual([]);
+    }
+  });
+
+  it('every field in the table has the default the code uses', () => {
+    const table = doc.slice(doc.indexOf('## Fields'), doc.indexOf('### restartPolicy'));
+    const rows = [...table.matchAll(/^\| `([a-zA-Z0-9.]+)` \| `([^`]*)` \|/gm)];
+    expect(rows.length).toBeGreaterThanOrEqual(18);
+    const p = defaultPolicy() as unknown as Record<string, unknown>;
+    for (const [, field, value] of rows) {
+      const actual = field.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], p);
+      expect(JSON.stringify(actual), field).toBe(/^[\d.]+$|^true$|^false$|^\[\]$/.test(value) ? value : JSON.stringify(value));
+    }
   });
 });
