@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock/clock.ts';
-import { Link, LinkAbortedError, type LinkMessage } from '../link/link.ts';
+import { Link, LinkAbortedError, LinkTimeoutError, type LinkMessage } from '../link/link.ts';
 import { decide, directiveFor, type Decision, type HistoryEntry, type Incident } from '../recovery/decide.ts';
 import { defaultPolicy, type Policy } from '../recovery/policy.ts';
 import {
@@ -201,10 +201,21 @@ export class Session extends EventEmitter {
     this.opts.feeder?.pause();
   }
 
-  /** Starts the job on the board (CMD_START) and begins feeding its input. */
-  async startJob(spec: JobSpec): Promise<void> {
+  /**
+   * Starts the job on the board (CMD_START) and begins feeding its input. A reset while the start
+   * is on its way (the ACK never comes, or the wait is abandoned) is retried once the board is back.
+   */
+  async startJob(spec: JobSpec, attempts = 5): Promise<void> {
+    for (let i = 1; ; i++) {
+      try {
+        await this.link.request(CMD_START, { job: spec.job, n: spec.n, k: spec.k });
+        break;
+      } catch (err) {
+        if (i >= attempts || !(err instanceof LinkAbortedError || err instanceof LinkTimeoutError)) throw err;
+        await this.waitIdle(this.policy.timeouts.attemptMs * 2);
+      }
+    }
     this.job = spec;
-    await this.link.request(CMD_START, { job: spec.job, n: spec.n, k: spec.k });
     this.emitEvent({ type: 'job-start', job: spec.job, n: spec.n, k: spec.k, seed: spec.seed });
     const f = this.opts.feeder;
     if (f) {
@@ -217,6 +228,12 @@ export class Session extends EventEmitter {
   async waitAlive(timeoutMs: number): Promise<LinkMessage | null> {
     if (this.lastBoot || this.lastHeartbeat) return { type: MSG_BOOT, body: this.lastBoot, seq: 0, name: 'boot', at: 0 };
     return this.link.waitFor((m) => m.type === MSG_BOOT || m.type === MSG_HEARTBEAT, timeoutMs);
+  }
+
+  /** Waits (bounded) until no incident is open and the board has been heard from since. */
+  async waitIdle(timeoutMs: number): Promise<void> {
+    const end = this.clock.now() + timeoutMs;
+    while (this.clock.now() < end && (this.current || this.state === 'gone' || this.state === 'silent')) await this.clock.sleep(50);
   }
 
   /** Resolves when the job reports its result (or the board enters safe mode), or null on timeout. */
@@ -353,8 +370,11 @@ export class Session extends EventEmitter {
 
   private vanished(reason: string): void {
     this.opts.feeder?.pause();
+    const before = this.state;
     this.setState('gone');
     this.emitEvent({ type: 'port-vanish', reason });
+    // Before the board ever spoke (powering it on drops a USB console too) there is nothing to recover.
+    if (before === 'unknown') return;
     if (!this.current) this.openIncident('port-vanished', this.clock.now());
     else this.detect(this.current, 'port-vanished', this.clock.now());
   }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerCheck } from './check.ts';
 import { register as registerPorts } from './ports.ts';
 import { register as registerMonitor } from './monitor.ts';
+import { register as registerState } from './state.ts';
 import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
 
@@ -13,6 +14,7 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerCheck,
   registerPorts,
   registerMonitor,
+  registerState,
   registerSim,
   registerPolicy,
 ];
