@@ -13,15 +13,24 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { lstatSync, readlinkSync, symlinkSync, unlinkSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const HELPER = fileURLToPath(new URL('./pty_helper.py', import.meta.url));
 
+/**
+ * The system interpreter when there is one: version-manager shims found first on PATH (pyenv)
+ * can take seconds to start, and the helper needs nothing beyond the standard library.
+ */
+function defaultPython(): string {
+  for (const p of ['/usr/bin/python3', '/usr/local/bin/python3']) if (existsSync(p)) return p;
+  return 'python3';
+}
+
 export interface PtyPortOptions {
   /** Stable symlink to maintain to the slave path. */
   link?: string;
-  /** Python interpreter (default: $IRQMON_PYTHON or python3). */
+  /** Python interpreter (default: $IRQMON_PYTHON, else /usr/bin/python3, else python3 on PATH). */
   python?: string;
 }
 
@@ -93,7 +102,7 @@ export class PtyPort extends EventEmitter {
   }
 
   private async start(): Promise<void> {
-    const python = this.opts.python ?? process.env.IRQMON_PYTHON ?? 'python3';
+    const python = this.opts.python ?? process.env.IRQMON_PYTHON ?? defaultPython();
     const child = spawn(python, [HELPER], { stdio: ['pipe', 'pipe', 'pipe'] });
     const helper = await new Promise<Helper>((resolve, reject) => {
       let head = Buffer.alloc(0);

@@ -16,9 +16,9 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
 import { boardForProfile } from '../../../shared/boards.ts';
-import { NorFlash } from '../../board/flash/nor-flash.ts';
+import type { NorFlash } from '../../board/flash/nor-flash.ts';
 import { PtyPort } from '../../board/pty/pty-port.ts';
-import type { VirtualBoard } from '../../board/virtual-board.ts';
+import type { InjectSpec, VirtualBoard } from '../../board/virtual-board.ts';
 
 export interface SimOptions {
   board: string;
@@ -129,7 +129,18 @@ export interface RunningSim {
 export async function startSim(opts: SimOptions): Promise<RunningSim> {
   const info = boardForProfile(opts.board)!;
   const image = opts.flash ? loadFlashImage(opts.flash, info.flash.length, opts.board) : undefined;
-  const flash = new NorFlash(info, { image });
+  // The board makes its own flash (its tear points come from the seeded generator, so --seed
+  // reproduces them); the saved image is loaded into it before power-on.
+  const { VirtualBoard } = await import('../../board/virtual-board.ts');
+  const board = new VirtualBoard({
+    board: opts.board as 'pico' | 'puck' | 'generic',
+    seed: opts.seed,
+    baud: opts.baud,
+    fast: opts.fast,
+    usbDrop: opts.usbDrop,
+  });
+  const flash = board.flash;
+  if (image) flash.loadImage(image);
   const cleanups: (() => Promise<void> | void)[] = [];
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
@@ -164,17 +175,7 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     const serial1Port = await openPty(opts.serial1Link, 'Serial1');
     cleanups.push(() => serial1Port.close());
 
-    // Loaded here, not at the top: the CLI's other commands should not pay for the board core.
-    const { VirtualBoard } = await import('../../board/virtual-board.ts');
-    const board = new VirtualBoard({
-      board: opts.board as 'pico' | 'puck' | 'generic',
-      seed: opts.seed,
-      flash,
-      baud: opts.baud,
-      fast: opts.fast,
-      usbDrop: opts.usbDrop,
-    });
-    // Stopped before the flash is saved (cleanups run in reverse order).
+    // Stopped before the flash is saved and the ptys close (cleanups run in reverse order).
     cleanups.push(() => board.stop());
 
     board.on('console', (buf: Uint8Array) => consolePort.write(buf));
@@ -282,6 +283,9 @@ class ControlChannel {
   ) {
     const forward = (event: string) => (detail?: unknown) => this.publish({ event, detail: toPlain(detail) });
     ctx.board.on('reset', forward('reset'));
+    ctx.board.on('boot', forward('boot'));
+    ctx.board.on('stuck', forward('stuck'));
+    ctx.board.on('crash', forward('crash'));
     ctx.board.on('console-gone', forward('console-gone'));
     ctx.board.on('console-back', () => this.publish({ event: 'console-back', path: ctx.consolePort.path }));
   }
@@ -351,7 +355,9 @@ class ControlChannel {
     const id = req.id === undefined ? {} : { id: req.id };
     try {
       if (req.inject !== undefined) {
-        const result = this.ctx.board.inject(req.inject as never);
+        // "hang" is shorthand for {"kind":"hang"}; the board validates the spec.
+        const spec = typeof req.inject === 'string' ? { kind: req.inject } : req.inject;
+        const result = this.ctx.board.inject(spec as InjectSpec);
         return { ok: true, ...id, injected: req.inject, result: toPlain(result) };
       }
       if (req.status) return { ok: true, ...id, status: this.status() };
