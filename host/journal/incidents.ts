@@ -8,12 +8,12 @@ import type { JournalEvent } from './journal.ts';
 
 /** Fields of an `outcome` event (beyond the common ones). */
 export interface OutcomeEventFields extends Outcome {
-  /** Input offset at which the board confirmed the job running again. */
+  /** Input offset the job had reached when it was confirmed running again (information only). */
   resumedOffset?: number;
   /** Where the host started re-feeding input (when the host feeds the job). */
   refedFrom?: number;
   /** Records the job itself reported missing after the resume (a gap it noticed). */
-  lost?: number;
+  missing?: number;
 }
 
 export interface RecordedIncident {
@@ -49,14 +49,14 @@ export function groupIncidents(events: JournalEvent[]): RecordedIncident[] {
       if (e.decision && typeof e.decision === 'object') rec.decision = e.decision as Decision;
     }
     if (e.type === 'outcome') {
-      const { ok, note, resumedOffset, refedFrom, lost } = e as Record<string, unknown>;
+      const { ok, note, resumedOffset, refedFrom, missing } = e as Record<string, unknown>;
       rec.outcome = {
         ok: ok === true,
         at: e.t,
         ...(typeof note === 'string' ? { note } : {}),
         ...(typeof resumedOffset === 'number' ? { resumedOffset } : {}),
         ...(typeof refedFrom === 'number' ? { refedFrom } : {}),
-        ...(typeof lost === 'number' ? { lost } : {}),
+        ...(typeof missing === 'number' ? { missing } : {}),
       };
       rec.outcomeAt = e.t;
     }

@@ -69,14 +69,17 @@ export function incidentMetrics(rec: RecordedIncident): IncidentMetrics {
   if (typeof faultOffset === 'number') m.faultOffset = faultOffset;
   if (!recovered) return m;
   m.rtoMs = rto(rec.detectedAt, rec.outcomeAt);
-  const resumeOffset = typeof o?.resumedOffset === 'number' ? o.resumedOffset : d?.resumeOffset;
+  // Where the job restarted from: the decision's resume point (checkpoint offset, 0 for a
+  // restart); else where the host began re-feeding. (outcome.resumedOffset is where the job had
+  // got to when confirmed running, later than the resume point: not used for RPO.)
+  const resumeOffset = typeof d?.resumeOffset === 'number' ? d.resumeOffset : o?.refedFrom;
   if (typeof resumeOffset === 'number') m.resumeOffset = resumeOffset;
   const r = rpo({
     faultOffset: m.faultOffset,
     resumeOffset,
     skipped: d?.action === 'skip' ? 1 : 0,
     refedFrom: o?.refedFrom,
-    reportedLost: o?.lost,
+    reportedLost: o?.missing,
   });
   if (r.redone !== undefined) m.redone = r.redone;
   m.lost = r.lost;
