@@ -88,10 +88,17 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** A job-like state: counters that move every checkpoint, some that move rarely, a name. */
+/**
+ * A job-like state as the firmware keeps it: the job's position and accumulators (move every
+ * checkpoint), boot and fault bookkeeping and the job's settings (move rarely or never).
+ */
 export function typicalState(i: number): { [k: string]: any } {
   return {
     job: 'stream',
+    seed: 12345,
+    every: 16,
+    js: 1,
+    fw: '0.1.0',
     offset: i * 16,
     n: i * 16,
     sum: i * 16 * 32768 + (i % 7),
