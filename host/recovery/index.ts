@@ -5,3 +5,4 @@ export * from './decide.ts';
 export * from './backoff.ts';
 export * from './random.ts';
 export * from './metrics.ts';
+export * from './what-if.ts';

@@ -12,6 +12,7 @@ import {
   rpo,
   rto,
   summarize,
+  whatIf,
   type HistoryEntry,
   type Incident,
   type Policy,
@@ -155,5 +156,38 @@ describe('docs/journal-format.md', () => {
     const [m] = metricsFromJournal(read.events);
     expect(m).toMatchObject({ incident: 'S-001', recovered: true, rtoMs: 590, redone: 12, lost: 0 });
     expect(example).toContain('RTO of `S-001` = 5400 - 4810 = 590 ms; records redone = 412 - 400 = 12; records lost = 0.');
+  });
+});
+
+describe('what-if over a recorded journal', () => {
+  function recordRun(policy: Policy) {
+    const j = openJournal(dir, { session: 's', now: () => now });
+    const h: HistoryEntry[] = [];
+    for (const off of [50, 50, 50, 700]) record(j, h, policy, exception(off, 3, off - 10), { rtoMs: 100 });
+    j.close();
+    return groupIncidents(readJournal(dir).events);
+  }
+
+  it('the recording policy agrees with itself on every incident', () => {
+    const rows = whatIf(recordRun(defaultPolicy()), defaultPolicy(), { seed: 9 });
+    expect(rows.map((r) => [r.id, r.then?.action, r.now.action, r.same])).toEqual([
+      ['s-001', 'resume', 'resume', true],
+      ['s-002', 'resume', 'resume', true],
+      ['s-003', 'skip', 'skip', true],
+      ['s-004', 'resume', 'resume', true],
+    ]);
+  });
+
+  it('another policy shows where it would have decided differently', () => {
+    const strict = { ...defaultPolicy(), maxRestarts: { count: 2, windowMs: 60_000 } };
+    const rows = whatIf(recordRun(defaultPolicy()), strict, { seed: 9 });
+    expect(rows.map((r) => [r.now.action, r.same])).toEqual([
+      ['resume', true],
+      ['resume', true],
+      ['halt', false],
+      // the budget stays spent: halt again (in reality the board would be in safe mode)
+      ['halt', false],
+    ]);
+    expect(rows[2].now.reason).toContain('restart budget exhausted');
   });
 });
