@@ -44,6 +44,15 @@ export interface LinkStats {
   reasons: { [reason: string]: number };
 }
 
+export interface LinkOptions extends RequestOptions {
+  /**
+   * First command sequence number. The firmware re-acknowledges a sequence number it has seen
+   * recently WITHOUT acting again, so a host that attaches to a board a previous host talked to
+   * must not start where that one started: by default a random start.
+   */
+  firstSeq?: number;
+}
+
 export interface RequestOptions {
   /** First wait for the ACK (ms). */
   timeoutMs?: number;
@@ -126,10 +135,12 @@ export class Link extends EventEmitter {
   constructor(
     readonly transport: Transport,
     readonly clock: Clock,
-    opts: RequestOptions = {},
+    opts: LinkOptions = {},
   ) {
     super();
-    this.opts = { ...DEFAULTS, ...opts };
+    const { firstSeq, ...request } = opts;
+    this.opts = { ...DEFAULTS, ...request };
+    this.nextSeq = firstSeq !== undefined ? firstSeq % SEQ_MODULUS || 1 : 1 + Math.floor(Math.random() * (SEQ_MODULUS - 1));
     transport.on('data', this.onData);
     transport.on('vanish', this.onVanish);
     transport.on('return', this.onReturn);

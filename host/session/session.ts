@@ -328,10 +328,17 @@ export class Session extends EventEmitter {
     this.updateRates(b, at);
     const st: string = JOB_STATE_NAMES[b.st] ?? 'unknown';
     this.emitEvent({ type: 'heartbeat', st: b.st, state: st, off: b.off, isr: b.isr, cnt: b.cnt, ovr: b.ovr, mem: b.mem, boardT: b.t });
-    if (this.state === 'silent' && this.current) {
-      // The board was alive after all (a long callback, not a hang): close the suspicion.
-      if (prevHb && b.t > prevHb.t && !this.current.boot) {
-        this.closeIncident(this.current, { ok: true, note: 'heartbeats resumed without a reset: not a hang' });
+    if (this.current && !this.current.boot && !this.recovering && (this.state === 'silent' || this.state === 'gone')) {
+      // Heartbeats with no boot frame before them: the board never reset. The port dropped and came
+      // back, or a long callback delayed the heartbeats. Nothing to recover; carry on feeding.
+      const why = this.state === 'silent' ? 'heartbeats resumed without a reset: not a hang' : 'port came back and the board had not reset';
+      if (!prevHb || typeof b.t !== 'number' || typeof prevHb.t !== 'number' || b.t >= prevHb.t) {
+        this.closeIncident(this.current, { ok: true, note: why });
+        const f = this.opts.feeder;
+        if (f && b.st === JOB_RUNNING) {
+          f.rewind(b.off ?? 0);
+          f.resume();
+        }
       }
     }
     if (b.st === JOB_RUNNING) this.setState('running');

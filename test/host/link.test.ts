@@ -8,7 +8,7 @@ async function setup() {
   const clock = new VirtualClock();
   const peer = new FakePeer();
   await peer.open();
-  const link = new Link(peer, clock, { timeoutMs: 100, retries: 3 });
+  const link = new Link(peer, clock, { timeoutMs: 100, retries: 3, firstSeq: 1 });
   const messages: LinkMessage[] = [];
   const consoleLines: string[] = [];
   link.on('message', (m) => messages.push(m));

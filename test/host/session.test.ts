@@ -23,7 +23,7 @@ async function setup() {
   const clock = new VirtualClock();
   const peer = new FakePeer();
   await peer.open();
-  const link = new Link(peer, clock, { timeoutMs: 100, retries: 3 });
+  const link = new Link(peer, clock, { timeoutMs: 100, retries: 3, firstSeq: 1 });
   const policy = defaultPolicy();
   policy.timeouts.heartbeatMs = 1000;
   policy.timeouts.attemptMs = 2000;
