@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualBoard } from '../../host/board/virtual-board.ts';
+import { DEFAULT_FIRMWARE, runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
+import type { SessionEvent } from '../../host/session/session.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** A flash image with the built firmware as the boot program (what `irqmon flash` leaves behind). */
+function firmwareImage(file: string): void {
+  const board = new VirtualBoard({ board: 'pico', fast: true });
+  board.loadBootCode(readFileSync(DEFAULT_FIRMWARE, 'utf8'));
+  writeFileSync(file, board.flash.image());
+  board.stop();
+}
+
+function control(path: string, req: object): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const sock = createConnection(path);
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        sock.end();
+        resolve(JSON.parse(buf.slice(0, nl)));
+      }
+    });
+    sock.on('error', reject);
+    sock.write(JSON.stringify(req) + '\n');
+  });
+}
+
+describe('monitor over a real pseudo-terminal to irqmon sim (serialport)', () => {
+  let dir: string;
+  let sim: ChildProcess;
+  let banner = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'irqmon-pty-'));
+    firmwareImage(join(dir, 'board.img'));
+    sim = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/irqmon.js'), 'sim', '--fast', '--usb-drop', '--seed', '4', '--flash', join(dir, 'board.img'), '--link', join(dir, 'board'), '--control', join(dir, 'ctl')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`sim did not start: ${banner}`)), 20_000);
+      sim.stdout!.on('data', (d) => {
+        banner += d.toString();
+        if (/Ctrl-C/.test(banner)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      sim.stderr!.on('data', (d) => (banner += d.toString()));
+      sim.on('exit', (code) => reject(new Error(`sim exited ${code}: ${banner}`)));
+    });
+  });
+
+  afterAll(async () => {
+    if (sim && sim.exitCode === null) {
+      const exited = new Promise((resolve) => sim.once('exit', resolve));
+      sim.kill('SIGINT');
+      await exited;
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the stream job through faults injected on the sim to the golden result', async () => {
+    let text = '';
+    const out = new Writable({
+      write(c, _e, cb) {
+        text += c.toString();
+        cb();
+      },
+    });
+    const plan = [
+      { at: 120, inject: { kind: 'exception' } },
+      { at: 260, inject: { kind: 'power-cut' } },
+    ];
+    const events: SessionEvent[] = [];
+    const s = await runMonitor({
+      port: join(dir, 'board'),
+      feedPort: join(dir, 'board.serial1'),
+      job: { n: 400, k: 20 },
+      untilDone: true,
+      seed: 4,
+      timeoutMs: 90_000,
+      out,
+      onReady: (ctx: MonitorContext) =>
+        ctx.session.on('event', (e: SessionEvent) => {
+          events.push(e);
+          if (e.type === 'heartbeat' && plan.length && e.off >= plan[0].at && ctx.session.state === 'running' && !ctx.session.incidentOpen) {
+            void control(join(dir, 'ctl'), plan.shift()!);
+          }
+        }),
+    });
+    expect(s.match, text).toBe(true);
+    expect(s.exitCode).toBe(0);
+    const recovered = s.incidents.filter((i) => i.outcome?.ok && i.decision);
+    expect(recovered.length, text).toBeGreaterThanOrEqual(2);
+    for (const inc of recovered) expect(inc.pulls.every((p) => p.verified)).toBe(true);
+    // The console pty disappeared on each reset (--usb-drop) and the same session reopened it.
+    expect(events.filter((e) => e.type === 'port-vanish').length).toBeGreaterThanOrEqual(2);
+    expect(events.filter((e) => e.type === 'port-return').length).toBeGreaterThanOrEqual(2);
+  });
+});

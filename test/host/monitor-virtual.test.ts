@@ -1,0 +1,120 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
+import { defaultPolicy } from '../../host/recovery/policy.ts';
+import type { SessionEvent } from '../../host/session/session.ts';
+
+/** Collects what the monitor prints (plain lines) so a failure shows the story. */
+function sink(): { stream: Writable; text: () => string } {
+  let buf = '';
+  return {
+    stream: new Writable({
+      write(chunk, _enc, cb) {
+        buf += chunk.toString();
+        cb();
+      },
+    }),
+    text: () => buf,
+  };
+}
+
+describe('monitor on the in-process virtual board (built firmware, virtual clock)', () => {
+  it('recovers every injected fault class to the golden result', async () => {
+    const out = sink();
+    const events: SessionEvent[] = [];
+    const s = await runMonitor({
+      job: { n: 700, k: 20 },
+      inject: 'auto',
+      untilDone: true,
+      virtualClock: true,
+      seed: 7,
+      out: out.stream,
+      onReady: (ctx: MonitorContext) => ctx.session.on('event', (e: SessionEvent) => events.push(e)),
+    });
+    expect(s.match, out.text()).toBe(true);
+    expect(s.exitCode).toBe(0);
+    // Every class was injected; every one that resets the board was detected and recovered.
+    const labels = Object.keys(s.byClass).sort();
+    expect(labels).toEqual(['brown-out', 'exception', 'hang', 'noise', 'out-of-memory', 'pin-reset', 'power-cut', 'power-cut@flash', 'stack-overflow', 'storm']);
+    for (const [label, f] of Object.entries(s.byClass)) {
+      if (label === 'noise') continue;
+      expect(f.recovered, `${label} recovered\n${out.text()}`).toBeGreaterThanOrEqual(1);
+    }
+    // Each recovery pulled a verified checkpoint and fault record, then a decision per policy.
+    const recovered = s.incidents.filter((i) => i.decision);
+    expect(recovered.length).toBeGreaterThanOrEqual(9);
+    for (const inc of recovered) {
+      expect(inc.pulls.map((p) => p.what)).toEqual(['ck', 'fault']);
+      expect(inc.pulls.every((p) => p.verified), JSON.stringify(inc.pulls)).toBe(true);
+      expect(inc.detections.some((d) => d.method === 'boot-frame')).toBe(true);
+      // Default policy (OnFailure): unexpected resets are resumed from the checkpoint; an
+      // expected one (pin reset) takes no action and the board carries on by itself.
+      expect(inc.decision!.action).toBe(inc.incident!.expected ? 'none' : 'resume');
+      expect(inc.outcome?.ok).toBe(true);
+      expect(inc.rtoMs).toBeGreaterThan(0);
+    }
+    // The hang went silent before the watchdog reset: reported as a suspected hang first.
+    const hangAt = s.injected.find((x) => x.label === 'hang')!.at;
+    const suspected = events.find((e) => e.type === 'hang-suspected' && e.t > hangAt);
+    const nextBoot = events.find((e) => e.type === 'boot' && e.t > hangAt);
+    expect(suspected && nextBoot && suspected.t < nextBoot.t).toBe(true);
+    // USB drop: every reset also made the port vanish, and the session carried on.
+    expect(events.filter((e) => e.type === 'port-vanish').length).toBeGreaterThanOrEqual(9);
+    // Console noise was counted, never fatal.
+    expect(s.link.crcErrors + s.link.garbage + s.link.badFrames).toBeGreaterThan(0);
+  });
+
+  it('survives the port vanishing and returning mid-job without a board reset', async () => {
+    const out = sink();
+    let drops = 0;
+    const s = await runMonitor({
+      job: { n: 400, k: 20 },
+      untilDone: true,
+      virtualClock: true,
+      seed: 3,
+      out: out.stream,
+      onReady: (ctx: MonitorContext) => {
+        const t: any = ctx.transport;
+        ctx.session.on('event', (e: SessionEvent) => {
+          if (e.type === 'heartbeat' && e.off >= 100 * (drops + 1) && drops < 3 && ctx.session.state === 'running') {
+            drops++;
+            t.simulateDrop('test: cable pulled');
+            ctx.clock.setTimeout(() => t.simulateReturn(), 1500);
+          }
+        });
+      },
+    });
+    expect(drops).toBe(3);
+    expect(s.match, out.text()).toBe(true);
+    expect(s.resets).toBe(0);
+    expect(s.incidents).toHaveLength(3);
+    for (const inc of s.incidents) {
+      expect(inc.detections[0].method).toBe('port-vanished');
+      expect(inc.outcome?.note).toMatch(/had not reset/);
+    }
+  });
+
+  it('with restartPolicy Never takes no action and the board falls back by itself', async () => {
+    const out = sink();
+    const policy = defaultPolicy();
+    policy.restartPolicy = 'Never';
+    const s = await runMonitor({
+      job: { n: 300, k: 20 },
+      inject: 'exception,power-cut',
+      untilDone: true,
+      virtualClock: true,
+      seed: 5,
+      policy,
+      out: out.stream,
+    });
+    expect(s.match, out.text()).toBe(true);
+    const decided = s.incidents.filter((i) => i.decision);
+    expect(decided.length).toBe(2);
+    for (const inc of decided) {
+      expect(inc.decision!.action).toBe('none');
+      expect(inc.outcome?.ok).toBe(true);
+      // The board's hold time passed before its own fallback resumed the job.
+      expect(inc.rtoMs!).toBeGreaterThan(4000);
+    }
+  });
+});
