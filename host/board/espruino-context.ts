@@ -17,6 +17,7 @@ const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runti
 /** Runs the prepared callback; compiled once, run with a timeout per call. */
 const DISPATCH_SCRIPT = new vm.Script('this["\\u0000rt"].run()', { filename: 'system' });
 const RT_KEY = '\u0000rt';
+export const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
 
 /** Globals Espruino does not have (FACTS section 1). Deleted from the context after setup. */
 const MISSING_GLOBALS = [
@@ -116,6 +117,7 @@ export class EspruinoContext {
         if (e instanceof ScriptTimeout) throw e;
         if (e && typeof e === 'object' && Object.getPrototypeOf(e) === null) throw e;
         if (isContextObject(e, ctors)) throw e;
+        if (e instanceof RangeError && /call stack/i.test(e.message)) throw new ctors.Error(RECURSION_MESSAGE);
         throw new ctors.Error(e instanceof Error ? e.message : String(e));
       }
     };

@@ -24,7 +24,7 @@ import { crc32 } from 'node:zlib';
 import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
 import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
 import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
-import { EspruinoContext, ScriptTimeout } from './espruino-context.ts';
+import { EspruinoContext, RECURSION_MESSAGE, ScriptTimeout } from './espruino-context.ts';
 import { consoleText, formatPrintArgs, REPL_FLAGS, toEspruinoJSON } from './espruino-format.ts';
 import { Repl } from './repl.ts';
 import { UartRx, UartTx } from './uart.ts';
@@ -73,7 +73,6 @@ export type BoardState = 'off' | 'running' | 'stuck' | 'stopped';
 const FLAG_NAMES = ['FIFO_FULL', 'BUFFER_FULL', 'CALLBACK', 'LOW_MEMORY', 'MEMORY', 'MEMORY_BUSY', 'UART_OVERFLOW'];
 export type ErrorFlag = (typeof FLAG_NAMES)[number];
 
-const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
 const INTERRUPTED_EVENT = 'Execution Interrupted during event processing.\n';
 const HALTED_MESSAGE = 'Board halted';
 /** Board time between two memory estimates in the idle loop. */
@@ -425,18 +424,36 @@ export class VirtualBoard extends EventEmitter {
       this.emit('console-back');
     }
     const epoch = this.epoch;
-    // Espruino checks Storage at boot and erases an area that looks corrupt.
-    if (!this.hostFlashOp(() => this.storage.validateOrFormat())) return;
+    // First boot: Espruino checks Storage and erases an area that looks corrupt (jsiSemiInit).
+    let formatted = false;
+    if (!this.hostFlashOp(() => (formatted = this.storage.validateOrFormat().formatted))) return;
+    if (formatted) this.consolePrint('Storage is corrupt.\n');
     for (const name of ['.bootPowerOn', '.boot0', '.boot1', '.boot2', '.boot3']) {
       this.runStorageFile(name);
       if (epoch !== this.epoch || this.boardState !== 'running') return;
     }
     if (!this.runStorageFile('.bootrst')) this.runStorageFile('.bootcde');
     if (epoch !== this.epoch || this.boardState !== 'running') return;
-    this.runCallback('emit', 'E', 'init', undefined, { callback: true });
-    if (epoch !== this.epoch) return;
+    this.finishInit(epoch);
+    if (epoch !== this.epoch || this.boardState !== 'running') return;
     this.emit('boot', { cause, at: this.clock.now() });
     this.scheduleIdle();
+  }
+
+  /** End of jsiSoftInit/jsiSemiInit: E.on('init'), onInit(), then the banner. */
+  private finishInit(epoch: number): void {
+    this.runCallback('emit', 'E', 'init', undefined, { callback: true });
+    if (epoch !== this.epoch || this.boardState !== 'running' || !this.ctx) return;
+    if (typeof dataProp(this.ctx.global, 'onInit') === 'function') {
+      if (this.repl.echo) this.consolePrint('Running onInit()...\n');
+      const ctx = this.ctx;
+      this.runJs(() => ctx.runCode('onInit()', 'system', this.codeTimeout()), { callback: true });
+      if (epoch !== this.epoch || this.boardState !== 'running') return;
+    }
+    if (this.repl.echo) {
+      this.repl.removeInputLine();
+      this.writeDevice(this.currentConsole, consoleText(banner(this.profile)));
+    }
   }
 
   /** reset() / load(): RAM dropped, watchdog, register and flash kept. */
@@ -444,6 +461,8 @@ export class VirtualBoard extends EventEmitter {
     this.runCallbackRaw('emit', ['E', 'kill'], { callback: true });
     if (this.boardState !== 'running') return;
     const wdt = this.wdt;
+    this.errorFlags = 0;
+    this.reportedFlags = 0;
     this.timers.clear();
     this.clock.clearTimeout(this.wakeHandle);
     this.wakeHandle = undefined;
@@ -452,20 +471,18 @@ export class VirtualBoard extends EventEmitter {
     this.wdt = wdt;
     this.currentConsole = this.consoleName;
     const epoch = this.epoch;
-    if (kind === 'load') {
-      if (file !== undefined) this.runStorageFile(file);
-      else {
-        for (const name of ['.boot0', '.boot1', '.boot2', '.boot3']) {
-          this.runStorageFile(name);
-          if (epoch !== this.epoch || this.boardState !== 'running') return;
-        }
-        this.runStorageFile('.bootcde');
-      }
+    if (kind === 'load' && file !== undefined) {
+      this.runStorageFile(file);
     } else {
-      this.runStorageFile('.bootrst');
+      // jsfLoadBootCodeFromFlash: .boot0-3 always; then .bootcde for load(), .bootrst for reset().
+      for (const name of ['.boot0', '.boot1', '.boot2', '.boot3']) {
+        this.runStorageFile(name);
+        if (epoch !== this.epoch || this.boardState !== 'running') return;
+      }
+      this.runStorageFile(kind === 'load' ? '.bootcde' : '.bootrst');
     }
     if (epoch !== this.epoch || this.boardState !== 'running') return;
-    this.runCallback('emit', 'E', 'init', undefined, { callback: true });
+    this.finishInit(epoch);
   }
 
   /** Runs a Storage file as a program; false if there is no such file. */
@@ -526,6 +543,8 @@ export class VirtualBoard extends EventEmitter {
     let ok = true;
     let value: unknown;
     let error: unknown;
+    // The idle loop ran just before this code started: it kicked an auto watchdog.
+    if (this.executing === 0 && this.wdt?.auto) this.kickWatchdog();
     this.executing++;
     try {
       value = fn();
@@ -637,7 +656,7 @@ export class VirtualBoard extends EventEmitter {
     const ctx = this.ctx;
     if (!ctx) return;
     let err = error;
-    if (ctx.isRangeError(err) && /call stack/i.test(String(dataProp(err, 'message')))) {
+    if (/Maximum call stack/i.test(String(dataProp(err, 'message'))) || (ctx.isRangeError(err) && /call stack/i.test(String(dataProp(err, 'message'))))) {
       this.setFlag('CALLBACK');
       err = ctx.newError(RECURSION_MESSAGE);
     }
@@ -992,10 +1011,16 @@ export class VirtualBoard extends EventEmitter {
       case 'devInject':
         this.pushEvent(String(a[0]), String(a[1]), false);
         return undefined;
-      case 'setConsole':
-        this.repl.removeInputLine();
-        this.currentConsole = String(a[0]);
+      case 'setConsole': {
+        const dev = String(a[0]);
+        if (dev === this.currentConsole) return undefined;
+        // jsiSetConsoleDevice: say so on the old console, then on the new one.
+        if (this.repl.echo) this.consolePrint(`-> ${dev}\n`);
+        const old = this.currentConsole;
+        this.currentConsole = dev;
+        if (this.repl.echo) this.writeDevice(dev, consoleText(`<- ${old}\n`));
         return undefined;
+      }
       case 'getConsole':
         return this.currentConsole;
       case 'echo':
@@ -1202,6 +1227,23 @@ export class VirtualBoard extends EventEmitter {
 }
 
 // ==== helpers =====================================================================================
+
+/** What jsiSemiInit prints after every boot, reset() and load() (with echo on). */
+function banner(profile: BoardProfile): string {
+  const linux = profile.name === 'generic';
+  let text =
+    (linux ? '' : '\x1b[?7l') +
+    '\n' +
+    ' ____                 _ \n' +
+    '|  __|___ ___ ___ _ _|_|___ ___ \n' +
+    '|  __|_ -| . |  _| | | |   | . |\n' +
+    '|____|___|  _|_| |___|_|_|_|___|\n' +
+    '         |_| espruino.com\n' +
+    ' 2v25 (c) 2024 G.Williams\n';
+  if (linux)
+    text += '\nEspruino is Open Source. Our work is supported\nonly by sales of official boards and donations:\nhttp://espruino.com/Donate\n';
+  return text + '\n';
+}
 
 function toBytes(data: Buffer | Uint8Array | string): Buffer {
   if (typeof data === 'string') return Buffer.from(data, 'latin1');
