@@ -181,7 +181,10 @@ export function openJournal(dir: string, opts: OpenJournalOptions = {}): Journal
     },
     writeBlob(incident: string, kind: string, data: Uint8Array): BlobRef {
       const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
-      const name = `${BLOB_DIR}/${safe(incident)}-${safe(kind)}.bin`;
+      // Never replace a blob an earlier event names (its CRC would stop matching): a second pull
+      // of the same state in one incident gets "-2", "-3" ...
+      let name = `${BLOB_DIR}/${safe(incident)}-${safe(kind)}.bin`;
+      for (let k = 2; fs.existsSync(path.join(dir, name)); k++) name = `${BLOB_DIR}/${safe(incident)}-${safe(kind)}-${k}.bin`;
       const target = path.join(dir, name);
       const tmp = `${target}.tmp`;
       try {

@@ -138,6 +138,18 @@ describe('journal writer and reader', () => {
     expect(read.blobProblems[0].message).toMatch(/CRC-32 is [0-9a-f]{8}, the journal says [0-9a-f]{8}/);
   });
 
+  it('a second blob of the same kind in one incident never replaces the first', () => {
+    const j = openJournal(dir, { session: 's1' });
+    const a = j.writeBlob('s1-001', 'ck', new Uint8Array([1]));
+    const b = j.writeBlob('s1-001', 'ck', new Uint8Array([2, 2]));
+    j.append({ type: 'state', incident: 's1-001', ...a });
+    j.append({ type: 'state', incident: 's1-001', ...b });
+    j.close();
+    expect([a.blob, b.blob]).toEqual(['blobs/s1-001-ck.bin', 'blobs/s1-001-ck-2.bin']);
+    expect(readJournal(dir).blobProblems).toEqual([]);
+    expect([...readBlob(dir, a)]).toEqual([1]);
+  });
+
   it('a blob name pointing outside the journal is refused', () => {
     const j = openJournal(dir, { session: 's1' });
     j.append({ type: 'state', blob: '../../etc/passwd', size: 1, crc: 0 });
