@@ -3,7 +3,7 @@
  * erases) is replayed once per flash operation i, on fresh flash, with power cut at operation i
  * (torn at a seeded random word). After the reboot the journal must load exactly the newest state
  * whose commit mark was in flash before the cut: never a torn one, never an older one than that.
- * Then it must go on saving.
+ * Then it must go on saving, through a second cut during that recovery too.
  */
 import { describe, expect, it } from 'vitest';
 import { PowerCutError } from '../../host/board/flash/nor-flash.ts';
@@ -147,12 +147,28 @@ function powerCutSweep(profile: 'puck' | 'pico', seed: number, count: number) {
     expect(m.faultBlob, where).toEqual(want.fault ? want.fault.blob : null);
     skippedSeen += m.skipped ? 1 : 0;
 
-    // ...and it goes on saving from there.
-    after.journal.maintain();
-    const c = after.journal.commit({ resumed: op });
-    expect(c.seq).toBeGreaterThan(Math.max(m.seq, m.faultSeq));
-    const again = rig(profile, { flash: after.flash }).journal.mount();
-    expect(again.state, where + ' then one more save').toEqual({ ...(want.state ? want.state.state : {}), resumed: op });
+    // ...and it goes on saving from there, even when power is cut again during that recovery.
+    const base = want.state ? want.state.state : null;
+    const s1 = { ...(base ?? {}), resumed: op };
+    const s2 = { ...s1, again: op };
+    const rnd = prng(op);
+    after.flash.armPowerCut(after.flash.opCount + Math.floor(rnd() * 5), { words: Math.floor(rnd() * 8) });
+    let returned = 0;
+    try {
+      after.journal.maintain();
+      expect(after.journal.commit({ resumed: op }).seq).toBeGreaterThan(Math.max(m.seq, m.faultSeq));
+      returned = 1;
+      after.journal.commit({ again: op });
+      returned = 2;
+    } catch (e) {
+      if (!(e instanceof PowerCutError)) throw e;
+    }
+    const third = rig(profile, { flash: after.flash });
+    const m3 = third.journal.mount();
+    // the newest save that returned, or a newer one whose commit mark landed
+    expect([base, s1, s2].slice(returned), where + ', then a second cut').toContainEqual(m3.state);
+    third.journal.commit({ final: op });
+    expect(rig(profile, { flash: third.flash }).journal.mount().state, where + ', then a save').toEqual({ ...(m3.state ?? {}), final: op });
   }
   return { cuts, skippedSeen, erasesCut, ref };
 }
