@@ -57,6 +57,11 @@ export interface Incident {
   ckOffset?: number | null;
   /** Oldest checkpoint sequence still on the board (resume-older never goes below it). */
   ckOldest?: number | null;
+  /**
+   * The checkpoints the board holds, when known: lets resume-older say which input offset the
+   * job will resume at (so the host re-feeds from there). Its lowest seq also bounds resume-older.
+   */
+  checkpoints?: { seq: number; off: number }[];
   /** false for unexpected resets and faults (isUnexpectedReset, or a fault record). */
   expected: boolean;
   bootCount?: number;
@@ -85,7 +90,11 @@ export interface Decision {
   ckSeq?: number;
   /** skip: the input offset of the record to skip. */
   offset?: number;
-  /** Input offset the job is expected to resume at (for RPO): checkpoint offset, 0 for restart. */
+  /**
+   * Input offset the job resumes at: the checkpoint's offset, 0 for restart. The host re-feeds
+   * input from here. Absent when unknown (resume-older without `incident.checkpoints`, resume
+   * without ckOffset): then re-feed from the offset the board reports once it runs again.
+   */
   resumeOffset?: number;
   /** Level 3: raise an alert. */
   alert: boolean;
@@ -390,10 +399,18 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
     }
   } else if (action === 'resume-older') {
     const back = 1 + countLeading(streak, (h) => h.decision.action === 'resume-older');
-    const oldest = hasOffset(incident.ckOldest) ? incident.ckOldest : 0;
+    const known = incident.checkpoints ?? [];
+    const oldest = hasOffset(incident.ckOldest)
+      ? incident.ckOldest
+      : known.length
+        ? Math.min(...known.map((c) => c.seq))
+        : 0;
     if (hasOffset(incident.ckSeq) && incident.ckSeq - back >= oldest) {
-      decision.ckSeq = incident.ckSeq - back;
-      doing = `resuming from older checkpoint ${decision.ckSeq} (${back} before the newest, ${incident.ckSeq})`;
+      const seq = incident.ckSeq - back;
+      decision.ckSeq = seq;
+      const ck = known.find((c) => c.seq === seq);
+      if (ck) decision.resumeOffset = ck.off;
+      doing = `resuming from older checkpoint ${seq}${ck ? ` (offset ${ck.off})` : ''} (${back} before the newest, ${incident.ckSeq})`;
     } else {
       decision.action = 'restart';
       decision.resumeOffset = 0;

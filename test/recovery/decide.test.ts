@@ -290,6 +290,21 @@ describe('escalation ladder 1 -> 2 -> 3', () => {
     expect(directiveFor(ds[2])).toEqual({ cmd: CMD_RESUME, body: { ck: 4 } });
   });
 
+  it('resume-older names the input offset to re-feed from when the board listed its checkpoints', () => {
+    const checkpoints = [
+      { seq: 3, off: 20 },
+      { seq: 4, off: 30 },
+      { seq: 5, off: 40 },
+    ];
+    const ds = run(hangs.map((h) => ({ ...h, checkpoints })), defaultPolicy(), failed);
+    expect(ds[2]).toMatchObject({ action: 'resume-older', ckSeq: 4, resumeOffset: 30 });
+    expect(ds[2].reason).toContain('resuming from older checkpoint 4 (offset 30) (1 before the newest, 5)');
+    expect(ds[3]).toMatchObject({ action: 'resume-older', ckSeq: 3, resumeOffset: 20 });
+    // The list also bounds how far back it goes: with only 4 and 5 on the board, the second is a restart.
+    const few = run(hangs.map((h) => ({ ...h, checkpoints: checkpoints.slice(1) })), defaultPolicy(), failed);
+    expect(few[3]).toMatchObject({ action: 'restart', resumeOffset: 0 });
+  });
+
   it('level 2 can be restart or skip instead of an older checkpoint', () => {
     const r = run(hangs.slice(0, 3), policy((x) => (x.escalation.level2.action = 'restart')), failed);
     expect(r[2]).toMatchObject({ action: 'restart', level: 2, resumeOffset: 0 });
