@@ -97,3 +97,32 @@ describe('irqmon policy', () => {
     expect(shown.backoff).toEqual(defaultPolicy().backoff);
   });
 });
+
+describe('loadPolicy (what monitor --policy and replay --policy use)', () => {
+  it('no file: the built-in defaults; a valid file: its policy', async () => {
+    const { loadPolicy } = await import('../../host/recovery/index.ts');
+    expect(loadPolicy()).toEqual(defaultPolicy());
+    fs.writeFileSync(at('p.yml'), 'restartPolicy: Never\n');
+    expect(loadPolicy(at('p.yml')).restartPolicy).toBe('Never');
+  });
+
+  it('an invalid or missing file is one UserError (exit 2) listing every error', async () => {
+    const { loadPolicy } = await import('../../host/recovery/index.ts');
+    const { UserError } = await import('../../host/cli/errors.ts');
+    fs.writeFileSync(at('bad.yaml'), 'backoff: {factor: two}\nmaxRestarts: {cout: 3}\n');
+    let caught: unknown;
+    try {
+      loadPolicy(at('bad.yaml'));
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(UserError);
+    expect((caught as InstanceType<typeof UserError>).exitCode).toBe(2);
+    expect((caught as Error).message).toBe(
+      `${at('bad.yaml')}: 2 errors in the policy:\n` +
+        `  ${at('bad.yaml')}:1:19: backoff.factor: must be a number >= 1 (got "two")\n` +
+        `  ${at('bad.yaml')}:2:15: maxRestarts.cout: unknown field (did you mean 'count'?); known fields here: count, windowMs`,
+    );
+    expect(() => loadPolicy(at('missing.yaml'))).toThrow(`${at('missing.yaml')}: no such file`);
+  });
+});
