@@ -1,0 +1,389 @@
+/**
+ * `irqmon flash`: puts a program on a board as its boot program, over the Espruino REPL, the way
+ * the Espruino tools do (FACTS section 6), with one change that makes an interruption safe.
+ *
+ * Sequence (every command line prints a marker; nothing is assumed to have worked unseen):
+ *   1. prepare  Ctrl-C, `reset()` (the old program stops; RAM is cleared), ask what Storage holds.
+ *   2. upload   the program, in ~1 KiB chunks, into the STAGING file `.bootnew` with
+ *               `Storage.write(".bootnew", chunk, offset, total)` (the first chunk creates the file at
+ *               full size); each chunk is confirmed before the next is sent. `.bootcde` is untouched.
+ *   3. verify   `E.CRC32` of `.bootnew` read back, compared with zlib's CRC-32 of the file.
+ *   4. switch   one line: `.bootcde` = the verified `.bootnew`; its CRC read back; `.bootnew` erased.
+ *   5. restart  `load()`: the interpreter restarts and runs `.bootcde`; the firmware's boot frame
+ *               (MSG_BOOT) must arrive.
+ *
+ * What a reset (or a lost port) leaves behind, by phase:
+ *   - before/during 1-3: `.bootcde` was never touched: the board boots the previous program.
+ *   - during 4 (one flash copy, milliseconds on a board): Storage deletes the old `.bootcde` BEFORE
+ *     writing the new one (FACTS section 5), so the board holds either the complete new program
+ *     (then verified) or no `.bootcde` (REPL), or a torn copy. A torn copy cannot run: Espruino
+ *     runs a file statement by statement as it parses, and the program's only effective statement
+ *     (the bundle is one `var irqmon = (function(){...})();`) is cut off, a syntax error before
+ *     anything in it runs. `truncationHazard` checks this property of the file before flashing.
+ *   - during 5: the new program is in place and verified.
+ * When Storage cannot hold two copies, the program is written straight into `.bootcde` (the
+ * Espruino tools' way; `mode: 'direct'`): an interruption then leaves a torn `.bootcde`, which by the
+ * same argument cannot run: the board stays at the REPL.
+ */
+import { crc32 } from 'node:zlib';
+import type { Clock } from '../clock/clock.ts';
+import type { Transport } from '../transport/transport.ts';
+import type { WireMessage } from '../wire/index.ts';
+import { ConsoleWaitError, ReplConsole, describeFailure, type WaitFailure } from './repl-console.ts';
+import {
+  BOOT_FILE,
+  MARKER,
+  STAGING_FILE,
+  chunkLine,
+  fileInfoExpr,
+  markedLine,
+  parseFileInfo,
+  truncationHazard,
+} from './repl-code.ts';
+
+export type FlashPhase = 'prepare' | 'upload' | 'verify' | 'switch' | 'restart';
+
+export interface FlashProgress {
+  phase: FlashPhase;
+  /** Bytes of the program confirmed on the board so far. */
+  done: number;
+  total: number;
+  chunk: number;
+  chunks: number;
+}
+
+export interface FlashOptions {
+  transport: Transport;
+  clock: Clock;
+  program: Uint8Array;
+  /** Raw program bytes per chunk (the line is longer: escapes). Default 1024. */
+  chunkBytes?: number;
+  /** Wait for each command's marker (ms). Default 5000. */
+  commandTimeoutMs?: number;
+  /** Wait for the boot frame after load() (ms); 0 = do not wait (a program that is not irqmon). */
+  bootTimeoutMs?: number;
+  /** Called after every confirmed step (the CLI draws its progress bar; tests inject faults). */
+  onProgress?: (p: FlashProgress) => void | Promise<void>;
+  /**
+   * Send no faster than this many baud (10 bits a byte), in slices of 128 bytes: a board whose
+   * link has no flow control (a pty, an in-process board without UART pacing) would otherwise
+   * overflow its input queue (FIFO_FULL) with a 1 KiB line. Default 115200; 0: no pacing.
+   */
+  paceBaud?: number;
+  /** 'auto' (staged when Storage holds two copies), 'staged' or 'direct'. */
+  mode?: 'auto' | 'staged' | 'direct';
+}
+
+export interface FlashResult {
+  bytes: number;
+  chunks: number;
+  crc: number;
+  mode: 'staged' | 'direct';
+  /** Host clock ms from the first byte sent to the verified switch, and to the boot frame. */
+  writeMs: number;
+  totalMs: number;
+  /** The boot frame of the new program (undefined when bootTimeoutMs is 0). */
+  boot?: WireMessage;
+  /** What .bootcde held before (null: none). */
+  previous: { crc: number; length: number } | null;
+  /** Set when the program could run partly if cut off (see truncationHazard); flashed anyway. */
+  hazard: string | null;
+}
+
+/** What the board holds after an interruption, as far as could be asked. */
+export interface BoardHolds {
+  bootcde: { crc: number; length: number } | null;
+  staging: { crc: number; length: number } | null;
+  verdict: 'new' | 'previous' | 'none' | 'torn' | 'unknown';
+}
+
+/** A flash that did not finish: what happened, in which phase, and what the board boots now. */
+export class FlashInterruptedError extends Error {
+  constructor(
+    readonly phase: FlashPhase,
+    readonly failure: WaitFailure | { kind: 'refused'; detail: string } | { kind: 'mismatch'; detail: string },
+    readonly progress: FlashProgress,
+    readonly boots: string,
+    /** CRC-32 of the program being flashed, and what .bootcde held before (to tell them apart). */
+    readonly programCrc: number,
+    readonly previous: { crc: number; length: number } | null,
+    readonly mode: 'staged' | 'direct',
+  ) {
+    super(
+      `flash interrupted during ${phase}` +
+        (phase === 'upload' ? ` (chunk ${progress.chunk + 1}/${progress.chunks}, ${progress.done}/${progress.total} bytes confirmed)` : '') +
+        `: ${failure.kind === 'refused' || failure.kind === 'mismatch' ? failure.detail : describeFailure(failure)}. ${boots}`,
+    );
+  }
+}
+
+const PACE_SLICE = 128;
+const STORAGE_HEADER_ALLOWANCE = 64; // per file: header + padding, generous for every Storage layout
+
+export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
+  const { clock, program } = opts;
+  const chunkBytes = opts.chunkBytes ?? 1024;
+  const cmdMs = opts.commandTimeoutMs ?? 5000;
+  const bootMs = opts.bootTimeoutMs ?? 10000;
+  const total = program.length;
+  const crc = crc32(program) >>> 0;
+  const chunks = Math.max(1, Math.ceil(total / chunkBytes));
+  const hazard = truncationHazard(Buffer.from(program).toString('latin1'));
+  const repl = new ReplConsole(opts.transport, clock);
+  const progress: FlashProgress = { phase: 'prepare', done: 0, total, chunk: 0, chunks };
+  let mode: 'staged' | 'direct' = opts.mode === 'direct' ? 'direct' : 'staged';
+  let previous: { crc: number; length: number } | null = null;
+  const t0 = clock.now();
+  let seq = 0;
+
+  const paceBaud = opts.paceBaud ?? 115200;
+  const sendPaced = async (line: string) => {
+    if (!paceBaud) return repl.send(line);
+    for (let i = 0; i < line.length; i += PACE_SLICE) {
+      const slice = line.slice(i, i + PACE_SLICE);
+      const start = clock.now();
+      await repl.send(slice);
+      const due = (slice.length * 10 * 1000) / paceBaud - (clock.now() - start);
+      if (due > 0) await clock.sleep(due);
+    }
+  };
+  /** Sends one marked line and returns the `ok` value; a board-side exception is 'refused'. */
+  const ask = async (statements: string, valueExpr?: string): Promise<string> => {
+    const tag = `${++seq}`;
+    const prefix = `${MARKER}${tag}:`;
+    const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
+    await sendPaced(markedLine(tag, statements, valueExpr));
+    return answer(await wait, prefix);
+  };
+  const answer = (line: string, prefix: string): string => {
+    const rest = line.slice(line.indexOf(prefix) + prefix.length);
+    if (rest.startsWith('err:')) throw new RefusedError(rest.slice(4));
+    return rest.startsWith('ok:') ? rest.slice(3) : '';
+  };
+  /** Ctrl-C (clears a half-typed line) and a probe, repeated until the REPL answers or cmdMs passes. */
+  const sync = async () => {
+    const deadline = clock.now() + cmdMs;
+    for (;;) {
+      const tag = `${++seq}`;
+      const prefix = `${MARKER}${tag}:`;
+      const wait = repl.waitFor((l) => l.includes(prefix), Math.min(500, Math.max(50, deadline - clock.now())), { failOnBoot: false });
+      await repl.send('\x03');
+      await repl.send(markedLine(tag, ''));
+      try {
+        await wait;
+        return;
+      } catch (err) {
+        if (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout' || clock.now() >= deadline) throw err;
+      }
+    }
+  };
+  const report = async (phase: FlashPhase) => {
+    progress.phase = phase;
+    await opts.onProgress?.({ ...progress });
+  };
+
+  try {
+    try {
+      // 1. prepare: stop whatever runs; the REPL answers once reset() has happened.
+      await report('prepare');
+      // A board still booting (or busy) drops or delays input: probe until it answers.
+      await sync();
+      await repl.send('\x10reset();\n');
+      await sync();
+      previous = parseFileInfo(await ask('', fileInfoExpr(BOOT_FILE)));
+      const stats = await ask('', `(function(s){var t=s.getStats();return t.freeBytes+","+t.trashBytes})(require("Storage"))`);
+      const [free, trash] = stats.split(',').map(Number);
+      const staging = parseFileInfo(await ask('', fileInfoExpr(STAGING_FILE)));
+      // Leftovers of an interrupted flash are erased (they are never booted, only taking space).
+      if (staging) await ask(`require("Storage").erase(${JSON.stringify(STAGING_FILE)});`);
+      const reclaimable = free + trash + (staging ? staging.length + STORAGE_HEADER_ALLOWANCE : 0);
+      const need = total + STORAGE_HEADER_ALLOWANCE;
+      const oldSpan = previous ? previous.length + STORAGE_HEADER_ALLOWANCE : 0;
+      if (opts.mode !== 'direct') {
+        // Staged: .bootnew + the new .bootcde while the old .bootcde becomes reclaimable trash.
+        const stagedFits = reclaimable + oldSpan >= 2 * need;
+        if (!stagedFits && opts.mode === 'staged') {
+          throw new RefusedError(`Storage holds ${reclaimable + oldSpan} usable bytes; a staged flash of ${total} bytes needs ${2 * need}`);
+        }
+        mode = stagedFits ? 'staged' : 'direct';
+      }
+      if (reclaimable + oldSpan < need) throw new RefusedError(`Storage has room for ${reclaimable + oldSpan} bytes; the program needs ${need}`);
+    } catch (err) {
+      throw interrupted('prepare', err);
+    }
+
+    // 2. upload, chunk by chunk, each confirmed.
+    const target = mode === 'staged' ? STAGING_FILE : BOOT_FILE;
+    try {
+      for (let i = 0; i < chunks; i++) {
+        progress.chunk = i;
+        const offset = i * chunkBytes;
+        const piece = program.subarray(offset, Math.min(total, offset + chunkBytes));
+        const tag = `${++seq}`;
+        const prefix = `${MARKER}${tag}:`;
+        const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
+        await sendPaced(chunkLine(target, piece, offset, total, tag));
+        answer(await wait, prefix);
+        progress.done = offset + piece.length;
+        await report('upload');
+      }
+    } catch (err) {
+      throw interrupted('upload', err);
+    }
+
+    // 3. verify what the board holds, byte for byte by CRC.
+    try {
+      await report('verify');
+      const got = parseFileInfo(await ask('', fileInfoExpr(target)));
+      if (!got || got.crc !== crc || got.length !== total) {
+        throw new MismatchError(
+          `read-back of ${target} gives ${got ? `CRC 0x${hex(got.crc)}, ${got.length} bytes` : 'no file'}; expected CRC 0x${hex(crc)}, ${total} bytes`,
+        );
+      }
+    } catch (err) {
+      throw interrupted('verify', err);
+    }
+
+    // 4. switch (staged only): one line replaces .bootcde with the verified copy.
+    if (mode === 'staged') {
+      try {
+        await report('switch');
+        const s = JSON.stringify;
+        const got = parseFileInfo(
+          await ask(`var s=require("Storage");s.write(${s(BOOT_FILE)},s.read(${s(STAGING_FILE)}));`, fileInfoExpr(BOOT_FILE)),
+        );
+        if (!got || got.crc !== crc || got.length !== total) {
+          throw new MismatchError(`${BOOT_FILE} after the switch gives ${got ? `CRC 0x${hex(got.crc)}` : 'no file'}; expected 0x${hex(crc)}`);
+        }
+        await ask(`require("Storage").erase(${s(STAGING_FILE)});`);
+      } catch (err) {
+        throw interrupted('switch', err);
+      }
+    }
+    const writeMs = clock.now() - t0;
+
+    // 5. restart: load() runs .bootcde; the new firmware announces itself with a boot frame.
+    let boot: WireMessage | undefined;
+    try {
+      await report('restart');
+      const bootWait = bootMs > 0 ? repl.waitForBoot(bootMs) : undefined;
+      await repl.send('\x10load();\n');
+      boot = bootWait ? await bootWait : undefined;
+    } catch (err) {
+      throw interrupted('restart', err);
+    }
+    return { bytes: total, chunks, crc, mode, writeMs, totalMs: clock.now() - t0, boot, previous, hazard };
+  } finally {
+    repl.detach();
+  }
+
+  function interrupted(phase: FlashPhase, err: unknown): Error {
+    if (err instanceof FlashInterruptedError) return err;
+    const failure =
+      err instanceof ConsoleWaitError
+        ? err.failure
+        : err instanceof RefusedError
+          ? ({ kind: 'refused', detail: `the board refused: ${err.message}` } as const)
+          : err instanceof MismatchError
+            ? ({ kind: 'mismatch', detail: err.message } as const)
+            : null;
+    if (!failure) return err as Error;
+    return new FlashInterruptedError(phase, failure, { ...progress, phase }, whatBoots(phase, mode, hazard), crc, previous, mode);
+  }
+}
+
+/** The promise a phase makes about what the board boots if the flash stops there. */
+export function whatBoots(phase: FlashPhase, mode: 'staged' | 'direct', hazard: string | null): string {
+  const torn = hazard
+    ? `a torn copy could run partly (${hazard})`
+    : 'a torn copy cannot run (its one statement is cut off: a syntax error before anything runs), so the board starts at the REPL';
+  if (phase === 'prepare') return `Nothing was written: the board boots its previous program (if it had one).`;
+  if (phase === 'restart') return `The new program was written and verified in ${BOOT_FILE}; it runs at the next boot.`;
+  if (mode === 'staged' && (phase === 'upload' || phase === 'verify')) {
+    return `${BOOT_FILE} was not touched (the new program was going to ${STAGING_FILE}): the board boots its previous program. Run irqmon flash again.`;
+  }
+  if (mode === 'staged') {
+    return `The board was replacing ${BOOT_FILE}: it now holds the new program, or no ${BOOT_FILE} (REPL); ${torn}. Run irqmon flash again.`;
+  }
+  return `${BOOT_FILE} was being written in place (Storage too small for a staged copy): the previous program is gone; ${torn}. Run irqmon flash again.`;
+}
+
+/**
+ * After an interruption: waits for the port to come back and asks the board what it holds.
+ * Best effort: returns verdict 'unknown' when the board does not answer.
+ */
+export async function inspectBoard(
+  transport: Transport,
+  clock: Clock,
+  expected: { crc: number; previous: { crc: number } | null },
+  timeoutMs = 3000,
+): Promise<BoardHolds> {
+  const deadline = clock.now() + timeoutMs;
+  while (!transport.connected && clock.now() < deadline) await clock.sleep(50);
+  const repl = new ReplConsole(transport, clock);
+  const unknown: BoardHolds = { bootcde: null, staging: null, verdict: 'unknown' };
+  try {
+    if (!transport.connected) return unknown;
+    const ask = async (tag: string, expr: string) => {
+      const prefix = `${MARKER}${tag}:`;
+      const wait = repl.waitFor((l) => l.includes(prefix), Math.max(500, deadline - clock.now()), { failOnBoot: false });
+      await repl.send(markedLine(tag, '', expr));
+      const line = await wait;
+      return line.slice(line.indexOf(prefix) + prefix.length).replace(/^ok:/, '');
+    };
+    // A board that just booted into a program may be busy printing its boot frame: try twice.
+    let bootcde: ReturnType<typeof parseFileInfo> = null;
+    let ok = false;
+    for (let attempt = 0; attempt < 2 && !ok; attempt++) {
+      try {
+        bootcde = parseFileInfo(await ask(`i${attempt}b`, fileInfoExpr(BOOT_FILE)));
+        ok = true;
+      } catch {
+        /* retry once */
+      }
+    }
+    if (!ok) return unknown;
+    let staging: ReturnType<typeof parseFileInfo> = null;
+    try {
+      staging = parseFileInfo(await ask('is', fileInfoExpr(STAGING_FILE)));
+    } catch {
+      /* only informative */
+    }
+    const verdict: BoardHolds['verdict'] = !bootcde
+      ? 'none'
+      : bootcde.crc === expected.crc
+        ? 'new'
+        : expected.previous && bootcde.crc === expected.previous.crc
+          ? 'previous'
+          : 'torn';
+    return { bootcde, staging, verdict };
+  } catch {
+    return unknown;
+  } finally {
+    repl.detach();
+  }
+}
+
+/** One sentence on what an inspection found ('' when the board did not answer). */
+export function describeHolds(h: BoardHolds): string {
+  const staging = h.staging ? ` (plus a partial ${STAGING_FILE} of ${h.staging.length} bytes, never booted; the next flash erases it)` : '';
+  switch (h.verdict) {
+    case 'unknown':
+      return '';
+    case 'none':
+      return ` Checked: the board holds no ${BOOT_FILE}: it starts at the REPL${staging}.`;
+    case 'previous':
+      return ` Checked: ${BOOT_FILE} is the previous program (CRC 0x${hex(h.bootcde!.crc)}), which the board boots${staging}.`;
+    case 'new':
+      return ` Checked: ${BOOT_FILE} already is the new program (CRC 0x${hex(h.bootcde!.crc)})${staging}.`;
+    case 'torn':
+      return ` Checked: ${BOOT_FILE} is incomplete (CRC 0x${hex(h.bootcde!.crc)}, ${h.bootcde!.length} bytes): it fails to parse, so the board starts at the REPL${staging}.`;
+  }
+}
+
+class RefusedError extends Error {}
+class MismatchError extends Error {}
+
+export function hex(n: number): string {
+  return (n >>> 0).toString(16).padStart(8, '0');
+}

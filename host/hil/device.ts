@@ -1,0 +1,124 @@
+/**
+ * One board to talk to: a serial port (a real board, or `irqmon sim`'s pseudo-terminal) or an
+ * in-process virtual board. Flash, hil, campaign and replay open their boards here.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Clock } from '../clock/clock.ts';
+import { EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { VirtualBoard } from '../board/virtual-board.ts';
+import { NorFlash } from '../board/flash/nor-flash.ts';
+import { profileFor, type ProfileName } from '../board/profiles.ts';
+import { saveFlashImage } from '../cli/commands/sim.ts';
+import { SerialTransport } from '../transport/serial-transport.ts';
+import type { Transport } from '../transport/transport.ts';
+import { VirtualTransport } from '../transport/virtual-transport.ts';
+
+export const DEFAULT_FIRMWARE = fileURLToPath(new URL('../../firmware/dist/irqmon.min.js', import.meta.url));
+export const BOARD_PROFILES: ProfileName[] = ['pico', 'puck', 'generic'];
+
+export interface DeviceOptions {
+  /** Serial port path; absent: an in-process virtual board. */
+  port?: string;
+  baud?: number;
+  clock: Clock;
+  /** Serial port wired to the board's Serial1 (job input), for serial boards. */
+  feedPort?: string;
+  /** Virtual board profile. */
+  board?: string;
+  seed?: number;
+  /** Virtual board: flash image file loaded at open (if it exists) and saved at close. */
+  image?: string;
+  /** Virtual board: no UART pacing (default true: tests and campaigns want speed). */
+  fast?: boolean;
+  usbDrop?: boolean;
+  /** Virtual board: power it on at open (default true). */
+  powerOn?: boolean;
+}
+
+export interface Device {
+  transport: Transport;
+  /** Writes the job's input to the board's Serial1 (virtual board, or the feed port). */
+  feed: ((text: string) => Promise<boolean> | boolean) | null;
+  /** The in-process board (null on a serial port). */
+  board: VirtualBoard | null;
+  description: string;
+  /** Host clock times of the board's real resets (virtual board only). */
+  resets: number[];
+  close(): Promise<void>;
+}
+
+export async function openDevice(opts: DeviceOptions): Promise<Device> {
+  if (opts.port) return openSerial(opts);
+  const name = (opts.board ?? 'pico') as ProfileName;
+  if (!BOARD_PROFILES.includes(name)) {
+    throw new UserError(`--board ${opts.board}: unknown board profile (known: ${BOARD_PROFILES.join(', ')})`, EXIT_USAGE);
+  }
+  let flash: NorFlash | undefined;
+  if (opts.image && existsSync(opts.image)) {
+    const info = profileFor(name).info;
+    const bytes = readFileSync(opts.image);
+    if (bytes.length !== info.flash.length) {
+      throw new UserError(`--image ${opts.image}: ${bytes.length} bytes, but board ${name} has ${info.flash.length} bytes of flash; left unchanged`, EXIT_USAGE);
+    }
+    flash = new NorFlash(info, { image: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) });
+  }
+  const board = new VirtualBoard({
+    board: name,
+    clock: opts.clock,
+    seed: opts.seed ?? 1,
+    flash,
+    baud: opts.baud ?? 115200,
+    fast: opts.fast ?? true,
+    usbDrop: opts.usbDrop ?? false,
+  });
+  const resets: number[] = [];
+  board.on('reset', () => resets.push(opts.clock.now()));
+  const transport = new VirtualTransport(board, name);
+  await transport.open();
+  if (opts.powerOn ?? true) board.powerOn();
+  return {
+    transport,
+    board,
+    resets,
+    description: transport.description,
+    feed: (text) => {
+      board.serial1Write(text);
+      return true;
+    },
+    async close() {
+      await transport.close();
+      board.stop();
+      if (opts.image) saveFlashImage(opts.image, board.flash.image());
+    },
+  };
+}
+
+async function openSerial(opts: DeviceOptions): Promise<Device> {
+  const transport = new SerialTransport({ path: opts.port!, baud: opts.baud, clock: opts.clock });
+  await transport.open();
+  let feedTransport: SerialTransport | null = null;
+  if (opts.feedPort) {
+    feedTransport = new SerialTransport({ path: opts.feedPort, baud: opts.baud, clock: opts.clock });
+    await feedTransport.open();
+  }
+  return {
+    transport,
+    board: null,
+    resets: [],
+    description: opts.port!,
+    feed: feedTransport ? (text) => feedTransport!.write(text) : null,
+    async close() {
+      await transport.close().catch(() => undefined);
+      await feedTransport?.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Reads a program file (latin1: one char per byte, as the board stores it). */
+export function readProgram(file: string): string {
+  if (!existsSync(file)) {
+    throw new UserError(`${file}: no such file${file === DEFAULT_FIRMWARE ? ' (build the firmware first: npm run build)' : ''}`, EXIT_USAGE);
+  }
+  return readFileSync(file, 'latin1');
+}

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { VirtualClock } from '../../host/clock/clock.ts';
+import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/hil/device.ts';
+import { FlashInterruptedError, describeHolds, flashProgram, inspectBoard } from '../../host/flash/flasher.ts';
+import { ReplConsole } from '../../host/flash/repl-console.ts';
+import { byteStringLiteral, truncationHazard } from '../../host/flash/repl-code.ts';
+
+const firmware = readFileSync(DEFAULT_FIRMWARE, 'latin1');
+const hashOf = (code: string) => /"([0-9a-f]{8})"/.exec(code.slice(code.indexOf('0.1.0') - 200))?.[1];
+const originalHash = JSON.parse(readFileSync(new URL('../../firmware/dist/size.json', import.meta.url), 'utf8')).hash as string;
+/** The same firmware with another build hash in its boot frame: "a new version". */
+const newFirmware = firmware.split(originalHash).join('0badc0de');
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'latin1'));
+
+/** 'generic' has 128 KiB of Storage: room for the staged copy (pico's 48 KiB falls back to direct). */
+async function virtualBoard(board = 'generic'): Promise<{ dev: Device; clock: VirtualClock }> {
+  const clock = new VirtualClock();
+  const dev = await openDevice({ clock, board, fast: true });
+  return { dev, clock };
+}
+
+/** Power-cycles the board and reports what it boots: a firmware hash, or 'repl'. */
+async function bootAfterPowerCycle(dev: Device, clock: VirtualClock): Promise<string> {
+  const repl = new ReplConsole(dev.transport, clock);
+  try {
+    const boot = repl.waitForBoot(3000);
+    dev.board!.powerOn();
+    try {
+      return (await boot).body.hash;
+    } catch {
+      // no boot frame: is it the REPL answering?
+      const ans = repl.waitFor((l) => l.includes('@@alive'), 1000);
+      await dev.transport.write('\x10print("@@al"+"ive")\n');
+      await ans;
+      return 'repl';
+    }
+  } finally {
+    repl.detach();
+  }
+}
+
+describe('byte string literal', () => {
+  it('round-trips every byte value through a JS string literal', () => {
+    const all = new Uint8Array(256).map((_, i) => i);
+    const lit = byteStringLiteral(all);
+    expect(/[\x00-\x1f\x7f-\xff]/.test(lit)).toBe(false);
+    const back = new Function(`return ${lit}`)() as string;
+    expect(Buffer.from(back, 'latin1')).toEqual(Buffer.from(all));
+  });
+});
+
+describe('truncation hazard', () => {
+  it('accepts the firmware bundle (one effective statement) and flags a two-statement program', () => {
+    expect(truncationHazard(firmware)).toBeNull();
+    expect(truncationHazard('var a;\nfunction f(){}\n(function(){ f(); })();')).toBeNull();
+    expect(truncationHazard('print(1);\nprint(2);')).toMatch(/statement 1 of 2 \(line 1\)/);
+  });
+});
+
+describe('irqmon flash on a virtual board', () => {
+  it('uploads, verifies the CRC, restarts and the new firmware boots (and boots again after a power cycle)', async () => {
+    const { dev, clock } = await virtualBoard();
+    try {
+      const phases: string[] = [];
+      const r = await flashProgram({ transport: dev.transport, clock, program: bytes(firmware), onProgress: (p) => void phases.push(p.phase) });
+      expect(r.crc).toBe(crc32(Buffer.from(firmware, 'latin1')) >>> 0);
+      expect(r.chunks).toBe(Math.ceil(firmware.length / 1024));
+      expect(r.boot?.body.hash).toBe(originalHash);
+      expect(new Set(phases)).toEqual(new Set(['prepare', 'upload', 'verify', 'switch', 'restart']));
+      // what the board stores is exactly the file, and the staging copy is gone
+      expect(dev.board!.storage.read('.bootcde')).toBe(firmware);
+      expect(dev.board!.storage.read('.bootnew')).toBeUndefined();
+      expect(await bootAfterPowerCycle(dev, clock)).toBe(originalHash);
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+
+  it('a reset in the middle of the upload leaves the previous program booting, and says so', async () => {
+    const { dev, clock } = await virtualBoard();
+    try {
+      await flashProgram({ transport: dev.transport, clock, program: bytes(firmware) });
+      const err = await flashProgram({
+        transport: dev.transport,
+        clock,
+        program: bytes(newFirmware),
+        onProgress: (p) => {
+          if (p.phase === 'upload' && p.chunk === 7) dev.board!.inject({ kind: 'pin-reset' });
+        },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(FlashInterruptedError);
+      expect(err.phase).toBe('upload');
+      expect(err.message).toMatch(/chunk 9\/22|chunk 8\/22/);
+      expect(err.message).toMatch(/the board reset|did not answer/);
+      expect(err.message).toMatch(/\.bootcde was not touched.*boots its previous program/);
+      const holds = await inspectBoard(dev.transport, clock, { crc: err.programCrc, previous: err.previous });
+      expect(holds.verdict).toBe('previous');
+      expect(describeHolds(holds)).toMatch(/previous program/);
+      expect(await bootAfterPowerCycle(dev, clock)).toBe(originalHash);
+      // and a second attempt completes
+      const r = await flashProgram({ transport: dev.transport, clock, program: bytes(newFirmware) });
+      expect(r.boot?.body.hash).toBe('0badc0de');
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+
+  it('a power cut at any flash operation of the switch boots the new program or the REPL, never a torn one', async () => {
+    // Sweep the cut over the switch's flash operations (delete old, header, data words, erase staging).
+    const seen = new Set<string>();
+    for (let k = 0; k < 5; k++) {
+      const { dev, clock } = await virtualBoard();
+      try {
+        await flashProgram({ transport: dev.transport, clock, program: bytes(firmware) });
+        let armed = false;
+        const err = await flashProgram({
+          transport: dev.transport,
+          clock,
+          program: bytes(newFirmware),
+          onProgress: (p) => {
+            if (p.phase === 'switch' && !armed) {
+              armed = true;
+              // the switch copies ~22 KB: spread the cuts over its whole span
+              dev.board!.inject({ kind: 'power-cut', atFlashOp: dev.board!.flash.opCount + 1 + k * 1300 });
+            }
+          },
+        }).catch((e) => e);
+        const booted = await bootAfterPowerCycle(dev, clock);
+        seen.add(booted);
+        if (err instanceof FlashInterruptedError) {
+          expect(err.phase).toBe('switch');
+          expect(err.message).toMatch(/new program, or no \.bootcde \(REPL\)/);
+          expect(['0badc0de', 'repl']).toContain(booted);
+        } else {
+          // the cut landed after the switch (e.g. on the staging erase or after): new program
+          expect(booted).toBe('0badc0de');
+        }
+      } finally {
+        await dev.close();
+        clock.stop();
+      }
+    }
+    expect(seen.has('repl')).toBe(true);
+    expect([...seen].every((s) => s === 'repl' || s === '0badc0de')).toBe(true);
+  });
+
+  it('falls back to a direct upload when Storage cannot hold two copies (pico), and still boots it', async () => {
+    const { dev, clock } = await virtualBoard('pico');
+    try {
+      await flashProgram({ transport: dev.transport, clock, program: bytes(firmware) });
+      const r = await flashProgram({ transport: dev.transport, clock, program: bytes(newFirmware) });
+      expect(r.mode).toBe('direct');
+      expect(r.previous?.crc).toBe(crc32(Buffer.from(firmware, 'latin1')) >>> 0);
+      expect(r.boot?.body.hash).toBe('0badc0de');
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+
+  it('direct mode cut midway: the board starts at the REPL and the error says the old program is gone', async () => {
+    const { dev, clock } = await virtualBoard();
+    try {
+      await flashProgram({ transport: dev.transport, clock, program: bytes(firmware) });
+      const err = await flashProgram({
+        transport: dev.transport,
+        clock,
+        mode: 'direct',
+        program: bytes(newFirmware),
+        onProgress: (p) => {
+          if (p.phase === 'upload' && p.chunk === 10) dev.board!.inject({ kind: 'power-cut' });
+        },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(FlashInterruptedError);
+      expect(err.message).toMatch(/previous program is gone; a torn copy cannot run/);
+      const holds = await inspectBoard(dev.transport, clock, { crc: err.programCrc, previous: err.previous });
+      expect(holds.verdict).toBe('torn');
+      expect(await bootAfterPowerCycle(dev, clock)).toBe('repl');
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+});
