@@ -5,6 +5,7 @@ import { register as registerMonitor } from './monitor.ts';
 import { register as registerState } from './state.ts';
 import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
+import { register as registerFlash } from './flash.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -17,4 +18,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerState,
   registerSim,
   registerPolicy,
+  registerFlash,
 ];
