@@ -91,6 +91,46 @@ function helperPidsOf(parent: number): number[] {
   return pids;
 }
 
+/** Polls the control socket until the board has finished booting (banner and boot code done). */
+async function waitForRunning(ctl: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const [r] = await control(ctl, [{ status: true }]);
+    const st = r.status as { state: string; boots: number };
+    if (st.state === 'running' && st.boots >= 1) return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('board did not boot');
+}
+
+/** Waits until no byte has arrived for `ms` (the boot banner is past). */
+async function quiet(port: { text: () => string }, ms = 200): Promise<void> {
+  let last = port.text().length;
+  let since = Date.now();
+  while (Date.now() - since < ms) {
+    await new Promise((r) => setTimeout(r, 20));
+    if (port.text().length !== last) {
+      last = port.text().length;
+      since = Date.now();
+    }
+  }
+}
+
+function subscribe(path: string): { lines: Record<string, unknown>[]; close: () => void } {
+  const lines: Record<string, unknown>[] = [];
+  const c = createConnection(path);
+  let buf = '';
+  c.on('data', (b) => {
+    buf += b;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(JSON.parse(buf.slice(0, nl)));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  c.on('connect', () => c.write('{"subscribe":true}\n'));
+  return { lines, close: () => c.destroy() };
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -134,12 +174,33 @@ describe('irqmon sim', () => {
     expect(helpers).toHaveLength(2);
 
     const port = await openSerial(link);
-    await new Promise((r) => setTimeout(r, 800)); // past the modelled boot
+    await waitForRunning(ctl);
+    await quiet(port);
     expect(await exchange(port, '1+2\n')).toBe('1+2\r\n=3\r\n>');
 
-    const [status, bad] = await control(ctl, [{ status: true, id: 7 }, { nonsense: 1 }]);
+    const [status, bad, badFault] = await control(ctl, [{ status: true, id: 7 }, { nonsense: 1 }, { inject: 'melt' }]);
     expect(status).toMatchObject({ ok: true, id: 7, status: { board: 'pico', console: sim.console } });
     expect(bad).toMatchObject({ ok: false });
+    expect(badFault).toMatchObject({ ok: false, error: expect.stringContaining('inject.kind') });
+
+    // Serial1's far end: the host feeds the board's UART and reads what the board sends on it
+    expect(await exchange(port, 'Serial1.setup(115200);Serial1.on("data",function(d){Serial1.write(d.toUpperCase());});\n')).toMatch(/>$/);
+    const s1 = await openSerial(sim.serial1);
+    s1.sp.write('hello serial1');
+    await waitFor(() => s1.text() === 'HELLO SERIAL1');
+    await new Promise((r) => s1.sp.close(r));
+
+    // fault injection through the control socket, with the reset reported to a subscriber
+    const events = subscribe(ctl);
+    await waitFor(() => events.lines.length > 0); // subscription acknowledged
+    const [injected] = await control(ctl, [{ inject: 'pin-reset' }]);
+    expect(injected).toMatchObject({ ok: true });
+    await waitFor(() => events.lines.some((e) => e.event === 'reset'));
+    expect(events.lines.find((e) => e.event === 'reset')).toMatchObject({ detail: { cause: 'pin' } });
+    await waitFor(() => events.lines.some((e) => e.event === 'boot'));
+    events.close();
+    await quiet(port); // the banner printed at boot
+    expect(await exchange(port, 'typeof Serial1.write\n')).toBe('typeof Serial1.write\r\n="function"\r\n>');
 
     await new Promise((r) => port.sp.close(r));
     sim.child.kill('SIGINT');
@@ -151,27 +212,59 @@ describe('irqmon sim', () => {
     for (const pid of helpers) await waitFor(() => !alive(pid), 3000);
   });
 
+  it('--usb-drop: the console path vanishes during a reset and comes back re-linked', async () => {
+    const d = tempDir();
+    const link = join(d, 'usb');
+    const ctl = join(d, 'ctl');
+    const sim = await startSim(['--usb-drop', '--link', link, '--control', ctl, '--fast']);
+    const first = readlinkSync(link);
+    await waitForRunning(ctl);
+    const events = subscribe(ctl);
+    await waitFor(() => events.lines.length > 0);
+    await control(ctl, [{ inject: { kind: 'pin-reset' } }]);
+    await waitFor(() => events.lines.some((e) => e.event === 'console-gone'));
+    expect(existsSync(link)).toBe(false);
+    await waitFor(() => events.lines.some((e) => e.event === 'console-back'), 10000);
+    const back = events.lines.find((e) => e.event === 'console-back')!;
+    expect(readlinkSync(link)).toBe(back.path);
+    expect(first).toMatch(/^\/dev\/pts\/\d+$/);
+    await waitFor(() => events.lines.some((e) => e.event === 'boot'));
+    events.close();
+    const port = await openSerial(link);
+    await quiet(port);
+    expect(await exchange(port, '1+2\n')).toBe('1+2\r\n=3\r\n>');
+    await new Promise((r) => port.sp.close(r));
+    sim.child.kill('SIGINT');
+    expect(await sim.exit).toBe(0);
+    expect(readdirSync(d)).toEqual([]);
+  });
+
   it('keeps Storage across runs with --flash, saving atomically', async () => {
     const d = tempDir();
     const img = join(d, 'flash.img');
     const link = join(d, 'b');
-    const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast']);
+    const ctl = join(d, 'ctl');
+    const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast', '--control', ctl, '--save-every', '100']);
     expect(statSync(img).size).toBe(512 * 1024);
     const port = await openSerial(link);
-    await new Promise((r) => setTimeout(r, 600));
+    await waitForRunning(ctl);
+    await quiet(port);
     // A DLE line runs silently (no echo, no result): check the write with a normal line after it
     port.sp.write('\x10require("Storage").write("note","kept across runs");\n');
     expect(await exchange(port, 'require("Storage").read("note")\n')).toBe(
       'require("Storage").read("note")\r\n="kept across runs"\r\n>',
     );
+    // saved periodically while running, not only on exit
+    await waitFor(() => readFileSync(img).includes('kept across runs'));
     await new Promise((r) => port.sp.close(r));
     sim.child.kill('SIGTERM');
     expect(await sim.exit).toBe(0);
     expect(readdirSync(d)).toEqual(['flash.img']); // no temp file, no links
 
-    const again = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast']);
+    const again = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast', '--control', ctl]);
     const port2 = await openSerial(link);
-    await new Promise((r) => setTimeout(r, 600));
+    await waitForRunning(ctl);
+    await quiet(port);
     expect(await exchange(port2, 'require("Storage").read("note")\n')).toBe(
       'require("Storage").read("note")\r\n="kept across runs"\r\n>',
     );

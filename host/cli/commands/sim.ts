@@ -185,10 +185,14 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     const ptyError = (err: Error) => process.stderr.write(`irqmon sim: ${err.message}\n`);
     consolePort.on('error', ptyError);
     serial1Port.on('error', ptyError);
+    // The ptys were just created: that is the USB device appearing, so the drop a power-on
+    // reports is not acted on (and neither is the matching return).
+    let poweringOn = false;
     board.on('console-gone', () => {
-      void consolePort.drop();
+      if (!poweringOn) void consolePort.drop();
     });
     board.on('console-back', () => {
+      if (consolePort.present) return;
       consolePort
         .reopen()
         .then(() => process.stderr.write(`console: ${consolePort.path} (back after reset)\n`))
@@ -201,7 +205,9 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
       cleanups.push(() => control!.close());
     }
 
+    poweringOn = true;
     board.powerOn();
+    poweringOn = false;
 
     let stopping: Promise<void> | undefined;
     const stop = () => {
@@ -275,6 +281,8 @@ class ControlChannel {
   private readonly clients = new Set<Socket>();
   private readonly subscribers = new Set<Socket>();
   private shutdownHandler: (() => void) | undefined;
+  /** Completed boots (power-on included) since the sim started. */
+  private boots = 0;
 
   private constructor(
     private readonly server: Server,
@@ -282,12 +290,14 @@ class ControlChannel {
     private readonly ctx: ControlContext,
   ) {
     const forward = (event: string) => (detail?: unknown) => this.publish({ event, detail: toPlain(detail) });
+    ctx.board.on('boot', () => this.boots++);
     ctx.board.on('reset', forward('reset'));
     ctx.board.on('boot', forward('boot'));
     ctx.board.on('stuck', forward('stuck'));
     ctx.board.on('crash', forward('crash'));
-    ctx.board.on('console-gone', forward('console-gone'));
-    ctx.board.on('console-back', () => this.publish({ event: 'console-back', path: ctx.consolePort.path }));
+    // Published when the pty has really gone / is really back, so a client can act on them at once.
+    ctx.consolePort.on('drop', () => this.publish({ event: 'console-gone' }));
+    ctx.consolePort.on('reopen', (path: string) => this.publish({ event: 'console-back', path }));
   }
 
   static async listen(path: string, ctx: ControlContext): Promise<ControlChannel> {
@@ -384,6 +394,9 @@ class ControlChannel {
     const { flash, consolePort, serial1Port, opts } = this.ctx;
     return {
       board: opts.board,
+      state: this.ctx.board.state,
+      boots: this.boots,
+      resetRegister: this.ctx.board.resetCauseRegister,
       seed: opts.seed,
       console: consolePort.path || null,
       serial1: serial1Port.path || null,
