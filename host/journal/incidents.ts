@@ -20,7 +20,7 @@ export interface RecordedIncident {
   id: string;
   session: string;
   events: JournalEvent[];
-  /** t of the `reset` event (the detection), else of the incident's first event. */
+  /** t of the first `reset` event (the detection), else of the incident's first event. */
   detectedAt: number;
   /** The facts the decision was taken on (`decision` event's `facts`). */
   incident?: Incident;
@@ -43,7 +43,9 @@ export function groupIncidents(events: JournalEvent[]): RecordedIncident[] {
       order.push(rec);
     }
     rec.events.push(e);
-    if (e.type === 'reset') rec.detectedAt = e.t;
+    // The first detection counts: a hang suspected from silence, then confirmed by a boot frame,
+    // was detected at the silence.
+    if (e.type === 'reset' && !rec.events.some((x) => x !== e && x.type === 'reset')) rec.detectedAt = e.t;
     if (e.type === 'decision') {
       if (e.facts && typeof e.facts === 'object') rec.incident = e.facts as Incident;
       if (e.decision && typeof e.decision === 'object') rec.decision = e.decision as Decision;

@@ -24,7 +24,7 @@ function writeSample(d = dir, session = 's1') {
   const j = openJournal(d, { session, now: fakeClock(), start: { board: 'puck' } });
   const id = j.newIncident();
   j.append({ type: 'boot', incident: id, frame: { rc: 0x8003, boots: 4 } });
-  j.append({ type: 'reset', incident: id, how: 'boot_frame', detectMs: 12 });
+  j.append({ type: 'reset', incident: id, method: 'boot-frame', afterMs: 12 });
   const ref = j.writeBlob(id, 'ck', new Uint8Array([1, 2, 3, 4, 5]));
   j.append({ type: 'state', incident: id, what: 'ck', ...ref });
   j.append({ type: 'decision', incident: id, facts: { at: 20 }, decision: { action: 'resume' } });

@@ -37,7 +37,7 @@ function record(
   const id = j.newIncident();
   now += 1000;
   const incident: Incident = { ...facts, at: now, id };
-  j.append({ type: 'reset', incident: id, cause: facts.resetCause, how: 'boot_frame' });
+  j.append({ type: 'reset', incident: id, method: 'boot-frame' });
   const decision = decide(incident, history, policy, { seed: 9 });
   j.append({ type: 'decision', incident: id, facts: incident, decision });
   if (decision.action !== 'none') {
@@ -90,6 +90,18 @@ describe('RTO and RPO', () => {
       { incident: 's-004', session: 's', kind: 'exception', action: 'restart', recovered: true, rtoMs: 200, faultOffset: 1500, resumeOffset: 0, redone: 1500, lost: 0 },
     ]);
     expect(summarize(m.flatMap((x) => (x.rtoMs === undefined ? [] : [x.rtoMs])))).toEqual({ count: 3, median: 300, p95: 450, max: 450 });
+  });
+
+  it('RTO runs from the first detection (heartbeat silence), not a later boot frame', () => {
+    const j = openJournal(dir, { session: 's', now: () => now });
+    const id = j.newIncident();
+    j.append({ type: 'reset', incident: id, t: 1000, method: 'heartbeat-silence' });
+    j.append({ type: 'reset', incident: id, t: 1800, method: 'boot-frame' });
+    const facts: Incident = { ...exception(50, 2, 40), at: 1000, faultClass: FAULT_HANG, resetCause: RESET_WATCHDOG };
+    j.append({ type: 'decision', incident: id, t: 1900, facts, decision: decide(facts, [], defaultPolicy()) });
+    j.append({ type: 'outcome', incident: id, t: 2500, ok: true, refedFrom: 40 });
+    j.close();
+    expect(metricsFromJournal(readJournal(dir).events)[0]).toMatchObject({ rtoMs: 1500, redone: 10, lost: 0 });
   });
 
   it('a skipped poison record counts as one record lost', () => {
