@@ -170,6 +170,7 @@ function powerCutSweep(profile: 'puck' | 'pico', seed: number, count: number) {
     third.journal.commit({ final: op });
     expect(rig(profile, { flash: third.flash }).journal.mount().state, where + ', then a save').toEqual({ ...(m3.state ?? {}), final: op });
   }
+  console.log(`${profile}: ${commits} checkpoints, ${ref.stats.compactions} compactions, ${cuts} cuts (one per flash op), ${skippedSeen} boots skipped a torn record, ${erasesCut} cuts tore an erase`);
   return { cuts, skippedSeen, erasesCut, ref };
 }
 
