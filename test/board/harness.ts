@@ -25,7 +25,7 @@ export interface Rig {
 
 export function rig(opts: VirtualBoardOptions = {}): Rig {
   const clock = new VirtualClock();
-  const board = new VirtualBoard({ clock, seed: 1, hangDetectMs: 100, ...opts });
+  const board = new VirtualBoard({ clock, seed: 1, ...opts });
   let out = '';
   let total = '';
   let s1 = '';

@@ -16,7 +16,7 @@ async function readRegister(rr: Rig, addr: number): Promise<number> {
 
 describe('watchdog', () => {
   it('while(1){} under an auto watchdog resets within the timeout plus one tick; the register says watchdog', async () => {
-    r = rig();
+    r = rig({ hangDetectMs: 100 });
     await r.boot();
     await r.send('E.enableWatchdog(0.5)\n');
     const start = r.clock.now();
