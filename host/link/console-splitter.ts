@@ -8,7 +8,7 @@ export type ConsolePiece =
 
 // The Espruino console decorates asynchronous output: `\r\x1b[J` (erase line) before it and a
 // fresh `>` prompt after it, so a frame often sits on the same line as a prompt.
-const ESCAPES = /\x1b\[[0-9;]*[A-Za-z]/g;
+const ESCAPES = /\x1b\[[?0-9;]*[A-Za-z]/g; // erase line, and the `\x1b[?7l` Espruino prints at boot
 const PROMPTS = /^[>:\s]+/;
 // Characters a board's log never contains: control bytes (other than tab) and raw high bytes.
 const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\xff]/;

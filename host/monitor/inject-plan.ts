@@ -28,7 +28,7 @@ export const AUTO_FAULTS: Omit<PlannedFault, 'atOffset'>[] = [
   { label: 'stack-overflow', spec: { kind: 'stack-overflow' } },
   { label: 'out-of-memory', spec: { kind: 'out-of-memory' } },
   { label: 'storm', spec: { kind: 'storm', source: 'timer' } },
-  { label: 'noise', spec: { kind: 'noise', target: 'console', rate: 0.002, mode: 'flip' }, durationMs: 3000, noReset: true },
+  { label: 'noise', spec: { kind: 'noise', target: 'console', rate: 0.01, mode: 'flip' }, durationMs: 400, noReset: true },
   { label: 'brown-out', spec: { kind: 'brown-out' } },
   { label: 'pin-reset', spec: { kind: 'pin-reset' } },
 ];

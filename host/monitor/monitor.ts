@@ -15,6 +15,7 @@ import type { Transport } from '../transport/transport.ts';
 import { VirtualTransport } from '../transport/virtual-transport.ts';
 import { goldenResult, type StreamResult } from '../../shared/stream-job.ts';
 import { parseInjectPlan, type PlannedFault } from './inject-plan.ts';
+import { createRandom } from '../recovery/random.ts';
 import { journalSink } from './journal-sink.ts';
 import { jsonView, plainView, ttyView, type View } from './view.ts';
 
@@ -131,7 +132,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
       board: opts.board ?? 'pico',
       clock,
       seed,
-      fast: opts.fast ?? true,
+      fast: opts.fast ?? false,
       usbDrop: opts.usbDrop ?? true,
     });
     board.on('reset', () => {
@@ -184,35 +185,52 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   session.on('event', emitAll);
 
   // ---- fault injection (virtual board) --------------------------------------------------------
+  // One fault at a time: the next is injected only once the previous one's incident has closed
+  // (or, for a fault that never reset the board, after a quiet spell), at or after its offset.
   let next = 0;
-  let injecting = false;
+  let busyUntil = 0; // host ms: no injection before this
+  let awaitingIncident = false;
   const injectFor = (label: string) => injected.findIndex((x) => x.label === label);
+  session.on('incident', () => {
+    awaitingIncident = false;
+    busyUntil = clock.now() + 50;
+  });
+  // Faults land a seeded few ms after the trigger, so most fall between two checkpoints (RPO > 0).
+  const jitter = createRandom((seed * 2654435761) >>> 0);
   session.on('event', (e: SessionEvent) => {
-    if (!board || next >= plan.length || injecting) return;
+    if (!board || next >= plan.length) return;
     if (e.type !== 'heartbeat' && e.type !== 'checkpoint') return;
     const f = plan[next];
-    if (session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
+    const now = clock.now();
+    if (awaitingIncident && now < busyUntil) return;
+    if (now < busyUntil || session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
     next++;
-    injecting = true;
     const spec: any = { ...f.spec };
-    if (f.flashOpsAhead !== undefined) spec.atFlashOp = (board.flash?.opCount ?? 0) + f.flashOpsAhead;
-    injected.push({ label: f.label, offset: e.off, at: clock.now() });
-    emitAll({ type: 'inject', t: clock.now(), label: f.label, offset: e.off, spec });
-    try {
-      board.inject(spec);
-    } catch (err) {
-      emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
-    }
+    injected.push({ label: f.label, offset: e.off, at: now });
+    clock.setTimeout(() => {
+      if (f.flashOpsAhead !== undefined) spec.atFlashOp = (board.flash?.opCount ?? 0) + f.flashOpsAhead;
+      emitAll({ type: 'inject', t: clock.now(), label: f.label, offset: session.highestOffset, spec });
+      try {
+        board.inject(spec);
+      } catch (err) {
+        emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
+      }
+    }, Math.floor(jitter() * 40));
     if (f.durationMs) {
+      busyUntil = now + f.durationMs + 500;
       clock.setTimeout(() => {
         try {
           board.inject({ ...spec, rate: 0 });
         } catch {
-          /* noise off */
+          /* the board is stopped */
         }
-        injecting = false;
       }, f.durationMs);
-    } else injecting = false;
+    } else {
+      // A fault that resets the board: wait for its incident (bounded: a fault the firmware absorbs
+      // without a reset must not stop the plan).
+      awaitingIncident = true;
+      busyUntil = now + 30_000;
+    }
   });
   // Incidents are matched to the injection that preceded them (for RTO per class).
   const incidentClass = new Map<string, string>();

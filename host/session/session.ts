@@ -79,6 +79,8 @@ export interface IncidentRecord {
   boot?: any;
   checkpoint?: CheckpointView;
   fault?: FaultView;
+  /** The pulled fault record belongs to this reset (not an older fault still in flash). */
+  faultIsCurrent?: boolean;
   pulls: { what: string; size: number; verified: boolean; problem: string; ms: number; repeatedChunks: number }[];
   incident?: Incident;
   decision?: Decision;
@@ -216,6 +218,7 @@ export class Session extends EventEmitter {
       }
     }
     this.job = spec;
+    this.setState('running');
     this.emitEvent({ type: 'job-start', job: spec.job, n: spec.n, k: spec.k, seed: spec.seed });
     const f = this.opts.feeder;
     if (f) {
@@ -466,14 +469,19 @@ export class Session extends EventEmitter {
       if (stale()) return;
       inc.checkpoint = describeCheckpoint(ck, boot);
       inc.fault = describeFault(fault);
-      inc.faultClass = inc.fault?.cls ?? FAULT_NONE;
+      // The board keeps its newest fault record until the next fault: the boot frame's `fault`
+      // says whether THIS reset has one (0: none, e.g. a pin reset after an older fault).
+      inc.faultIsCurrent = !!inc.fault && boot.fault !== 0;
+      inc.faultClass = inc.faultIsCurrent ? (boot.fault || inc.fault!.cls) : FAULT_NONE;
+      const faultOff = inc.faultIsCurrent ? inc.fault?.off : undefined;
+      if (typeof faultOff === 'number' && faultOff > inc.offsetBefore) inc.offsetBefore = faultOff;
       // 2. Decide.
       const incident: Incident = {
         id: inc.id,
         at: inc.openedAt,
         resetCause: boot.rc ?? RESET_UNKNOWN,
         faultClass: inc.faultClass,
-        offset: inc.fault?.off ?? (inc.offsetBefore || null),
+        offset: faultOff ?? (inc.offsetBefore || null),
         ckSeq: inc.checkpoint?.seq ?? null,
         ckOffset: inc.checkpoint?.off ?? null,
         ckOldest: inc.checkpoint?.oldest ?? null,
@@ -481,7 +489,7 @@ export class Session extends EventEmitter {
         bootCount: boot.boots,
         crashLoop: boot.loop,
         jobState: boot.hold ? JOB_HOLDING : this.job && !this.result ? JOB_RUNNING : JOB_IDLE,
-        message: inc.fault?.msg,
+        message: inc.faultIsCurrent ? inc.fault?.msg : undefined,
       };
       inc.incident = incident;
       const decision = decide(incident, this.history, this.policy, { seed: this.opts.seed });
@@ -560,6 +568,7 @@ export class Session extends EventEmitter {
     if (stale()) return { ok: false, note: 'superseded' };
     if (!running) return { ok: false, note: `job not running again within ${wait} ms` };
     if (running.type === MSG_HEARTBEAT && running.body?.st === JOB_SAFE_MODE) return { ok: false, note: 'board entered safe mode (its own fallback)' };
+    if (running.type === MSG_CHECKPOINT) this.setState('running');
     inc.resumedAt = running.at;
     inc.resumedOffset = typeof running.body?.off === 'number' ? running.body.off : undefined;
     inc.rtoMs = running.at - inc.resetAt;

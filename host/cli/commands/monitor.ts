@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for the job input, the fault plan and the virtual board', '1')
     .option('--board <name>', 'virtual board profile: pico, puck, generic', 'pico')
     .option('--virtual-clock', 'virtual board on virtual time: as fast as the CPU allows')
-    .option('--paced', 'virtual board: pace its UARTs at the baud rate (default: unpaced)')
+    .option('--fast', 'virtual board: no UART pacing (default: paced at 115200 baud, 10 bits a byte)')
     .option('--timeout <s>', 'with --until-done: give up after this many seconds (host clock)')
     .option('--firmware <file>', 'firmware bundle the virtual board boots (default firmware/dist/irqmon.min.js)')
     .action(async (o: Record<string, any>) => {
@@ -62,7 +62,7 @@ export function register(program: Command): void {
         json: !!o.json,
         board: o.board,
         virtualClock: !!o.virtualClock,
-        fast: !o.paced,
+        fast: !!o.fast,
         timeoutMs: o.timeout !== undefined ? intOption('timeout', o.timeout, 1) * 1000 : undefined,
         firmware: o.firmware,
         tty: !o.json && !!process.stdout.isTTY,
