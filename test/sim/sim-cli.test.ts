@@ -239,12 +239,12 @@ describe('irqmon sim', () => {
     expect(readdirSync(d)).toEqual([]);
   });
 
-  it('keeps Storage across runs with --flash, saving atomically', async () => {
+  it('keeps Storage and an uploaded program across runs with --flash, saving atomically', async () => {
     const d = tempDir();
     const img = join(d, 'flash.img');
     const link = join(d, 'b');
     const ctl = join(d, 'ctl');
-    const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast', '--control', ctl, '--save-every', '100']);
+    const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--control', ctl, '--save-every', '100']);
     expect(statSync(img).size).toBe(512 * 1024);
     const port = await openSerial(link);
     await waitForRunning(ctl);
@@ -256,18 +256,37 @@ describe('irqmon sim', () => {
     );
     // saved periodically while running, not only on exit
     await waitFor(() => readFileSync(img).includes('kept across runs'));
+
+    // upload a program the way the Espruino tools do: reset, chunked .bootcde writes, load()
+    const program = 'var bootMark=6*7;\n' + '// padding so the upload takes several chunks\n'.repeat(60);
+    // (paced at 115200 baud like a real UART: the tools do not wait between chunks)
+    port.clear();
+    port.sp.write('\x10reset();\n');
+    await waitFor(() => port.text().endsWith('>')); // reset() prints the banner again
+    await quiet(port);
+    for (let off = 0; off < program.length; off += 1024) {
+      const chunk = JSON.stringify(program.slice(off, off + 1024));
+      port.sp.write(`\x10require("Storage").write(".bootcde",${chunk},${off},${program.length});\n`);
+    }
+    port.clear();
+    port.sp.write('\x10load();\n');
+    await waitFor(() => port.text().includes('espruino.com') && port.text().endsWith('>'));
+    await quiet(port);
+    expect(await exchange(port, 'bootMark\n')).toBe('bootMark\r\n=42\r\n>');
     await new Promise((r) => port.sp.close(r));
     sim.child.kill('SIGTERM');
     expect(await sim.exit).toBe(0);
     expect(readdirSync(d)).toEqual(['flash.img']); // no temp file, no links
 
-    const again = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--fast', '--control', ctl]);
+    const again = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--control', ctl]);
     const port2 = await openSerial(link);
     await waitForRunning(ctl);
     await quiet(port);
     expect(await exchange(port2, 'require("Storage").read("note")\n')).toBe(
       'require("Storage").read("note")\r\n="kept across runs"\r\n>',
     );
+    // the uploaded program booted from the saved image
+    expect(await exchange(port2, 'bootMark\n')).toBe('bootMark\r\n=42\r\n>');
     await new Promise((r) => port2.sp.close(r));
     again.child.kill('SIGINT');
     expect(await again.exit).toBe(0);
