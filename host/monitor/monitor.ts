@@ -21,6 +21,11 @@ import { jsonView, plainView, ttyView, type View } from './view.ts';
 
 export const DEFAULT_FIRMWARE = fileURLToPath(new URL('../../firmware/dist/irqmon.min.js', import.meta.url));
 
+/** The bundle the virtual board boots: --firmware, else $IRQMON_FIRMWARE, else the built one. */
+export function firmwarePath(given?: string): string {
+  return given ?? (process.env.IRQMON_FIRMWARE || DEFAULT_FIRMWARE);
+}
+
 export interface MonitorOptions {
   /** Serial port of a board (or `irqmon sim`'s console); absent: the in-process virtual board. */
   port?: string;
@@ -60,6 +65,7 @@ export interface MonitorContext {
   link: Link;
   transport: Transport;
   board: any | null;
+  feeder?: StreamFeeder;
 }
 
 export interface ClassFigures {
@@ -126,7 +132,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   let feedTransport: Transport | null = null;
   let lastReset: number | undefined;
   if (virtual) {
-    const code = readFirmware(opts.firmware ?? DEFAULT_FIRMWARE);
+    const code = readFirmware(firmwarePath(opts.firmware));
     const { VirtualBoard } = await import('../board/virtual-board.ts');
     board = new (VirtualBoard as any)({
       board: opts.board ?? 'pico',
@@ -195,6 +201,10 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     awaitingIncident = false;
     busyUntil = clock.now() + 50;
   });
+  // The input stops a little past the next fault's offset until that fault is in: every planned
+  // fault lands while the job runs, however fast the board consumes its input.
+  const gate = () => feeder?.setLimit(next < plan.length ? plan[next].atOffset + 2 * (opts.job?.k ?? 50) : null);
+  if (board) gate();
   // Faults land a seeded few ms after the trigger, so most fall between two checkpoints (RPO > 0).
   const jitter = createRandom((seed * 2654435761) >>> 0);
   session.on('event', (e: SessionEvent) => {
@@ -205,6 +215,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     if (awaitingIncident && now < busyUntil) return;
     if (now < busyUntil || session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
     next++;
+    gate();
     const spec: any = { ...f.spec };
     injected.push({ label: f.label, offset: e.off, at: now });
     clock.setTimeout(() => {
@@ -251,13 +262,13 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   process.once('SIGINT', onSigint);
   let exitCode = EXIT_OK;
   let failure = '';
-  onReadyCall(opts, { clock, session, link, transport, board });
+  onReadyCall(opts, { clock, session, link, transport, board, feeder });
   try {
     session.start();
     await transport.open();
     if (feedTransport) await feedTransport.open();
     if (board) {
-      board.loadBootCode(readFirmware(opts.firmware ?? DEFAULT_FIRMWARE));
+      board.loadBootCode(readFirmware(firmwarePath(opts.firmware)));
       board.powerOn();
     }
     const alive = await session.waitAlive(virtual ? 20_000 : 10_000);

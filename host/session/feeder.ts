@@ -25,6 +25,9 @@ export class StreamFeeder {
   /** The job's last reported offset (next record it needs). */
   jobOffset = 0;
   paused = true;
+  /** Never send records at or past this index (null: no limit). Fault plans use it to make sure
+   *  the job is still running when their fault is due. */
+  limit: number | null = null;
   /** Records sent in total, and records sent again (rewinds, stall resends). */
   recordsSent = 0;
   recordsResent = 0;
@@ -47,6 +50,12 @@ export class StreamFeeder {
     this.sentUpTo = offset;
     this.jobOffset = offset;
     this.lastProgressAt = this.opts.clock.now();
+  }
+
+  /** Sets (or lifts, with null) the limit and sends what it now allows. */
+  setLimit(limit: number | null): void {
+    this.limit = limit;
+    void this.fill();
   }
 
   pause(): void {
@@ -80,7 +89,8 @@ export class StreamFeeder {
 
   private async fill(): Promise<void> {
     if (this.paused) return;
-    const target = Math.min(this.opts.n, this.jobOffset + this.window);
+    let target = Math.min(this.opts.n, this.jobOffset + this.window);
+    if (this.limit !== null) target = Math.min(target, Math.max(this.limit, this.jobOffset));
     if (this.sentUpTo >= target) return;
     let text = '';
     const from = this.sentUpTo;

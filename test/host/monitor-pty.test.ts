@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualBoard } from '../../host/board/virtual-board.ts';
-import { DEFAULT_FIRMWARE, runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
+import { firmwarePath, runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
 import type { SessionEvent } from '../../host/session/session.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -14,7 +14,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 /** A flash image with the built firmware as the boot program (what `irqmon flash` leaves behind). */
 function firmwareImage(file: string): void {
   const board = new VirtualBoard({ board: 'pico', fast: true });
-  board.loadBootCode(readFileSync(DEFAULT_FIRMWARE, 'utf8'));
+  board.loadBootCode(readFileSync(firmwarePath(), 'utf8'));
   writeFileSync(file, board.flash.image());
   board.stop();
 }
@@ -46,7 +46,7 @@ describe('monitor over a real pseudo-terminal to irqmon sim (serialport)', () =>
     firmwareImage(join(dir, 'board.img'));
     sim = spawn(
       process.execPath,
-      [join(ROOT, 'bin/irqmon.js'), 'sim', '--fast', '--usb-drop', '--seed', '4', '--flash', join(dir, 'board.img'), '--link', join(dir, 'board'), '--control', join(dir, 'ctl')],
+      [join(ROOT, 'bin/irqmon.js'), 'sim', '--usb-drop', '--seed', '4', '--flash', join(dir, 'board.img'), '--link', join(dir, 'board'), '--control', join(dir, 'ctl')],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     await new Promise<void>((resolve, reject) => {
@@ -93,13 +93,18 @@ describe('monitor over a real pseudo-terminal to irqmon sim (serialport)', () =>
       seed: 4,
       timeoutMs: 90_000,
       out,
-      onReady: (ctx: MonitorContext) =>
+      onReady: (ctx: MonitorContext) => {
+        // Input stops a little past each fault's offset until that fault is injected.
+        const gate = () => ctx.feeder!.setLimit(plan.length ? plan[0].at + 40 : null);
+        gate();
         ctx.session.on('event', (e: SessionEvent) => {
           events.push(e);
-          if (e.type === 'heartbeat' && plan.length && e.off >= plan[0].at && ctx.session.state === 'running' && !ctx.session.incidentOpen) {
+          if ((e.type === 'heartbeat' || e.type === 'checkpoint') && plan.length && e.off >= plan[0].at && ctx.session.state === 'running' && !ctx.session.incidentOpen) {
             void control(join(dir, 'ctl'), plan.shift()!);
+            gate();
           }
-        }),
+        });
+      },
     });
     expect(s.match, text).toBe(true);
     expect(s.exitCode).toBe(0);

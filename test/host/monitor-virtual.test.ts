@@ -23,7 +23,7 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
     const out = sink();
     const events: SessionEvent[] = [];
     const s = await runMonitor({
-      job: { n: 700, k: 20 },
+      job: { n: 1200, k: 25 },
       inject: 'auto',
       untilDone: true,
       virtualClock: true,
@@ -68,7 +68,7 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
     const out = sink();
     let drops = 0;
     const s = await runMonitor({
-      job: { n: 400, k: 20 },
+      job: { n: 1500, k: 25 },
       untilDone: true,
       virtualClock: true,
       seed: 3,
@@ -76,7 +76,7 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
       onReady: (ctx: MonitorContext) => {
         const t: any = ctx.transport;
         ctx.session.on('event', (e: SessionEvent) => {
-          if (e.type === 'heartbeat' && e.off >= 100 * (drops + 1) && drops < 3 && ctx.session.state === 'running') {
+          if ((e.type === 'heartbeat' || e.type === 'checkpoint') && e.off >= 300 * (drops + 1) && drops < 3 && ctx.session.state === 'running') {
             drops++;
             t.simulateDrop('test: cable pulled');
             ctx.clock.setTimeout(() => t.simulateReturn(), 1500);

@@ -8,7 +8,7 @@ import { formatSavedState } from '../../session/saved-state.ts';
 import { SerialTransport } from '../../transport/serial-transport.ts';
 import type { Transport } from '../../transport/transport.ts';
 import { VirtualTransport } from '../../transport/virtual-transport.ts';
-import { DEFAULT_FIRMWARE } from '../../monitor/monitor.ts';
+import { firmwarePath } from '../../monitor/monitor.ts';
 import { boardForProfile } from '../../../shared/boards.ts';
 
 /**
@@ -107,8 +107,9 @@ async function virtualBoard(profile: string, flashFile: string | undefined, cloc
   }
   const board = new (VirtualBoard as any)({ board: profile, clock, fast: true, flash });
   if (!flashFile || !hasBootCode(board)) {
-    if (!existsSync(DEFAULT_FIRMWARE)) throw new UserError(`firmware bundle ${DEFAULT_FIRMWARE} not found: run npm run build`, EXIT_USAGE);
-    board.loadBootCode(readFileSync(DEFAULT_FIRMWARE, 'utf8'));
+    const fw = firmwarePath();
+    if (!existsSync(fw)) throw new UserError(`firmware bundle ${fw} not found: run npm run build`, EXIT_USAGE);
+    board.loadBootCode(readFileSync(fw, 'utf8'));
   }
   return board;
 }
