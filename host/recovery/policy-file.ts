@@ -214,6 +214,7 @@ backoff:
   maxMs: 10000
   jitter: 0.2
 
+# Timeouts the monitor applies while recovering and watching the board.
 timeouts:
   attemptMs: 10000   # one directive: from sending it to the job confirmed running again
   totalMs: 120000    # one incident's whole recovery; past it, a failing streak goes to level 3
