@@ -1,5 +1,4 @@
-/** What every rule gets: the parsed program, its tokens and scopes, and a way to report. */
-import type * as acorn from 'acorn';
+/** What every rule gets: the parsed program, its scopes, and a way to report. */
 import type { AnyNode } from './ast.ts';
 import type { ScopeAnalysis } from './scope.ts';
 
@@ -18,10 +17,12 @@ export interface Finding {
 export interface RuleContext {
   code: string;
   program: AnyNode;
-  tokens: acorn.Token[];
   scopes: ScopeAnalysis;
   /** Reports at a source offset. */
   report(rule: RuleId, offset: number, message: string): void;
-  /** First token starting at or after `offset` whose label (punctuator text or type) is one of `labels`. */
-  tokenAfter(offset: number, labels: string[]): acorn.Token | null;
+  /**
+   * Offset of the first character at or after `offset` that is not whitespace, a comment or a
+   * closing parenthesis: where the operator or comma after an expression that ends at `offset` is.
+   */
+  nextPunctuator(offset: number): number;
 }

@@ -35,15 +35,13 @@ export class SourceSyntaxError extends Error {
 
 /** All findings in `code`, sorted by position. Throws SourceSyntaxError if it does not parse. */
 export function checkSource(code: string, file = '<input>'): Finding[] {
-  const tokens: acorn.Token[] = [];
-  const program = parse(code, file, tokens);
+  const program = parse(code, file);
   const lines = new LineIndex(code);
   const findings: Finding[] = [];
   const seen = new Set<string>();
   const ctx: RuleContext = {
     code,
     program,
-    tokens,
     scopes: analyzeScopes(program),
     report(rule, offset, message) {
       const key = `${rule}@${offset}@${message}`;
@@ -52,21 +50,8 @@ export function checkSource(code: string, file = '<input>'): Finding[] {
       const { line, column } = lines.position(offset);
       findings.push({ rule, message, line, column, file });
     },
-    tokenAfter(offset, labels) {
-      let lo = 0;
-      let hi = tokens.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (tokens[mid].start < offset) lo = mid + 1;
-        else hi = mid;
-      }
-      for (let i = lo; i < tokens.length; i++) {
-        const t = tokens[i];
-        // operators such as `**=` and `||=` share one token type; their text is in `value`
-        const text = t.type.label === '_=' ? String((t as { value?: unknown }).value) : t.type.label;
-        if (labels.includes(t.type.label) || labels.includes(text)) return t;
-      }
-      return null;
+    nextPunctuator(offset) {
+      return skipTrivia(code, offset);
     },
   };
   checkSyntax(ctx);
@@ -82,18 +67,12 @@ export function formatFindings(findings: readonly Finding[]): string {
   return findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]`).join('\n');
 }
 
-function parse(code: string, file: string, tokens: acorn.Token[]): AnyNode {
-  const options = (sourceType: 'script' | 'module'): acorn.Options => ({
-    ecmaVersion: 'latest',
-    sourceType,
-    allowHashBang: true,
-    onToken: tokens,
-  });
+function parse(code: string, file: string): AnyNode {
+  const options = (sourceType: 'script' | 'module'): acorn.Options => ({ ecmaVersion: 'latest', sourceType, allowHashBang: true });
   try {
     return acorn.parse(code, options('script')) as AnyNode;
   } catch (scriptError) {
     // import/export only parse as a module: parse that way so the rule can name them
-    tokens.length = 0;
     try {
       return acorn.parse(code, options('module')) as AnyNode;
     } catch {
@@ -109,6 +88,25 @@ function toSyntaxError(err: unknown, file: string): unknown {
     return new SourceSyntaxError(file, loc.line, loc.column + 1, reason);
   }
   return err;
+}
+
+/** Skips whitespace, comments and `)` from `offset` (see RuleContext.nextPunctuator). */
+export function skipTrivia(code: string, offset: number): number {
+  let i = offset;
+  while (i < code.length) {
+    const c = code.charCodeAt(i);
+    if (c === 0x29 /* ) */ || c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x2028 || c === 0x2029 || c === 0xfeff) {
+      i++;
+    } else if (c === 0x2f /* / */ && code.charCodeAt(i + 1) === 0x2f) {
+      while (i < code.length && code.charCodeAt(i) !== 10 && code.charCodeAt(i) !== 13) i++;
+    } else if (c === 0x2f && code.charCodeAt(i + 1) === 0x2a /* * */) {
+      const end = code.indexOf('*/', i + 2);
+      i = end < 0 ? code.length : end + 2;
+    } else {
+      break;
+    }
+  }
+  return i;
 }
 
 /** Offset -> 1-based line/column with one scan of the text. */

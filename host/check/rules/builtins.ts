@@ -115,7 +115,7 @@ export function checkBuiltins(ctx: RuleContext): void {
       const obj = node.object;
       if (prop !== null && obj.type === 'Identifier' && isGlobal(obj)) {
         const fix = MISSING_STATICS[obj.name]?.[prop];
-        if (fix) report(node.property.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`);
+        if (fix) report(obj.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`);
       }
       if (
         prop !== null &&
@@ -127,7 +127,7 @@ export function checkBuiltins(ctx: RuleContext): void {
       ) {
         const name = obj.object.name;
         report(
-          obj.property.start,
+          obj.object.start,
           `${name}.prototype.${prop} is undefined on Espruino: built-in methods are reachable on instances, ` +
             `not through ${name}.prototype; use \`${INSTANCE_OF[name]}.${prop}\` (e.g. \`${INSTANCE_OF[name]}.${prop}.call(x, ...)\`)`,
         );
@@ -143,7 +143,7 @@ export function checkBuiltins(ctx: RuleContext): void {
           report(
             callee.property.start,
             `.${prop}() is missing on ${missing.on} in Espruino; ${missing.fix} (heuristic: the checker does not know the ` +
-              `receiver's type; if it is your own object with a ${prop} method, ignore this)`,
+              `receiver's type; if the receiver is your own object with a method of that name, ignore this)`,
           );
         }
       }

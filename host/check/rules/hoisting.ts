@@ -71,7 +71,7 @@ export function checkHoisting(ctx: RuleContext): void {
 }
 
 function directMessage(b: Binding, ref: Reference, declLine: number): string {
-  const what = b.kind === 'function' ? 'function' : b.kind === 'class' ? 'class' : `${b.kind} variable`;
+  const what = b.kind === 'function' ? 'function' : b.kind === 'class' ? 'class' : b.kind === 'var' ? 'variable' : `${b.kind} variable`;
   const head = `${what} \`${b.name}\` is used before its declaration (line ${declLine}) has executed: `;
   switch (b.kind) {
     case 'function':

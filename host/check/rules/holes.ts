@@ -16,11 +16,11 @@ export function checkHoles(ctx: RuleContext): void {
 
 /** Reports each hole at the comma that closes it. */
 function reportHoles(ctx: RuleContext, array: AnyNode): void {
-  let pos = array.start + 1;
+  let pos = array.start + 1; // just after `[`, or after the comma that ended the previous element
   for (const element of array.elements as (AnyNode | null)[]) {
-    const comma = ctx.tokenAfter(element ? element.end : pos, [',', ']']);
-    if (!comma || comma.type.label !== ',') return;
-    if (element === null) ctx.report('array-hole', comma.start, MESSAGE);
-    pos = comma.end;
+    const comma = ctx.nextPunctuator(element ? element.end : pos);
+    if (ctx.code[comma] !== ',') return;
+    if (element === null) ctx.report('array-hole', comma, MESSAGE);
+    pos = comma + 1;
   }
 }

@@ -138,9 +138,10 @@ function reportOptionalLinks(ctx: RuleContext, node: AnyNode): void {
   }
 }
 
+/** Where `operator` starts after an operand ending at `from` (past comments and closing parens). */
 function operatorOffset(ctx: RuleContext, from: number, operator: string): number {
-  const token = ctx.tokenAfter(from, [operator]);
-  return token ? token.start : from;
+  const at = ctx.nextPunctuator(from);
+  return ctx.code.startsWith(operator, at) ? at : from;
 }
 
 /** for (let i ...) whose variable a function created inside the loop captures. */
