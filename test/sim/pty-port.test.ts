@@ -82,6 +82,30 @@ describe('PtyPort', () => {
     await new Promise((r) => sp2.close(r));
   });
 
+  it('loses nothing when the board writes faster than a reading client drains', async () => {
+    const pty = await openPty();
+    const sp = await openSerial(pty.path);
+    const rx = collect(sp);
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    pty.write(big);
+    await waitFor(() => rx.text().length >= big.length, 10000);
+    expect(Buffer.from(rx.text(), 'latin1').equals(big)).toBe(true);
+    await new Promise((r) => sp.close(r));
+  });
+
+  it('drops output nobody reads, so a client that opens later starts clean', async () => {
+    const pty = await openPty();
+    pty.write(Buffer.alloc(200_000, 0x55)); // no client: the tty fills up and the helper discards
+    await new Promise((r) => setTimeout(r, 1500));
+    const sp = await openSerial(pty.path);
+    const rx = collect(sp);
+    pty.write('fresh');
+    await waitFor(() => rx.text().includes('fresh'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rx.text()).toBe('fresh');
+    await new Promise((r) => sp.close(r));
+  });
+
   it('keeps a symlink while open, re-points it across drop/reopen, removes it on close', async () => {
     const link = join(tempDir(), 'board');
     const pty = await openPty(link);

@@ -19,11 +19,15 @@ import select
 import signal
 import sys
 import termios
+import time
 import tty
 
-# Bytes waiting for the master when no client drains the slave: a USB board with no host
-# attached drops what it cannot send, so keep a bounded backlog and drop the oldest.
+# Bytes held for the master while the client is slow: beyond this, stdin is not read (the Node
+# side buffers). When the master accepts nothing for STALL_S, nobody is draining the port: a
+# USB board with no host attached drops what it cannot send, so the tty's queue and the backlog
+# are discarded (and a client opening later starts clean).
 MAX_BACKLOG = 64 * 1024
+STALL_S = 0.5
 
 
 def main() -> int:
@@ -47,12 +51,20 @@ def main() -> int:
     stdout = out.fileno()
 
     backlog = bytearray()
+    last_progress = time.monotonic()
     while True:
         if os.getppid() != parent:
             return 0
+        if not backlog:
+            last_progress = time.monotonic()
+        elif time.monotonic() - last_progress > STALL_S:
+            termios.tcflush(slave, termios.TCIFLUSH)
+            del backlog[:]
+            last_progress = time.monotonic()
+        rlist = [master] + ([stdin] if len(backlog) < MAX_BACKLOG else [])
         wlist = [master] if backlog else []
         try:
-            readable, writable, _ = select.select([stdin, master], wlist, [], 0.5)
+            readable, writable, _ = select.select(rlist, wlist, [], 0.1 if backlog else 0.5)
         except InterruptedError:
             continue
         if stdin in readable:
@@ -60,11 +72,6 @@ def main() -> int:
             if not data:
                 return 0
             backlog += data
-            if len(backlog) > MAX_BACKLOG:
-                # Nobody is draining the port: drop what the tty holds and the backlog, as a
-                # board drops output nobody reads (and a client opening later starts clean).
-                termios.tcflush(slave, termios.TCIFLUSH)
-                del backlog[:]
         if master in readable:
             try:
                 data = os.read(master, 65536)
@@ -81,10 +88,12 @@ def main() -> int:
                     except BrokenPipeError:
                         return 0
                     view = view[n:]
-        if backlog and (master in writable or master in readable or stdin in readable):
+        if backlog:
             try:
                 n = os.write(master, backlog)
-                del backlog[:n]
+                if n > 0:
+                    del backlog[:n]
+                    last_progress = time.monotonic()
             except OSError as e:
                 if e.errno not in (errno.EAGAIN, errno.EINTR):
                     return 1
