@@ -1,0 +1,658 @@
+/**
+ * The firmware: boot and reset cause, the interrupt handlers, fault capture, the task watchdog,
+ * hold/resume/fallback, the link endpoint and the job runtime. Everything reaches the board
+ * through `port` (core/port.ts) and the checkpoint journal; docs/firmware.md describes the
+ * behaviour, docs/protocol-job.md the host's side of the job feed.
+ *
+ * Data flows one way: source -> irq.raise -> handler -> record/checkpoint -> frame.
+ */
+import { decode, encode } from '../../../shared/msgpack.ts';
+import { checkMessageShape, decodeFrameLine, encodeFrameLine } from '../../../shared/frame.ts';
+import {
+  ALLOWED_COMMANDS,
+  CHUNK_BYTES,
+  CMD_CHUNK_ACK,
+  CMD_HALT,
+  CMD_INJECT,
+  CMD_PING,
+  CMD_PULL,
+  CMD_RESTART,
+  CMD_RESUME,
+  CMD_SKIP,
+  CMD_START,
+  MSG_ACK,
+  MSG_BOOT,
+  MSG_CHECKPOINT,
+  MSG_FAULT,
+  MSG_HEARTBEAT,
+  MSG_RESULT,
+  MSG_STATE_BEGIN,
+  MSG_STATE_CHUNK,
+  MSG_STATE_END,
+  SEQ_MODULUS,
+} from '../../../shared/protocol.ts';
+import {
+  IRQ_FAULT,
+  IRQ_INJECT,
+  IRQ_SOURCE_COUNT,
+  IRQ_SWI,
+  IRQ_TIMER,
+  IRQ_UART_ERR,
+  IRQ_UART_RX,
+  IRQ_WDT_EARLY,
+} from '../../../shared/status-register.ts';
+import {
+  FAULT_ASSERT,
+  FAULT_BROWN_OUT,
+  FAULT_EXCEPTION,
+  FAULT_HANG,
+  FAULT_INTERRUPT_STORM,
+  FAULT_OUT_OF_MEMORY,
+  FAULT_POWER_LOSS,
+  FAULT_STACK_OVERFLOW,
+  FAULT_UART_OVERRUN,
+  isUnexpectedReset,
+  JOB_DONE,
+  JOB_FAULTED,
+  JOB_HOLDING,
+  JOB_IDLE,
+  JOB_RUNNING,
+  JOB_SAFE_MODE,
+  RESET_BROWN_OUT,
+  RESET_FAULT,
+  RESET_POWER_LOSS,
+  RESET_TASK_WATCHDOG,
+} from '../../../shared/taxonomy.ts';
+import { bit, createIrq } from './irq.ts';
+import type { Journal } from './journal/journal.ts';
+import { JobApi, JobDef, JOBS } from './job.ts';
+import type { Port } from './port.ts';
+import { createRecorder, EV_BOOT, EV_CHECKPOINT, EV_CMD, EV_FAULT, EV_JOB } from './recorder.ts';
+import { resetCause } from './reset-cause.ts';
+
+
+export interface FirmwareConfig {
+  /** Base timer tick (ms): sampler, watchdog kick, deadlines. */
+  tickMs: number;
+  /** Heartbeat period H (ms). */
+  hbMs: number;
+  /** Default hold time after an unexpected reset (ms); CMD_START {hold} overrides per job. */
+  holdMs: number;
+  /** Hardware watchdog timeout (s). */
+  wdtS: number;
+  /** Task watchdog early warning: input waiting this long with no progress (ms). */
+  earlyMs: number;
+  /** Consecutive unexpected resets at which the fallback stops resuming (crash loop). */
+  loopMax: number;
+  /** Default time-based checkpoint period T (ms); CMD_START {t} overrides. */
+  ckMs: number;
+  /** Delay between a fault's save and E.reboot(), to let the fault frame leave the console. */
+  rebootMs: number;
+  /** State transfer: chunk acknowledgement timeout (ms) and resends per chunk. */
+  chunkMs: number;
+  chunkTries: number;
+  /** Job UART receive buffer bound (bytes); more is dropped and counted. */
+  rxMax: number;
+  /** Interrupt raises per second above which the firmware declares an interrupt storm. */
+  stormPerS: number;
+}
+
+export const DEFAULT_CONFIG: FirmwareConfig = {
+  tickMs: 100,
+  hbMs: 1000,
+  holdMs: 5000,
+  wdtS: 5,
+  earlyMs: 2000,
+  loopMax: 3,
+  ckMs: 2000,
+  rebootMs: 20,
+  chunkMs: 500,
+  chunkTries: 5,
+  rxMax: 2048,
+  stormPerS: 5000,
+};
+
+// Source numbers (bit positions) of the status register's one-bit masks.
+const B_FAULT = bit(IRQ_FAULT);
+const B_WDT_EARLY = bit(IRQ_WDT_EARLY);
+const B_UART_ERR = bit(IRQ_UART_ERR);
+const B_UART_RX = bit(IRQ_UART_RX);
+const B_TIMER = bit(IRQ_TIMER);
+const B_SWI = bit(IRQ_SWI);
+const B_INJECT = bit(IRQ_INJECT);
+
+const ASSERT = 'assert: ';
+const ACK_RING = 8;
+
+export interface Firmware {
+  boot(): void;
+  /** The host's entry: one frame line (`irqmon.cmd("#IRQ1 ...")`). */
+  cmd(line: string): void;
+}
+
+export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmware {
+  const cfg: FirmwareConfig = {} as any;
+  for (const k in DEFAULT_CONFIG) (cfg as any)[k] = cfgIn && cfgIn[k] !== undefined ? cfgIn[k] : (DEFAULT_CONFIG as any)[k];
+  const prims = { crc32: port.crc32, b64encode: port.b64encode, b64decode: port.b64decode };
+  const rec = createRecorder(() => port.now());
+
+  // ---- live state ---------------------------------------------------------------------------
+  let st: any = {}; // mirror of the journal's committed flat map
+  let ckSeq = -1; // seq of the newest commit
+  let txSeq = 0;
+  let js = JOB_IDLE; // live job state (HOLDING/FAULTED are never committed)
+  let def: JobDef | null = null;
+  let acc: any = null;
+  let off = 0;
+  let skip = -1;
+  let resumeOff = 0;
+  let sinceCk = 0;
+  let lastCkT = 0;
+  let rx = '';
+  let rxDrop = 0;
+  let dup = 0;
+  let bad = 0;
+  let dying = false; // a fault was captured: no more kicks, reset pending
+  let stuck = false; // injected soft stall: the job stops consuming its input
+  let poison = false; // injected: the job's next record fails its assertion
+  let progressed = false;
+  let lastProgress = 0;
+  let holdUntil = 0;
+  let nextHb = 0;
+  let lastTick = 0;
+  let jit = 0;
+  let lastRaises = 0;
+  let bootBody: any = null;
+  let xfer: any = null;
+  let xid = 0;
+  const ackSeq = new Int32Array(ACK_RING);
+  for (let i = 0; i < ACK_RING; i++) ackSeq[i] = -1;
+  const ackErr: any[] = [];
+  let ackAt = 0;
+  const cntOut: number[] = [];
+  for (let i = 0; i < IRQ_SOURCE_COUNT; i++) cntOut.push(0);
+
+  const api: JobApi = {
+    assert: (c: any, msg: string) => {
+      if (!c) throw new Error(ASSERT + msg);
+    },
+    crc32: port.crc32,
+  };
+
+  // ---- frames -------------------------------------------------------------------------------
+  const send = (type: number, body: any) => {
+    port.line(encodeFrameLine(txSeq, encode([type, body]), prims));
+    txSeq = (txSeq + 1) % SEQ_MODULUS;
+  };
+  const counters = () => {
+    for (let i = 0; i < IRQ_SOURCE_COUNT; i++) cntOut[i] = irq.cnt[i];
+    return cntOut;
+  };
+  const overruns = () => {
+    let s = 0;
+    for (let i = 0; i < IRQ_SOURCE_COUNT; i++) s += irq.ovr[i];
+    return s;
+  };
+  const jobName = () => (def ? st.job : null);
+  const setJs = (v: number) => {
+    js = v;
+    rec.add(EV_JOB, v);
+  };
+
+  // ---- journal ------------------------------------------------------------------------------
+  /** Commits the entries of ch that differ from the committed state (deltas cost flash). */
+  const commit = (ch: any, urgent?: boolean) => {
+    const d: any = {};
+    let any = false;
+    for (const k in ch)
+      if (st[k] !== ch[k]) {
+        d[k] = st[k] = ch[k];
+        any = true;
+      }
+    if (!any && ckSeq >= 0) return;
+    const r = journal.commit(d, false, urgent);
+    ckSeq = r.seq;
+    sinceCk = 0;
+    lastCkT = port.now();
+    rec.add(EV_CHECKPOINT, off);
+    send(MSG_CHECKPOINT, { seq: r.seq, off: st.off, full: r.full, bytes: r.bytes });
+  };
+  /** The job's progress as journal entries: taken only between records, so always consistent. */
+  const checkpoint = (extra?: any) => {
+    const ch = def ? def.save(acc) : {};
+    ch.off = off;
+    ch.skip = skip;
+    if (st.loop && off > resumeOff) ch.loop = 0; // progress since the resume: the loop is broken
+    if (extra) for (const k in extra) ch[k] = extra[k];
+    commit(ch);
+  };
+
+  // ---- faults -------------------------------------------------------------------------------
+  const classify = (e: any) => {
+    const s = String(e);
+    if (s.indexOf('ecursion') >= 0 || s.indexOf('call stack') >= 0) return FAULT_STACK_OVERFLOW;
+    if (s.indexOf(ASSERT) >= 0) return FAULT_ASSERT;
+    if (s.indexOf('emory') >= 0) return FAULT_OUT_OF_MEMORY;
+    return FAULT_EXCEPTION;
+  };
+
+  /**
+   * Captures a fault: the record (with the flight recorder) and a breadcrumb go to flash, then
+   * the board resets. The job's live accumulators are NOT saved: a fault may have interrupted a
+   * fold half-way (out of memory stops execution anywhere), so the last checkpoint stands.
+   */
+  const fault = (cls: number, msg: any, bc: number) => {
+    if (dying) return;
+    dying = true;
+    const t0 = port.now();
+    setJs(JOB_FAULTED);
+    rec.add(EV_FAULT, cls);
+    const body: any = {
+      cls: cls,
+      msg: String(msg).substring(0, 48),
+      isr: irq.snap(),
+      off: off,
+      job: jobName(),
+      t: Math.floor(t0),
+      cnt: counters(),
+    };
+    try {
+      body.ovr = overruns();
+      body.boot = st.boots;
+      body.ev = rec.dump();
+      journal.saveFault(encode(body));
+      commit({ bc: bc, fc: cls, nf: (st.nf || 0) + 1 }, true); // urgent: never erases
+    } catch (e) {
+      body.err = String(e).substring(0, 32);
+    }
+    delete body.ev;
+    body.sv = Math.round(port.now() - t0); // ms the save took (must fit in the watchdog window)
+    send(MSG_FAULT, body);
+    // A task-watchdog fault lets the dog bite (the register then says watchdog); others reboot.
+    if (bc !== RESET_TASK_WATCHDOG) port.after(cfg.rebootMs, port.reboot);
+  };
+
+  const onFault = (d: any) => {
+    if (d && d.c !== undefined) fault(d.c, d.m, RESET_FAULT);
+    else fault(classify(d), d, RESET_FAULT);
+  };
+
+  // ---- job runtime --------------------------------------------------------------------------
+  const finish = () => {
+    setJs(JOB_DONE);
+    checkpoint({ js: JOB_DONE });
+    sendResult();
+  };
+  const sendResult = () => {
+    const r = def!.result(acc);
+    r.job = st.job;
+    r.off = off;
+    send(MSG_RESULT, r);
+  };
+  const advanceSkip = () => {
+    if (off === skip) {
+      off++;
+      skip = -1;
+    }
+  };
+  /** One input line; the index must be the next one the job needs, else it is dropped. */
+  const record = (ln: string) => {
+    const c = ln.indexOf(':');
+    if (ln.charCodeAt(0) !== 82 || c < 2) {
+      bad++;
+      return;
+    }
+    if (parseInt(ln.substring(1, c), 10) !== off) {
+      dup++;
+      return;
+    }
+    if (poison) {
+      poison = false;
+      api.assert(0, 'injected at ' + off);
+    }
+    def!.record(acc, ln.substring(c + 1), api);
+    off++;
+    advanceSkip();
+    progressed = true;
+    if (off >= st.n) finish();
+    else if (++sinceCk >= st.k) checkpoint();
+  };
+  /** UART receive handler: consume every complete line. */
+  const consume = () => {
+    if (js !== JOB_RUNNING) {
+      rx = '';
+      return;
+    }
+    if (stuck) return;
+    let i = rx.indexOf('\n');
+    if (i < 0) return;
+    rec.add(B_UART_RX, off);
+    while (i >= 0) {
+      const ln = rx.substring(0, i);
+      rx = rx.substring(i + 1);
+      record(ln);
+      if (js !== JOB_RUNNING) {
+        rx = '';
+        return;
+      }
+      i = rx.indexOf('\n');
+    }
+  };
+
+  const loadJob = (s: any) => {
+    def = JOBS[s.job] || null;
+    if (!def) return false;
+    acc = def.load(s);
+    off = s.off || 0;
+    skip = s.skip === undefined ? -1 : s.skip;
+    return true;
+  };
+  const run = () => {
+    setJs(JOB_RUNNING);
+    rx = '';
+    stuck = false;
+    resumeOff = off;
+    advanceSkip();
+    lastProgress = port.now();
+    checkpoint({ js: JOB_RUNNING });
+    if (off >= st.n) finish();
+  };
+  /** Resume from the newest checkpoint, or from the one with seq `ck` (older states). */
+  const resume = (ck: any, skipOff: any) => {
+    let s = st;
+    if (typeof ck === 'number' && ck !== ckSeq) {
+      // An older checkpoint: one of the FULL snapshots still in flash, found by its seq.
+      s = null;
+      for (let k = 0; k < 8; k++) {
+        const o = journal.older(k);
+        if (!o || o.seq < ck) break;
+        if (o.seq === ck) s = o.state;
+      }
+      if (!s || !s.job) return 'ck';
+    }
+    if (!loadJob(s)) return 'job';
+    if (typeof skipOff === 'number') {
+      if (skipOff < off) return 'off';
+      skip = skipOff;
+    }
+    run();
+    return '';
+  };
+  const halt = () => {
+    setJs(JOB_SAFE_MODE);
+    rx = '';
+    commit({ js: JOB_SAFE_MODE });
+  };
+  /** No directive within the hold time: the firmware decides on its own. */
+  const fallback = () => {
+    if (st.loop < cfg.loopMax && resume(null, null) === '') return;
+    halt();
+  };
+
+  // ---- commands -----------------------------------------------------------------------------
+  const ack = (s: number, err: string) => {
+    for (let i = 0; i < ACK_RING; i++) if (ackSeq[i] === s) ackErr[i] = err;
+    send(MSG_ACK, { s: s, ok: !err, err: err || null });
+  };
+  const sendChunk = () => {
+    const x = xfer;
+    send(MSG_STATE_CHUNK, { id: x.id, i: x.i, d: x.b.subarray(x.i * CHUNK_BYTES, (x.i + 1) * CHUNK_BYTES) });
+    x.due = port.now() + cfg.chunkMs;
+  };
+  const pull = (what: any) => {
+    const b = what === 'ck' ? journal.rawCheckpoint() : what === 'fault' ? journal.rawFault() : null;
+    if (!b || !b.length) return what === 'ck' || what === 'fault' ? 'empty' : 'what';
+    xfer = { id: ++xid, b: b, i: 0, n: Math.ceil(b.length / CHUNK_BYTES), tries: 0, due: 0 };
+    return '';
+  };
+  const chunkAck = (b: any) => {
+    const x = xfer;
+    if (!x || b.id !== x.id) return 'id';
+    if (b.i === x.i) {
+      x.i++;
+      x.tries = 0;
+      if (x.i < x.n) sendChunk();
+      else {
+        xfer = null;
+        send(MSG_STATE_END, { id: x.id });
+      }
+    }
+    return '';
+  };
+  const start = (b: any) => {
+    const d = JOBS[b.job];
+    if (!d) return 'job';
+    if (!(b.n > 0) || !(b.k > 0)) return 'n';
+    def = d;
+    acc = d.load({});
+    off = 0;
+    skip = -1;
+    commit({ job: b.job, n: b.n, k: b.k, t: b.t || cfg.ckMs, hold: b.hold || cfg.holdMs, loop: 0 });
+    run();
+    return '';
+  };
+  const needJob = () => (st.job && JOBS[st.job] ? '' : 'job');
+  const execute = (t: number, b: any) => {
+    if (dying) return 'faulted';
+    switch (t) {
+      case CMD_PING:
+        return '';
+      case CMD_START:
+        return start(b);
+      case CMD_RESUME:
+        return js === JOB_RUNNING && b.ck === undefined ? '' : needJob() || resume(b.ck, null);
+      case CMD_SKIP:
+        return needJob() || resume(null, b.off);
+      case CMD_RESTART:
+        if (needJob()) return 'job';
+        return start({ job: st.job, n: st.n, k: st.k, t: st.t, hold: st.hold });
+      case CMD_HALT:
+        halt();
+        return '';
+    }
+    return 'cmd';
+  };
+  /** Software interrupt: one verified host command. */
+  const onSwi = (c: any) => {
+    rec.add(EV_CMD, c.t);
+    if (c.t === CMD_CHUNK_ACK) return ack(c.s, chunkAck(c.b));
+    if (c.t === CMD_PULL) {
+      const err = pull(c.b.what);
+      ack(c.s, err);
+      if (!err) {
+        send(MSG_STATE_BEGIN, { id: xfer.id, what: c.b.what, size: xfer.b.length, crc: port.crc32(xfer.b), chunks: xfer.n });
+        sendChunk();
+      }
+      return;
+    }
+    ack(c.s, execute(c.t, c.b));
+  };
+  /** Software interrupt: host-requested fault injection, through the path the real source takes. */
+  const onInject = (c: any) => {
+    const cls = c.b.cls;
+    ack(c.s, cls >= FAULT_EXCEPTION && cls <= FAULT_ASSERT ? '' : 'cls');
+    if (cls === FAULT_EXCEPTION)
+      port.after(0, () => {
+        throw new Error('injected');
+      });
+    else if (cls === FAULT_STACK_OVERFLOW)
+      port.after(0, () => {
+        const r = (x: number): number => r(x + 1) + 1;
+        r(0);
+      });
+    else if (cls === FAULT_OUT_OF_MEMORY) onFlags(['MEMORY']);
+    else if (cls === FAULT_INTERRUPT_STORM) onFlags(['FIFO_FULL']);
+    else if (cls === FAULT_UART_OVERRUN) onFlags(['UART_OVERFLOW']);
+    else if (cls === FAULT_HANG) stuck = true;
+    else if (cls === FAULT_ASSERT) poison = true;
+  };
+  /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
+  const cmd = (line: string) => {
+    const f = decodeFrameLine(String(line), prims);
+    if (!f.ok) return send(MSG_ACK, { s: null, ok: false, err: f.reason });
+    let m: any;
+    try {
+      m = decode(f.payload);
+    } catch (e) {
+      m = null;
+    }
+    if (checkMessageShape(m)) return send(MSG_ACK, { s: f.seq, ok: false, err: 'payload' });
+    for (let i = 0; i < ACK_RING; i++)
+      if (ackSeq[i] === f.seq) {
+        if (ackErr[i] !== undefined) send(MSG_ACK, { s: f.seq, ok: !ackErr[i], err: ackErr[i] || null });
+        return;
+      }
+    ackSeq[ackAt] = f.seq;
+    ackErr[ackAt] = undefined;
+    ackAt = (ackAt + 1) % ACK_RING;
+    if (ALLOWED_COMMANDS.indexOf(m[0]) < 0) return ack(f.seq, 'cmd');
+    irq.raise(m[0] === CMD_INJECT ? B_INJECT : B_SWI, { s: f.seq, t: m[0], b: m[1] || {} });
+  };
+
+  // ---- timer --------------------------------------------------------------------------------
+  const heartbeat = (t: number) => {
+    const raises = irq.cnt[0] + irq.cnt[1] + irq.cnt[2] + irq.cnt[3] + irq.cnt[4] + irq.cnt[5] + irq.cnt[6];
+    if (((raises - lastRaises) * 1000) / cfg.hbMs > cfg.stormPerS && !dying)
+      irq.raise(B_FAULT, { c: FAULT_INTERRUPT_STORM, m: 'rate ' + (raises - lastRaises) });
+    lastRaises = raises;
+    rec.add(B_TIMER, jit);
+    send(MSG_HEARTBEAT, {
+      t: Math.floor(t),
+      st: js,
+      job: jobName(),
+      off: off,
+      isr: irq.snap(),
+      cnt: counters(),
+      ovr: overruns(),
+      mem: port.memFree(),
+      jit: jit,
+      dup: dup,
+      bad: bad,
+      drop: rxDrop,
+    });
+    jit = 0;
+    if (js === JOB_HOLDING) {
+      bootBody.hold = Math.max(0, Math.round(holdUntil - t));
+      send(MSG_BOOT, bootBody);
+    }
+    if (js === JOB_DONE) sendResult();
+    if (!dying) journal.maintain(); // pre-erase the next compaction page outside any fault path
+  };
+  /** Timer handler: sampler, deadlines, task watchdog. Cheap unless something is due. */
+  const tick = () => {
+    const t = port.now();
+    const j = Math.abs(t - lastTick - cfg.tickMs);
+    if (j > jit) jit = Math.round(j);
+    lastTick = t;
+    // Progress, or nothing to do (no complete input line): the job is healthy.
+    if (progressed || js !== JOB_RUNNING || rx.indexOf('\n') < 0) lastProgress = t;
+    progressed = false;
+    if (!dying) {
+      if (t - lastProgress > cfg.earlyMs) irq.raise(B_WDT_EARLY);
+      else port.kick();
+    }
+    if (js === JOB_HOLDING && t >= holdUntil) fallback();
+    if (js === JOB_RUNNING && off !== st.off && t - lastCkT >= st.t) checkpoint();
+    if (xfer && t >= xfer.due) {
+      if (++xfer.tries > cfg.chunkTries) {
+        send(MSG_STATE_END, { id: xfer.id, err: 'timeout' });
+        xfer = null;
+      } else sendChunk();
+    }
+    if (t >= nextHb) {
+      nextHb = t + cfg.hbMs;
+      heartbeat(t);
+    }
+  };
+
+  const onFlags = (flags: string[]) => {
+    for (let i = 0; i < flags.length; i++) {
+      const f = flags[i];
+      if (f === 'UART_OVERFLOW' || f === 'BUFFER_FULL') irq.raise(B_UART_ERR, f);
+      else if (f === 'MEMORY' || f === 'LOW_MEMORY') irq.raise(B_FAULT, { c: FAULT_OUT_OF_MEMORY, m: f });
+      else if (f === 'FIFO_FULL') irq.raise(B_FAULT, { c: FAULT_INTERRUPT_STORM, m: f });
+      else if (f === 'CALLBACK') irq.raise(B_FAULT, { c: FAULT_STACK_OVERFLOW, m: f });
+    }
+  };
+
+  const irq = createIrq(
+    [
+      onFault,
+      () => fault(FAULT_HANG, 'task watchdog', RESET_TASK_WATCHDOG),
+      (f: any) => fault(FAULT_UART_OVERRUN, f, RESET_FAULT),
+      consume,
+      tick,
+      onSwi,
+      onInject,
+    ],
+    (e: any) => irq.raise(B_FAULT, e),
+    (fn: () => void) => port.after(0, fn),
+  );
+
+  // ---- boot ---------------------------------------------------------------------------------
+  const boot = () => {
+    const m = journal.mount();
+    st = m.state || {};
+    ckSeq = m.state ? m.seq : -1;
+    const board = port.board;
+    const rr = board.resetRegister;
+    const raw = port.resetRegister();
+    const inFlight = st.js === JOB_RUNNING;
+    const rc = resetCause(raw, st.reg || 0, rr ? rr.bits : null, st.bc || 0, inFlight);
+    if (raw >= 0) port.clearResetRegister(raw);
+    const unexpected = isUnexpectedReset(rc);
+    rec.add(EV_BOOT, rc);
+    let fc = 0;
+    if (unexpected) {
+      if (st.bc) fc = st.fc;
+      else {
+        // Nothing ran to record this one (hang, power cut): record what the boot infers.
+        fc = rc === RESET_POWER_LOSS ? FAULT_POWER_LOSS : rc === RESET_BROWN_OUT ? FAULT_BROWN_OUT : FAULT_HANG;
+        journal.saveFault(encode({ cls: fc, msg: 'inferred at boot', rc: rc, off: st.off, job: st.job, boot: st.boots || 0 }));
+      }
+    }
+    const hasJob = loadJob(st);
+    commit({
+      boots: (st.boots || 0) + 1,
+      loop: unexpected ? (st.loop || 0) + 1 : 0,
+      bc: 0,
+      fc: fc,
+      reg: raw >= 0 && !(rr && rr.clearMask) ? raw : 0,
+    });
+    const hold = st.hold || cfg.holdMs;
+    bootBody = {
+      fw: __FW_VERSION__,
+      hash: __FW_HASH__,
+      board: board.profile,
+      rc: rc,
+      reg: raw,
+      boots: st.boots,
+      loop: st.loop,
+      ck: hasJob ? { seq: ckSeq, off: off, job: st.job } : null,
+      fault: fc,
+      hold: 0,
+    };
+    if (hasJob && inFlight) {
+      if (unexpected) {
+        setJs(JOB_HOLDING);
+        holdUntil = port.now() + hold;
+        bootBody.hold = hold;
+      } else run();
+    } else js = hasJob ? st.js || JOB_IDLE : JOB_IDLE;
+    send(MSG_BOOT, bootBody);
+    if (js === JOB_DONE) sendResult();
+    port.watchdog(cfg.wdtS);
+    port.onErrorFlags(onFlags);
+    port.onUncaught((e: any) => irq.raise(B_FAULT, e));
+    port.onRx((d: string) => {
+      if (rx.length < cfg.rxMax) rx += d;
+      else rxDrop += d.length;
+      irq.raise(B_UART_RX);
+    });
+    lastTick = lastProgress = port.now();
+    nextHb = lastTick + cfg.hbMs;
+    port.every(cfg.tickMs, () => irq.raise(B_TIMER));
+  };
+
+  return { boot: boot, cmd: cmd };
+}

@@ -1,0 +1,43 @@
+/**
+ * The job API. A job is a fold over numbered input records `R<i>:<payload>\n` arriving on the
+ * job UART. The runtime (firmware.ts) owns the record index: it drops duplicates and
+ * out-of-order records, applies a host-directed skip, checkpoints every K records or T ms, and
+ * restores the job's accumulators on resume. The job only folds a payload into its accumulator
+ * object and reports a result.
+ *
+ * Rules for a job's `record`: do every check (api.assert) BEFORE changing the accumulator, so a
+ * failed record leaves it untouched; keep accumulator values numbers (they go into the journal's
+ * flat map through load/save).
+ */
+import { foldValue, StreamResult } from '../../../shared/stream-job.ts';
+
+export interface JobApi {
+  /** Throws the job's assertion failure (fault class assert) when cond is false. */
+  assert(cond: any, msg: string): void;
+  crc32(s: string): number;
+}
+
+export interface JobDef {
+  /** Accumulator from the journal's flat map (missing keys: a fresh accumulator). */
+  load(st: any): any;
+  /** The accumulator's entries for the journal's flat map (short keys: they cost flash). */
+  save(acc: any): any;
+  /** Folds one record payload into acc. */
+  record(acc: any, payload: string, api: JobApi): void;
+  /** The job's result (MSG_RESULT body without job and off). */
+  result(acc: any): any;
+}
+
+/** The sample stream job: count, sum and CRC chain of the record values (shared/stream-job.ts). */
+export const streamJob: JobDef = {
+  load: (s: any) => ({ n: s.cn || 0, sum: s.sum || 0, crc: s.crc || 0 }),
+  save: (a: StreamResult) => ({ cn: a.n, sum: a.sum, crc: a.crc }),
+  record: (acc: StreamResult, p: string, api: JobApi) => {
+    const v = parseInt(p, 10);
+    api.assert(v >= 0 && v <= 65535 && String(v) === p, 'value ' + p.substring(0, 12));
+    foldValue(acc, v, api.crc32);
+  },
+  result: (acc: StreamResult) => ({ n: acc.n, sum: acc.sum, crc: acc.crc }),
+};
+
+export const JOBS: { [name: string]: JobDef } = { stream: streamJob };

@@ -1,0 +1,60 @@
+/**
+ * The Espruino port: the only firmware code that touches E, Serial1, peek32/poke32, timers,
+ * print and process. Board specifics come from the board table (shared/boards.ts) selected by
+ * process.env.BOARD; on a board the table does not name, peek32/poke32 are never called.
+ */
+import { boardForEnv } from '../../../../shared/boards.ts';
+import type { Port } from '../../core/port.ts';
+import { openJournalStore } from './journal-store.ts';
+
+declare const E: any;
+declare const Serial1: any;
+declare const process: any;
+declare function peek32(addr: number): number;
+declare function poke32(addr: number, value: number): void;
+declare function getTime(): number;
+declare function print(s: string): void;
+declare function setInterval(fn: () => void, ms: number): any;
+declare function setTimeout(fn: () => void, ms: number): any;
+declare function clearTimeout(h: any): void;
+
+/** Job UART speed; the host feeds records at this rate (docs/protocol-job.md). */
+export const JOB_BAUD = 115200;
+
+export function createEspruinoPort(): Port {
+  const envName = String(process.env.BOARD);
+  const board = boardForEnv(envName);
+  const rr = board.resetRegister;
+  return {
+    now: () => getTime() * 1000,
+    every: (ms, fn) => setInterval(fn, ms),
+    after: (ms, fn) => setTimeout(fn, ms),
+    cancel: (h) => clearTimeout(h),
+    line: (s) => print(s),
+    crc32: (d) => E.CRC32(d) >>> 0,
+    b64encode: (b) => btoa(E.toString(b)),
+    b64decode: (s) => E.toUint8Array(atob(s)),
+    onRx: (fn) => {
+      Serial1.setup(JOB_BAUD);
+      Serial1.on('data', fn);
+    },
+    onErrorFlags: (fn) => {
+      E.getErrorFlags(); // flags from before this boot are not ours to report
+      E.on('errorFlag', fn);
+    },
+    onUncaught: (fn) => process.on('uncaughtException', fn),
+    watchdog: (s) => E.enableWatchdog(s, false),
+    kick: () => E.kickWatchdog(),
+    reboot: () => E.reboot(),
+    board: board,
+    boardName: envName,
+    resetRegister: () => (rr ? peek32(rr.addr) >>> 0 : -1),
+    clearResetRegister: (raw) => {
+      if (!rr || !rr.clearMask) return; // nRF52: never poke the POWER block
+      if (rr.w1c) poke32(rr.addr, raw & rr.clearMask);
+      else poke32(rr.addr, peek32(rr.addr) | rr.clearMask);
+    },
+    memFree: () => process.memory(false).free,
+    journalStore: openJournalStore(board),
+  };
+}
