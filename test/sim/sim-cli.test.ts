@@ -246,6 +246,10 @@ describe('irqmon sim', () => {
     const ctl = join(d, 'ctl');
     const sim = await startSim(['--board', 'puck', '--flash', img, '--link', link, '--control', ctl, '--save-every', '100']);
     expect(statSync(img).size).toBe(512 * 1024);
+    // one sim per image: a second one is refused while the first runs
+    const second = await startSimInProcess(parseSimOptions({ board: 'puck', flash: img })).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(UserError);
+    expect((second as UserError).message).toContain(`--flash ${img}: in use by another irqmon sim (pid ${sim.child.pid}`);
     const port = await openSerial(link);
     await waitForRunning(ctl);
     await quiet(port);

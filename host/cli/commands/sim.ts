@@ -108,6 +108,45 @@ function loadFlashImage(file: string, expectedSize: number, board: string): Uint
   return new Uint8Array(image.buffer, image.byteOffset, image.length);
 }
 
+/**
+ * One sim per image: two would overwrite each other's saves. The lock file holds the owner's pid;
+ * a lock left by a killed sim (pid gone) is taken over. Returns the release function.
+ */
+function lockFlashFile(file: string): () => void {
+  const lock = `${file}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(lock, 'utf8').trim() === String(process.pid)) unlinkSync(lock);
+        } catch {
+          /* already gone */
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new UserError(`--flash ${file}: cannot create lock ${lock}: ${(err as Error).message}`, EXIT_USAGE);
+      }
+      const owner = Number(readFileSync(lock, 'utf8').trim());
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+        throw new UserError(`--flash ${file}: in use by another irqmon sim (pid ${owner}, lock ${lock})`, EXIT_USAGE);
+      }
+      unlinkSync(lock); // stale: its sim was killed
+    }
+  }
+  throw new UserError(`--flash ${file}: cannot take lock ${lock}`, EXIT_USAGE);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Writes the image next to the target and renames it over, so a crash never leaves half a file. */
 export function saveFlashImage(file: string, image: Uint8Array): void {
   const tmp = `${file}.${process.pid}.tmp`;
@@ -141,7 +180,9 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
   });
   const flash = board.flash;
   if (image) flash.loadImage(image);
+  const releaseFlash = opts.flash ? lockFlashFile(opts.flash) : undefined;
   const cleanups: (() => Promise<void> | void)[] = [];
+  if (releaseFlash) cleanups.push(releaseFlash); // runs last, after the final save
   const runCleanups = async () => {
     for (const fn of cleanups.splice(0).reverse()) {
       try {
