@@ -2,6 +2,7 @@ import { crc32 } from 'node:zlib';
 import { packr } from '../wire/index.ts';
 import { KIND_FAULT, parseRecords, replayState, type ParsedRecord } from '../../shared/journal-record.ts';
 import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
+import { MESSAGE_NAMES } from '../../shared/protocol.ts';
 import { FAULT_NAMES, JOB_STATE_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
 import type { PulledState } from './state-pull.ts';
 
@@ -190,5 +191,6 @@ function describeDetail(e: FlightEvent): string {
   if (e.src === 10) return `fault ${FAULT_NAMES[e.detail] ?? e.detail}`;
   if (e.src === 11) return `job ${JOB_STATE_NAMES[e.detail] ?? e.detail}`;
   if (e.src === 8) return `checkpoint at offset ${e.detail}`;
+  if (e.src === 12) return `command ${MESSAGE_NAMES[e.detail] ?? e.detail}`;
   return String(e.detail);
 }

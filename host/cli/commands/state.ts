@@ -45,7 +45,9 @@ export function register(program: Command): void {
       let report: SavedStateReport | null;
       try {
         await transport.open();
-        if (board) board.powerOn();
+        // Woken as by the reset button (an expected reset): a power-on would make the firmware
+        // infer a power loss for a job in flight and record a fault of its own over the saved one.
+        if (board) board.reset('pin');
         report = await readSavedState(link, clock, board ? 15_000 : 6000);
       } catch (err) {
         if (err instanceof LinkTimeoutError || err instanceof CommandRefusedError) {
