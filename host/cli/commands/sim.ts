@@ -11,7 +11,7 @@
  * Protocol and usage: docs/sim.md.
  */
 import type { Command } from 'commander';
-import { existsSync, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
@@ -250,6 +250,14 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
     board.powerOn();
     poweringOn = false;
 
+    // Last resort if the process dies without stop() (a crash): the helpers exit by themselves
+    // (stdin EOF), the files are removed here, synchronously.
+    const lastResort = () => removeLeftovers(opts);
+    process.once('exit', lastResort);
+    cleanups.unshift(() => {
+      process.off('exit', lastResort);
+    });
+
     let stopping: Promise<void> | undefined;
     const stop = () => {
       stopping ??= runCleanups();
@@ -273,9 +281,13 @@ export async function startSim(opts: SimOptions): Promise<RunningSim> {
         return new Promise<number>((resolve) => {
           const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
           // Ctrl-C is how a sim is meant to end: exit 0 after a full cleanup.
+          // A second Ctrl-C while cleaning up is ignored rather than killing the process half way.
+          let signalled = false;
           const onSignal = () => {
-            for (const s of signals) process.off(s, onSignal);
+            if (signalled) return;
+            signalled = true;
             void stop().then(() => {
+              for (const s of signals) process.off(s, onSignal);
               // Anything still holding the loop open (a stray timer) must not keep a stopped sim alive.
               setTimeout(() => process.exit(EXIT_OK), 2000).unref();
               resolve(EXIT_OK);
@@ -449,6 +461,29 @@ class ControlChannel {
         dead: flash.dead,
       },
     };
+  }
+}
+
+/** Removes the links, the socket and our flash lock if they are still there (sync, for 'exit'). */
+function removeLeftovers(opts: SimOptions): void {
+  const tryUnlink = (path: string | undefined, ok: (st: Stats) => boolean) => {
+    if (!path) return;
+    try {
+      if (ok(lstatSync(path))) unlinkSync(path);
+    } catch {
+      /* gone */
+    }
+  };
+  tryUnlink(opts.link, (st) => st.isSymbolicLink());
+  tryUnlink(opts.serial1Link, (st) => st.isSymbolicLink());
+  tryUnlink(opts.control, (st) => st.isSocket());
+  if (opts.flash) {
+    const lock = `${opts.flash}.lock`;
+    try {
+      if (readFileSync(lock, 'utf8').trim() === String(process.pid)) unlinkSync(lock);
+    } catch {
+      /* gone */
+    }
   }
 }
 
