@@ -6,6 +6,7 @@ import { register as registerState } from './state.ts';
 import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerFlash } from './flash.ts';
+import { register as registerHil } from './hil.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -19,4 +20,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerSim,
   registerPolicy,
   registerFlash,
+  registerHil,
 ];
