@@ -33,8 +33,30 @@ export class SourceSyntaxError extends Error {
   }
 }
 
-/** All findings in `code`, sorted by position. Throws SourceSyntaxError if it does not parse. */
+/** Recent results: the virtual board checks the same bundle on every load. */
+const CACHE_SIZE = 8;
+const cache = new Map<string, readonly Finding[]>();
+
+/**
+ * All findings in `code`, sorted by position. Throws SourceSyntaxError if it does not parse.
+ * Results are cached by (file, code); the returned array is a fresh copy, its findings are frozen.
+ */
 export function checkSource(code: string, file = '<input>'): Finding[] {
+  const key = file + '\0' + code;
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key); // re-insert: most recently used last
+    cache.set(key, hit);
+    return [...hit];
+  }
+  const findings = checkUncached(code, file);
+  for (const f of findings) Object.freeze(f);
+  cache.set(key, findings);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+  return [...findings];
+}
+
+function checkUncached(code: string, file: string): Finding[] {
   const program = parse(code, file);
   const lines = new LineIndex(code);
   const findings: Finding[] = [];

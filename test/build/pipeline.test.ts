@@ -38,7 +38,7 @@ function hoistingDependencies(code: string): string[] {
       if (stmt.type === 'ExpressionStatement' && stmt.directive) continue;
       const isPlainVar = stmt.type === 'VariableDeclaration' && stmt.declarations.every((d: AnyNode) => !d.init);
       const kind = isPlainVar ? 0 : stmt.type === 'FunctionDeclaration' ? 1 : 2;
-      if (kind < phase) problems.push(`line ${stmt.loc.start.line}: ${stmt.type} after ordinary statements`);
+      if (kind < phase) problems.push(`line ${stmt.loc!.start.line}: ${stmt.type} after ordinary statements`);
       phase = Math.max(phase, kind);
       if (kind === 2) declaresInside(stmt);
       if (kind === 1) body(stmt.body.body);
@@ -46,11 +46,11 @@ function hoistingDependencies(code: string): string[] {
   };
   const declaresInside = (node: AnyNode): void => {
     if (isFunctionNode(node)) {
-      if (node.type === 'FunctionDeclaration') problems.push(`line ${node.loc.start.line}: nested function declaration`);
+      if (node.type === 'FunctionDeclaration') problems.push(`line ${node.loc!.start.line}: nested function declaration`);
       if (node.body.type === 'BlockStatement') body(node.body.body);
       return;
     }
-    if (node.type === 'VariableDeclaration') problems.push(`line ${node.loc.start.line}: var inside statements`);
+    if (node.type === 'VariableDeclaration') problems.push(`line ${node.loc!.start.line}: var inside statements`);
     forEachChild(node, declaresInside);
   };
   body(program.body);
