@@ -88,7 +88,8 @@ export class UartRx {
     private readonly clock: Clock,
     public baud: number,
     private readonly fast: boolean,
-    private readonly arrive: (data: Buffer, burst: boolean) => void,
+    /** `firstByteAt`: clock time the first byte of `data` finished arriving (one byte time per byte after). */
+    private readonly arrive: (data: Buffer, burst: boolean, firstByteAt: number, byteMs: number) => void,
     private readonly chunk = 64,
   ) {}
 
@@ -97,11 +98,12 @@ export class UartRx {
     for (let i = 0; i < data.length; i += this.chunk) {
       const piece = Buffer.from(data.subarray(i, i + this.chunk));
       const start = Math.max(this.clock.now(), this.lineFreeAt);
-      const done = this.fast ? start : start + piece.length * byteTimeMs(this.baud);
+      const byteMs = this.fast ? 0 : byteTimeMs(this.baud);
+      const done = start + piece.length * byteMs;
       this.lineFreeAt = done;
       const handle = this.clock.setTimeout(() => {
         this.inFlight.splice(this.inFlight.indexOf(handle), 1);
-        this.arrive(piece, false);
+        this.arrive(piece, false, start + byteMs, byteMs);
       }, done - this.clock.now());
       this.inFlight.push(handle);
     }
@@ -109,7 +111,8 @@ export class UartRx {
 
   /** Bytes arriving faster than the line allows (a storm): handed over at once. */
   burst(data: Buffer): void {
-    for (let i = 0; i < data.length; i += this.chunk) this.arrive(Buffer.from(data.subarray(i, i + this.chunk)), true);
+    const now = this.clock.now();
+    for (let i = 0; i < data.length; i += this.chunk) this.arrive(Buffer.from(data.subarray(i, i + this.chunk)), true, now, 0);
   }
 
   /** Drops bytes still on the wire (the receiver lost power). */

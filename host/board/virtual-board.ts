@@ -59,6 +59,11 @@ export interface VirtualBoardOptions {
   hangDetectMs?: number;
   /** Run the compatibility checker on every program (default true). */
   check?: boolean;
+  /**
+   * UART bytes arriving while a flash erase stalls the CPU overrun the hardware FIFO and are lost
+   * (UART_OVERFLOW). Default true; virtual clock only (on a real clock flash ops take no time).
+   */
+  stallOverrun?: boolean;
 }
 
 export interface ResetEvent {
@@ -121,7 +126,7 @@ export class VirtualBoard extends EventEmitter {
   readonly storage: EspruinoStorage;
   readonly profile: BoardProfile;
 
-  private readonly opts: Required<Pick<VirtualBoardOptions, 'baud' | 'fast' | 'usbDrop' | 'hangDetectMs' | 'check'>> & {
+  private readonly opts: Required<Pick<VirtualBoardOptions, 'baud' | 'fast' | 'usbDrop' | 'hangDetectMs' | 'check' | 'stallOverrun'>> & {
     bootTimeMs: number;
   };
   private readonly rng: SeededRng;
@@ -163,6 +168,8 @@ export class VirtualBoard extends EventEmitter {
   private exceptionMessage = 'Injected exception';
   private noise: { console?: { rate: number; mode: 'flip' | 'drop' }; serial1?: { rate: number; mode: 'flip' | 'drop' } } = {};
   private codeBlocks = 0;
+  /** CPU stalls (flash busy) in board time, for UART overrun. */
+  private stalls: { start: number; end: number; held: number }[] = [];
   private lastMemoryCheck = -Infinity;
   private lowMemoryReported = false;
 
@@ -181,6 +188,7 @@ export class VirtualBoard extends EventEmitter {
       usbDrop: opts.usbDrop ?? false,
       hangDetectMs: opts.hangDetectMs ?? 1000,
       check: opts.check ?? true,
+      stallOverrun: opts.stallOverrun ?? true,
       bootTimeMs: opts.bootTimeMs ?? this.profile.bootTimeMs,
     };
     this.flash = opts.flash ?? new NorFlash(this.profile.info, { rng: () => flashRng.next() });
@@ -192,8 +200,8 @@ export class VirtualBoard extends EventEmitter {
     const chunk = this.profile.serialChunkBytes;
     this.consoleTx = new UartTx(this.clock, this.opts.baud, this.opts.fast, (d) => this.emitOut('console', d), chunk);
     this.serial1Tx = new UartTx(this.clock, this.opts.baud, this.opts.fast, (d) => this.emitOut('serial1', d), chunk);
-    this.consoleRx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst) => this.arrive(this.consoleName, d, burst), chunk);
-    this.serial1Rx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst) => this.arrive('Serial1', d, burst), chunk);
+    this.consoleRx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst, t, bt) => this.arrive(this.consoleName, d, burst, t, bt), chunk);
+    this.serial1Rx = new UartRx(this.clock, this.opts.baud, this.opts.fast, (d, burst, t, bt) => this.arrive('Serial1', d, burst, t, bt), chunk);
   }
 
   // ==== public API ===========================================================================
@@ -779,9 +787,11 @@ export class VirtualBoard extends EventEmitter {
   // ==== input and output =======================================================================
 
   /** Bytes finished arriving on a UART: queued as an input event (FACTS section 4 sizes). */
-  private arrive(dev: string, data: Buffer, burst: boolean): void {
+  private arrive(dev: string, data: Buffer, burst: boolean, firstByteAt: number, byteMs: number): void {
     if (this.boardState === 'off' || this.boardState === 'stopped') return; // nobody listening
-    let s = data.toString('latin1');
+    const kept = this.opts.stallOverrun ? this.dropOverrun(data, firstByteAt, byteMs) : data;
+    let s = kept.toString('latin1');
+    if (!s.length) return;
     // Ctrl-C is handled in the UART interrupt on a real board: it reaches even a stuck board.
     if (dev === this.currentConsole && s.indexOf('\x03') >= 0 && this.boardState === 'stuck') {
       this.interruptStuck();
@@ -789,6 +799,31 @@ export class VirtualBoard extends EventEmitter {
       if (!s.length) return;
     }
     this.pushEvent(dev, s, burst);
+  }
+
+  /**
+   * Bytes that arrived while the CPU was stalled by a flash erase/write: the UART's hardware FIFO
+   * holds the first few, the rest overrun (UART_OVERFLOW). A real STM32 executing from the flash
+   * being erased, or an nRF52 whose CPU halts during NVMC operations, loses them the same way.
+   */
+  private dropOverrun(data: Buffer, firstByteAt: number, byteMs: number): Buffer {
+    if (!this.stalls.length) return data;
+    // Stalls that ended before these bytes started cannot matter to any later arrival either.
+    while (this.stalls.length && this.stalls[0].end < firstByteAt - 1000) this.stalls.shift();
+    const keep: number[] = [];
+    let dropped = 0;
+    for (let i = 0; i < data.length; i++) {
+      const t = firstByteAt + i * byteMs;
+      const stall = this.stalls.find((w) => t > w.start && t < w.end);
+      if (stall && stall.held >= this.profile.uartHardwareFifo) {
+        dropped++;
+        continue;
+      }
+      if (stall) stall.held++;
+      keep.push(data[i]);
+    }
+    if (dropped) this.setFlag('UART_OVERFLOW');
+    return dropped ? Buffer.from(keep) : data;
   }
 
   private pushEvent(dev: string, s: string, burst: boolean): void {
@@ -959,7 +994,11 @@ export class VirtualBoard extends EventEmitter {
 
   /** Flash erase/write time: the CPU stalls (STM32 executes from the flash being written). */
   private flashBusy(ms: number): void {
-    if (this.clock.virtual) this.spendClock(ms);
+    if (!this.clock.virtual) return;
+    const start = this.clock.now();
+    this.spendClock(ms);
+    // Short word writes stall too, but for microseconds: only erases and long writes can overrun.
+    if (ms >= 1) this.stalls.push({ start, end: this.clock.now(), held: 0 });
   }
 
   // ==== REPL ===================================================================================

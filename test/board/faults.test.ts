@@ -161,6 +161,31 @@ describe('fault injection', () => {
   });
 });
 
+describe('UART overrun while flash stalls the CPU', () => {
+  it('bytes arriving during a sector erase are lost beyond the hardware FIFO: UART_OVERFLOW', async () => {
+    r = await booted(
+      {},
+      HEARTBEAT + 'var got = 0; Serial1.on("data", function(d){ got += d.length; });\n' +
+        'setTimeout(function(){ require("Flash").erasePage(0x08010000); }, 100);\n',
+    );
+    // 115200 baud: ~11.5 bytes/ms; the 64 KiB sector erase stalls the Pico for 550 ms
+    r.board.serial1Write('z'.repeat(5000));
+    await r.run(1500);
+    const got = Number(await value(r, 'got'));
+    expect(got).toBeLessThan(5000);
+    expect(got).toBeGreaterThan(5000 - 550 * 11.6);
+    expect(r.all()).toContain('FLAGS UART_OVERFLOW');
+  });
+
+  it('without a stall every byte arrives', async () => {
+    r = await booted({}, HEARTBEAT + 'var got = 0; Serial1.on("data", function(d){ got += d.length; });\n');
+    r.board.serial1Write('z'.repeat(5000));
+    await r.run(1500);
+    expect(Number(await value(r, 'got'))).toBe(5000);
+    expect(r.all()).not.toContain('FLAGS');
+  });
+});
+
 describe('determinism', () => {
   it('same seed, same trace; another seed, another trace', async () => {
     const trace = async (seed: number) => {
