@@ -88,6 +88,8 @@ describe('EspruinoStorage basics', () => {
     const { storage } = make();
     storage.writeJSON('j', { a: 1, 'b-c': [true, null, 'x'], f: () => 1, u: undefined });
     expect(storage.read('j')).toBe('{a:1,"b-c":[true,null,"x"]}');
+    storage.writeJSON('n', { x: 0.1 + 0.2, big: 12345678901234 });
+    expect(storage.read('n')).toBe('{x:0.3,big:12345678901234}');
     expect(storage.readJSON('j')).toEqual({ a: 1, 'b-c': [true, null, 'x'] });
     storage.write('bad', '{a:');
     expect(() => storage.readJSON('bad')).toThrow();

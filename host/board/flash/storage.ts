@@ -29,6 +29,7 @@
 import { crc32 } from 'node:zlib';
 import type { BoardInfo } from '../../../shared/boards.ts';
 import type { NorFlash } from './nor-flash.ts';
+import { formatNumber } from '../espruino-format.ts';
 
 export const STORAGE_NAME_LENGTH = 28;
 export const STORAGE_HEADER_SIZE = 40;
@@ -370,7 +371,8 @@ export function stringifyEspruinoJSON(value: unknown): string | undefined {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'number':
-      return Number.isFinite(value) ? String(value) : 'null';
+      // Espruino prints about 12 significant digits, in JSON too (FACTS.md section 1)
+      return Number.isFinite(value) ? formatNumber(value) : 'null';
     case 'boolean':
       return String(value);
     case 'string':
