@@ -101,9 +101,10 @@ describe('firmware build pipeline on a fixture app', () => {
     expect(result.raw).toContain('void 0');
   });
 
-  it('contains no tsc helpers and no esbuild module runtime', () => {
+  it('contains no tsc helpers and no esbuild module runtime; Espruino modules stay require() calls', () => {
     for (const code of [result.raw, result.min]) {
-      expect(code).not.toMatch(/__extends|__spreadArray|__assign|__toCommonJS|hasOwnProperty|__require/);
+      expect(code).not.toMatch(/__extends|__spreadArray|__assign|__toCommonJS|hasOwnProperty|__require|Proxy/);
+      expect(code).toMatch(/require\("Storage"\)/);
     }
   });
 
