@@ -76,6 +76,10 @@ export interface IncidentRecord {
   resetAtExact: boolean;
   /** Highest job offset reported before the reset. */
   offsetBefore: number;
+  /** Host time of the board's last frame before the incident (its last sign of life). */
+  lastAlive: number;
+  /** From the last sign of life to the job running again: the outage a user saw (ms). */
+  outageMs?: number;
   boot?: any;
   checkpoint?: CheckpointView;
   fault?: FaultView;
@@ -413,8 +417,9 @@ export class Session extends EventEmitter {
   // ---- incidents ------------------------------------------------------------------------------
 
   private openIncident(method: DetectionMethod, at: number): IncidentRecord {
+    // The virtual board knows when it reset; only a reset after the board's last frame is this one.
     const truth = this.opts.lastResetTruth?.();
-    const exact = truth !== undefined && truth <= at && truth >= this.lastAliveAt - this.heartbeatTimeoutMs * 4;
+    const exact = truth !== undefined && truth <= at && truth > this.lastAliveAt;
     const inc: IncidentRecord = {
       id: this.opts.newIncidentId ? this.opts.newIncidentId() : `inc-${this.incidents.length + 1}`,
       openedAt: at,
@@ -422,6 +427,7 @@ export class Session extends EventEmitter {
       resetAt: exact ? (truth as number) : at,
       resetAtExact: exact,
       offsetBefore: this.highestOffset,
+      lastAlive: this.lastAliveAt,
       pulls: [],
       faultClass: FAULT_NONE,
       resetCause: RESET_UNKNOWN,
@@ -437,18 +443,14 @@ export class Session extends EventEmitter {
     if (inc.detections.some((d) => d.method === method)) return;
     // A reset that happened after the incident opened (a hang that ended in a watchdog reset).
     const truth = this.opts.lastResetTruth?.();
-    if (truth !== undefined && truth <= at && truth >= inc.openedAt - this.heartbeatTimeoutMs * 4 && !inc.resetAtExact) {
+    if (truth !== undefined && truth <= at && truth > inc.lastAlive && !inc.resetAtExact) {
       inc.resetAt = truth;
       inc.resetAtExact = true;
     }
-    const d: Detection = { method, at, afterMs: Math.max(0, at - this.lastAliveBefore(inc)) };
+    const d: Detection = { method, at, afterMs: Math.max(0, at - inc.lastAlive) };
     if (inc.resetAtExact) d.sinceResetMs = Math.max(0, at - inc.resetAt);
     inc.detections.push(d);
     this.emitEvent({ type: 'reset-detected', id: inc.id, method, afterMs: d.afterMs, sinceResetMs: d.sinceResetMs });
-  }
-
-  private lastAliveBefore(inc: IncidentRecord): number {
-    return Math.min(this.lastAliveAt, inc.openedAt);
   }
 
   /**
@@ -572,6 +574,7 @@ export class Session extends EventEmitter {
     inc.resumedAt = running.at;
     inc.resumedOffset = typeof running.body?.off === 'number' ? running.body.off : undefined;
     inc.rtoMs = running.at - inc.resetAt;
+    inc.outageMs = running.at - inc.lastAlive;
     const redone = Math.max(0, inc.offsetBefore - resumeOffset);
     inc.rpo = { redone, lost: decision.action === 'skip' ? 1 : 0 };
     // The offset bookkeeping restarts from where the job resumed.
@@ -592,6 +595,7 @@ export class Session extends EventEmitter {
       detections: inc.detections,
       action: inc.decision?.action,
       rtoMs: inc.rtoMs,
+      outageMs: inc.outageMs,
       rpo: inc.rpo,
       resetAtExact: inc.resetAtExact,
       resumedOffset: inc.resumedOffset,
