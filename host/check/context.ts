@@ -12,6 +12,11 @@ export interface Finding {
   /** 1-based column. */
   column: number;
   file: string;
+  /**
+   * The name the problem is about, when there is one: the identifier used too early (hoisting), or
+   * the missing built-in (`Map`, `Object.freeze`, `Array.prototype.slice`, `finally`).
+   */
+  subject?: string;
 }
 
 export interface RuleContext {
@@ -19,7 +24,7 @@ export interface RuleContext {
   program: AnyNode;
   scopes: ScopeAnalysis;
   /** Reports at a source offset. */
-  report(rule: RuleId, offset: number, message: string): void;
+  report(rule: RuleId, offset: number, message: string, subject?: string): void;
   /**
    * Offset of the first character at or after `offset` that is not whitespace, a comment or a
    * closing parenthesis: where the operator or comma after an expression that ends at `offset` is.

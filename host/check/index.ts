@@ -65,12 +65,12 @@ function checkUncached(code: string, file: string): Finding[] {
     code,
     program,
     scopes: analyzeScopes(program),
-    report(rule, offset, message) {
+    report(rule, offset, message, subject) {
       const key = `${rule}@${offset}@${message}`;
       if (seen.has(key)) return;
       seen.add(key);
       const { line, column } = lines.position(offset);
-      findings.push({ rule, message, line, column, file });
+      findings.push(subject === undefined ? { rule, message, line, column, file } : { rule, message, line, column, file, subject });
     },
     nextPunctuator(offset) {
       return skipTrivia(code, offset);

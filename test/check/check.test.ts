@@ -169,3 +169,11 @@ describe('the real firmware bundle', () => {
     }
   });
 });
+
+describe('finding subjects (for tools such as the virtual board)', () => {
+  it('names the identifier or built-in a finding is about', () => {
+    const subjects = checkSource('f();\nfunction f() {}\nnew Map();\nObject.freeze(o);\nArray.prototype.slice.call(a);\np.finally(g);\nvar z = [1,,2];')
+      .map((f) => f.subject ?? null);
+    expect(subjects).toEqual(['f', 'Map', 'Object.freeze', 'Array.prototype.slice', 'finally', null]);
+  });
+});

@@ -97,7 +97,7 @@ const INSTANCE_OF: Record<string, string> = {
 for (const t of TYPED_ARRAYS) INSTANCE_OF[t] = `new ${t}(0)`;
 
 export function checkBuiltins(ctx: RuleContext): void {
-  const report = (offset: number, message: string) => ctx.report('missing-builtin', offset, message);
+  const report = (offset: number, message: string, subject: string) => ctx.report('missing-builtin', offset, message, subject);
   const isGlobal = (id: AnyNode): boolean => {
     const ref = ctx.scopes.referenceOf.get(id);
     return ref !== undefined && ref.binding === null && !ref.inTypeof;
@@ -106,7 +106,7 @@ export function checkBuiltins(ctx: RuleContext): void {
   for (const ref of ctx.scopes.references) {
     if (ref.binding !== null || ref.inTypeof) continue;
     const fix = MISSING_GLOBALS[ref.id.name];
-    if (fix && !ref.write) report(ref.id.start, `${ref.id.name} does not exist on Espruino; ${fix}`);
+    if (fix && !ref.write) report(ref.id.start, `${ref.id.name} does not exist on Espruino; ${fix}`, ref.id.name);
   }
 
   const visit = (node: AnyNode): void => {
@@ -115,7 +115,7 @@ export function checkBuiltins(ctx: RuleContext): void {
       const obj = node.object;
       if (prop !== null && obj.type === 'Identifier' && isGlobal(obj)) {
         const fix = MISSING_STATICS[obj.name]?.[prop];
-        if (fix) report(obj.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`);
+        if (fix) report(obj.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`, `${obj.name}.${prop}`);
       }
       if (
         prop !== null &&
@@ -130,6 +130,7 @@ export function checkBuiltins(ctx: RuleContext): void {
           obj.object.start,
           `${name}.prototype.${prop} is undefined on Espruino: built-in methods are reachable on instances, ` +
             `not through ${name}.prototype; use \`${INSTANCE_OF[name]}.${prop}\` (e.g. \`${INSTANCE_OF[name]}.${prop}.call(x, ...)\`)`,
+          `${name}.prototype.${prop}`,
         );
       }
     }
@@ -144,6 +145,7 @@ export function checkBuiltins(ctx: RuleContext): void {
             callee.property.start,
             `.${prop}() is missing on ${missing.on} in Espruino; ${missing.fix} (heuristic: the checker does not know the ` +
               `receiver's type; if the receiver is your own object with a method of that name, ignore this)`,
+            prop,
           );
         }
       }

@@ -29,7 +29,7 @@ export function checkHoisting(ctx: RuleContext): void {
     const b = ref.binding;
     if (!b || !ORDERED_KINDS.has(b.kind) || ref.id.start >= b.readyAt) continue;
     if (executionOwner(ref.scope) !== executionOwner(b.scope)) continue;
-    ctx.report('hoisting', ref.id.start, directMessage(b, ref, lineOf(b.id.start)));
+    ctx.report('hoisting', ref.id.start, directMessage(b, ref, lineOf(b.id.start)), b.name);
   }
 
   /** Free uses, reachable by executing `fnScope` (and the functions it calls), of bindings owned by `owner`. */
@@ -65,6 +65,7 @@ export function checkHoisting(ctx: RuleContext): void {
         `${g.name}() is called here before the declaration of \`${b.name}\` (line ${lineOf(b.id.start)}) has executed, ` +
           `and it uses ${b.name} at line ${lineOf(use.ref.id.start)}${chain}: on Espruino that throws ReferenceError` +
           `${b.kind === 'var' && use.ref.write ? ' or creates a global' : ''}; move the declaration of ${b.name} above this call`,
+        b.name,
       );
     }
   }
