@@ -125,12 +125,13 @@ export function ttyView(ctx: ViewContext): View {
     const st = ctx.stats;
     const rtos = s.incidents.filter((i) => i.rtoMs !== undefined).map((i) => i.rtoMs as number).sort((a, b) => a - b);
     const med = rtos.length ? rtos[Math.floor(rtos.length / 2)] : undefined;
+    const done = s.result ? s.result.n : s.highestOffset;
     const lines = [
       `\x1b[1mirqmon monitor\x1b[0m  ${ctx.title}   t=${(s.clock.now() / 1000).toFixed(1)} s`,
       '',
       `board   ${s.state.toUpperCase().padEnd(10)} boots ${s.lastBoot?.boots ?? '?'}  resets ${s.resets}  mem free ${hb?.mem ?? '?'}  overruns ${hb?.ovr ?? 0}`,
       ctx.total
-        ? `job     ${s.job?.job ?? '-'} ${hb?.off ?? 0}/${ctx.total} ${bar((hb?.off ?? 0) / ctx.total)}${s.result ? '  DONE' : ''}`
+        ? `job     ${s.job?.job ?? '-'} ${done}/${ctx.total} ${bar(done / ctx.total)}${s.result ? '  DONE' : ''}`
         : `job     ${hb?.job ?? '-'} offset ${hb?.off ?? '-'}`,
       `irq/s   ${Object.entries(s.rates).map(([k, v]) => `${k} ${v.toFixed(0)}`).join('  ') || '-'}`,
       `link    frames ${st.frames}  crc errors ${st.crcErrors}  bad ${st.badFrames}  garbage ${st.garbage}  resends ${st.resends}  failed ${st.commandsFailed}`,
