@@ -309,13 +309,13 @@ export class Session extends EventEmitter {
     this.prevCounts = null;
     const cause = RESET_CAUSE_NAMES[b.rc] ?? `0x${Number(b.rc).toString(16)}`;
     const unexpected = isUnexpectedReset(b.rc ?? 0);
-    this.emitEvent({ type: 'boot', rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fw: b.fw, board: b.board });
     // A boot counter that moved by more than one means boots happened we never saw a frame of.
     const method: DetectionMethod = prev && typeof b.boots === 'number' && typeof prev.boots === 'number' && b.boots - prev.boots > 1 ? 'boot-counter' : 'boot-frame';
     const jobInFlight = !!b.hold || (this.job !== null && this.state !== 'done' && this.state !== 'safe_mode' && !this.result);
     if (prev !== null || this.current) this.resets++;
     if (!this.current && (prev !== null || b.hold)) this.openIncident(method, at);
     else if (this.current) this.detect(this.current, method, at);
+    this.emitEvent({ type: 'boot', id: this.current?.id, rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fault: b.fault, fw: b.fw, board: b.board });
     if (b.hold) this.setState('holding');
     else this.setState('idle');
     if (this.current && jobInFlight) {

@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { groupIncidents } from '../../host/journal/incidents.ts';
+import { readJournal } from '../../host/journal/journal.ts';
+import { metricsFromJournal } from '../../host/recovery/metrics.ts';
 import { defaultPolicy } from '../../host/recovery/policy.ts';
 import type { SessionEvent } from '../../host/session/session.ts';
 
@@ -115,6 +121,40 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
       expect(inc.outcome?.ok).toBe(true);
       // The board's hold time passed before its own fallback resumed the job.
       expect(inc.rtoMs!).toBeGreaterThan(4000);
+    }
+  });
+
+  it('journals every incident: reset, pulled state with its raw blobs, decision with facts, outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'irqmon-journal-'));
+    try {
+      const s = await runMonitor({
+        job: { n: 400, k: 20 },
+        inject: 'exception,power-cut',
+        untilDone: true,
+        virtualClock: true,
+        seed: 9,
+        journalDir: dir,
+        out: sink().stream,
+      });
+      expect(s.match).toBe(true);
+      const j = readJournal(dir);
+      expect(j.blobProblems).toEqual([]);
+      const incidents = groupIncidents(j.events).filter((i) => i.decision);
+      expect(incidents).toHaveLength(2);
+      for (const inc of incidents) {
+        const types = inc.events.map((e) => e.type);
+        expect(types).toEqual(expect.arrayContaining(['reset', 'boot', 'state', 'decision', 'directive', 'outcome']));
+        const blobs = inc.events.filter((e) => e.type === 'state' && typeof e.blob === 'string');
+        expect(blobs.map((e) => e.what)).toEqual(['ck', 'fault']);
+        expect(inc.incident?.faultClass).toBeGreaterThan(0);
+        expect(inc.outcome?.ok).toBe(true);
+      }
+      // The recovery helpers measure RTO from the journal alone.
+      const m = metricsFromJournal(j.events).filter((x) => x.recovered);
+      expect(m).toHaveLength(2);
+      for (const x of m) expect(x.rtoMs).toBeGreaterThan(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
