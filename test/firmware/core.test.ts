@@ -147,7 +147,13 @@ describe('firmware core on a fake port', () => {
     b.boot();
     b.send(P.CMD_START, { job: 'stream', n: 30, k: 5 });
     feed(b, 0, 12);
-    b.errorFlags(['UART_OVERFLOW']);
+    b.errorFlags(['UART_OVERFLOW']); // bytes lost: counted, not a fault
+    b.run(1000);
+    expect(b.of(P.MSG_FAULT)).toEqual([]);
+    expect(b.last(P.MSG_HEARTBEAT)).toMatchObject({ uerr: 1, st: T.JOB_RUNNING });
+    b.errorFlags(['FIFO_FULL', 'UART_OVERFLOW']); // the event queue overflowed...
+    b.feed('x'.repeat(600)); // ...with the job UART flooding it
+    b.run(150);
     expect(b.last(P.MSG_FAULT).cls).toBe(T.FAULT_UART_OVERRUN);
     b.run(100);
     b.send(P.CMD_RESTART, {});
@@ -160,6 +166,25 @@ describe('firmware core on a fake port', () => {
     feed(b, 0, 5);
     b.run(1000);
     expect(b.last(P.MSG_HEARTBEAT).off).toBe(0);
+  });
+
+  it('an event-queue overflow without a UART flood is an interrupt storm', () => {
+    const b = new FakeBoard();
+    b.boot();
+    b.errorFlags(['FIFO_FULL']);
+    b.run(150);
+    expect(b.last(P.MSG_FAULT).cls).toBe(T.FAULT_INTERRUPT_STORM);
+  });
+
+  it('a damaged record line is dropped and re-fed, never folded', () => {
+    const b = new FakeBoard();
+    b.boot();
+    b.send(P.CMD_START, { job: 'stream', n: 5, k: 5 });
+    b.feed('R0:12x4\nR1:5\n');
+    b.run(1000);
+    expect(b.last(P.MSG_HEARTBEAT)).toMatchObject({ off: 0, bad: 1, dup: 1 });
+    feed(b, 0, 5);
+    expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 5, crc));
   });
 
   it('pull: checkpoint bytes in acknowledged chunks, resent on timeout', () => {

@@ -122,6 +122,8 @@ const B_SWI = bit(IRQ_SWI);
 const B_INJECT = bit(IRQ_INJECT);
 
 const ASSERT = 'assert: ';
+/** Job-UART bytes after an event-queue overflow that make it a UART flood, not a storm. */
+const FLOOD_BYTES = 512;
 const ACK_RING = 8;
 
 export interface Firmware {
@@ -150,6 +152,10 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   let lastCkT = 0;
   let rx = '';
   let rxDrop = 0;
+  let rxBytes = 0; // received on the job UART since boot
+  let rxSeen = false; // the job UART delivered data since the last tick
+  let fifo = 0; // event queue overflowed: rxBytes + 1 at that moment, classified at the next tick
+  let uerr = 0; // UART errors (bytes lost; the feed contract re-sends them)
   let dup = 0;
   let bad = 0;
   let dying = false; // a fault was captured: no more kicks, reset pending
@@ -302,7 +308,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       bad++;
       return;
     }
-    if (parseInt(ln.substring(1, c), 10) !== off) {
+    if (ln.substring(1, c) !== String(off)) {
       dup++;
       return;
     }
@@ -310,7 +316,10 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       poison = false;
       api.assert(0, 'injected at ' + off);
     }
-    def!.record(acc, ln.substring(c + 1), api);
+    if (!def!.record(acc, ln.substring(c + 1), api)) {
+      bad++; // damaged line (bytes lost): dropped, the host re-sends it
+      return;
+    }
     off++;
     advanceSkip();
     progressed = true;
@@ -470,7 +479,9 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   /** Software interrupt: host-requested fault injection, through the path the real source takes. */
   const onInject = (c: any) => {
     const cls = c.b.cls;
-    ack(c.s, cls >= FAULT_EXCEPTION && cls <= FAULT_ASSERT ? '' : 'cls');
+    const ok = cls >= FAULT_EXCEPTION && cls <= FAULT_ASSERT;
+    ack(c.s, ok ? '' : 'cls');
+    if (!ok) return;
     if (cls === FAULT_EXCEPTION)
       port.after(0, () => {
         throw new Error('injected');
@@ -480,11 +491,9 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
         const r = (x: number): number => r(x + 1) + 1;
         r(0);
       });
-    else if (cls === FAULT_OUT_OF_MEMORY) onFlags(['MEMORY']);
-    else if (cls === FAULT_INTERRUPT_STORM) onFlags(['FIFO_FULL']);
-    else if (cls === FAULT_UART_OVERRUN) onFlags(['UART_OVERFLOW']);
     else if (cls === FAULT_HANG) stuck = true;
     else if (cls === FAULT_ASSERT) poison = true;
+    else irq.raise(B_FAULT, { c: cls, m: 'injected' }); // memory, storm, UART overrun
   };
   /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
   const cmd = (line: string) => {
@@ -510,7 +519,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   };
 
   // ---- timer --------------------------------------------------------------------------------
-  const heartbeat = (t: number) => {
+  const heartbeat = (t: number, quiet: boolean) => {
     const raises = irq.cnt[0] + irq.cnt[1] + irq.cnt[2] + irq.cnt[3] + irq.cnt[4] + irq.cnt[5] + irq.cnt[6];
     if (((raises - lastRaises) * 1000) / cfg.hbMs > cfg.stormPerS && !dying)
       irq.raise(B_FAULT, { c: FAULT_INTERRUPT_STORM, m: 'rate ' + (raises - lastRaises) });
@@ -529,6 +538,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       dup: dup,
       bad: bad,
       drop: rxDrop,
+      uerr: uerr,
     });
     jit = 0;
     if (js === JOB_HOLDING) {
@@ -536,7 +546,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       send(MSG_BOOT, bootBody);
     }
     if (js === JOB_DONE) sendResult();
-    if (!dying) journal.maintain(); // pre-erase the next compaction page outside any fault path
+    if (!dying && quiet) journal.maintain(); // pre-erase the next compaction page, outside any fault path
   };
   /** Timer handler: sampler, deadlines, task watchdog. Cheap unless something is due. */
   const tick = () => {
@@ -552,7 +562,15 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       else port.kick();
     }
     if (js === JOB_HOLDING && t >= holdUntil) fallback();
-    if (js === JOB_RUNNING && off !== st.off && t - lastCkT >= st.t) checkpoint();
+    if (fifo) {
+      const flood = rxBytes + 1 - fifo >= FLOOD_BYTES;
+      fifo = 0;
+      irq.raise(B_FAULT, { c: flood ? FAULT_UART_OVERRUN : FAULT_INTERRUPT_STORM, m: 'FIFO_FULL' });
+    }
+    // Timed checkpoints and pre-erases wait for a quiet line: a flash stall loses UART bytes.
+    const quiet = !rxSeen;
+    rxSeen = false;
+    if (quiet && js === JOB_RUNNING && off !== st.off && t - lastCkT >= st.t) checkpoint();
     if (xfer && t >= xfer.due) {
       if (++xfer.tries > cfg.chunkTries) {
         send(MSG_STATE_END, { id: xfer.id, err: 'timeout' });
@@ -561,25 +579,34 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     }
     if (t >= nextHb) {
       nextHb = t + cfg.hbMs;
-      heartbeat(t);
+      heartbeat(t, quiet);
     }
   };
 
+  /**
+   * Error flags. Memory: a fault. UART_OVERFLOW/BUFFER_FULL alone: bytes were lost (a flash stall,
+   * a busy moment): counted, and the feed contract re-sends them (docs/protocol-job.md). FIFO_FULL:
+   * the event queue overflowed; the next tick tells a job-UART flood (UART overrun fault) from
+   * any other interrupt storm by the bytes the job UART delivered meanwhile. CALLBACK alone:
+   * the interpreter removed a callback (recursion).
+   */
   const onFlags = (flags: string[]) => {
-    for (let i = 0; i < flags.length; i++) {
-      const f = flags[i];
-      if (f === 'UART_OVERFLOW' || f === 'BUFFER_FULL') irq.raise(B_UART_ERR, f);
-      else if (f === 'MEMORY' || f === 'LOW_MEMORY') irq.raise(B_FAULT, { c: FAULT_OUT_OF_MEMORY, m: f });
-      else if (f === 'FIFO_FULL') irq.raise(B_FAULT, { c: FAULT_INTERRUPT_STORM, m: f });
-      else if (f === 'CALLBACK') irq.raise(B_FAULT, { c: FAULT_STACK_OVERFLOW, m: f });
-    }
+    const has = (f: string) => flags.indexOf(f) >= 0;
+    const m = flags.join();
+    if (has('MEMORY') || has('LOW_MEMORY')) irq.raise(B_FAULT, { c: FAULT_OUT_OF_MEMORY, m: m });
+    else if (has('FIFO_FULL')) fifo = fifo || rxBytes + 1;
+    else if (has('CALLBACK')) irq.raise(B_FAULT, { c: FAULT_STACK_OVERFLOW, m: m });
+    if (has('UART_OVERFLOW') || has('BUFFER_FULL')) irq.raise(B_UART_ERR, m);
   };
 
   const irq = createIrq(
     [
       onFault,
       () => fault(FAULT_HANG, 'task watchdog', RESET_TASK_WATCHDOG),
-      (f: any) => fault(FAULT_UART_OVERRUN, f, RESET_FAULT),
+      () => {
+        uerr++;
+        rec.add(B_UART_ERR, off);
+      },
       consume,
       tick,
       onSwi,
@@ -647,6 +674,8 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     port.onRx((d: string) => {
       if (rx.length < cfg.rxMax) rx += d;
       else rxDrop += d.length;
+      rxBytes += d.length;
+      rxSeen = true;
       irq.raise(B_UART_RX);
     });
     lastTick = lastProgress = port.now();

@@ -22,8 +22,11 @@ export interface JobDef {
   load(st: any): any;
   /** The accumulator's entries for the journal's flat map (short keys: they cost flash). */
   save(acc: any): any;
-  /** Folds one record payload into acc. */
-  record(acc: any, payload: string, api: JobApi): void;
+  /**
+   * Folds one record payload into acc and returns true; returns false for a damaged payload
+   * (dropped and re-sent by the host); api.assert for a well-formed payload the job refuses.
+   */
+  record(acc: any, payload: string, api: JobApi): boolean;
   /** The job's result (MSG_RESULT body without job and off). */
   result(acc: any): any;
 }
@@ -33,9 +36,11 @@ export const streamJob: JobDef = {
   load: (s: any) => ({ n: s.cn || 0, sum: s.sum || 0, crc: s.crc || 0 }),
   save: (a: StreamResult) => ({ cn: a.n, sum: a.sum, crc: a.crc }),
   record: (acc: StreamResult, p: string, api: JobApi) => {
-    const v = parseInt(p, 10);
-    api.assert(v >= 0 && v <= 65535 && String(v) === p, 'value ' + p.substring(0, 12));
+    if (!/^[0-9]{1,9}$/.test(p)) return false;
+    const v = +p;
+    api.assert(v <= 65535, 'value ' + p);
     foldValue(acc, v, api.crc32);
+    return true;
   },
   result: (acc: StreamResult) => ({ n: acc.n, sum: acc.sum, crc: acc.crc }),
 };

@@ -30,8 +30,9 @@ export function resetCause(raw: number, prev: number, bits: ResetRegisterBits | 
   let fresh = (raw & prev) !== prev ? raw : raw & ~prev;
   if (!fresh) fresh = raw;
   // A power event after the breadcrumb was written wins over the breadcrumb.
-  if (fresh & bits.brownOut) return RESET_BROWN_OUT;
+  // STM32F4 sets BORRSTF along with PORRSTF at power-on: brown-out only without power-on.
   if (raw === 0 || fresh & bits.powerOn) return powerOn;
+  if (fresh & bits.brownOut) return RESET_BROWN_OUT;
   if (fresh & bits.lockup) return RESET_LOCKUP;
   if (fresh & bits.pin && !(fresh & (bits.watchdog | bits.software))) return RESET_PIN;
   if (bc) return bc;
