@@ -8,8 +8,10 @@
  */
 import * as acorn from 'acorn';
 import * as esbuild from 'esbuild';
+import { join } from 'node:path';
 import ts from 'typescript';
 import type { AnyNode } from '../../host/check/ast.ts';
+import { SourceMapLookup, type OriginalPosition } from './sourcemap.ts';
 
 export class BuildError extends Error {}
 
@@ -50,6 +52,14 @@ const TSC_HELPERS: Record<string, string> = {
   __rewriteRelativeImportExtension: 'dynamic import()',
 };
 
+/** Maps a 1-based position in generated code back to the TypeScript source (null: build runtime code). */
+export type ToSource = (line: number, column: number) => OriginalPosition | null;
+
+export interface Bundle {
+  code: string;
+  toSource: ToSource;
+}
+
 export interface BundleOptions {
   entry: string;
   /** Identifiers replaced at build time, values are JavaScript expressions (esbuild `define`). */
@@ -65,7 +75,7 @@ export interface BundleOptions {
  * therefore snapshots taken when the bundle has loaded (export functions and objects, not `let`s
  * that are reassigned later).
  */
-export async function bundleModules(options: BundleOptions): Promise<string> {
+export async function bundleModules(options: BundleOptions): Promise<Bundle> {
   let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
   try {
     result = await esbuild.build({
@@ -77,7 +87,10 @@ export async function bundleModules(options: BundleOptions): Promise<string> {
       target: 'es2022',
       platform: 'neutral',
       write: false,
-      sourcemap: false,
+      // kept in memory only, to name the TypeScript line behind a build error; paths relative to cwd
+      sourcemap: 'external',
+      sourcesContent: false,
+      outfile: join(process.cwd(), 'irqmon.bundle.js'),
       legalComments: 'none',
       logLevel: 'silent',
       // `require("Storage")` names an Espruino module that exists only on the board: hide the calls
@@ -94,8 +107,11 @@ export async function bundleModules(options: BundleOptions): Promise<string> {
     }
     throw err;
   }
-  const code = result.outputFiles[0].text.split(HIDDEN_REQUIRE).join('require');
-  return wrapModule(code, options.globalName);
+  const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
+  const map = new SourceMapLookup(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
+  const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').split(HIDDEN_REQUIRE).join('require');
+  // wrapModule adds one line above the module code
+  return { code: wrapModule(code, options.globalName), toSource: (line, column) => map.original(line - 1, column) };
 }
 
 /** Stand-in for `require` during bundling; unique enough never to occur in real code. */
@@ -127,8 +143,11 @@ export function wrapModule(moduleCode: string, name: string): string {
   return `var ${name} = (function () {\n${body.trimEnd()}\n  return ${exportsObject};\n})();\n`;
 }
 
-/** Lowers an ES2022 script to ES5 with tsc; fails if tsc needed a runtime helper or reports an error. */
-export function lowerToEs5(code: string): string {
+/**
+ * Lowers an ES2022 script to ES5 with tsc; fails if tsc needed a runtime helper or reports an
+ * error. `toSource` maps positions in `code` to TypeScript sources, for the messages.
+ */
+export function lowerToEs5(code: string, toSource?: ToSource): Bundle {
   const output = ts.transpileModule(code, {
     fileName: 'irqmon.js',
     reportDiagnostics: true,
@@ -141,6 +160,7 @@ export function lowerToEs5(code: string): string {
       downlevelIteration: false,
       useDefineForClassFields: false,
       removeComments: false,
+      sourceMap: true,
       newLine: ts.NewLineKind.LineFeed,
     },
   });
@@ -149,23 +169,32 @@ export function lowerToEs5(code: string): string {
     const text = errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n  ');
     throw new BuildError(`tsc could not lower the bundle to ES5:\n  ${text}`);
   }
-  const helpers = findTscHelpers(output.outputText);
+  const lowered = output.outputText.replace(/\n?\/\/# sourceMappingURL=.*\n?$/, '\n');
+  const map = new SourceMapLookup(output.sourceMapText!);
+  const loweredToSource: ToSource = (line, column) => {
+    const inInput = map.original(line, column);
+    return inInput && toSource ? toSource(inInput.line, inInput.column) : null;
+  };
+  const helpers = findTscHelpers(lowered);
   if (helpers.length > 0) {
-    const lines = helpers.map(
-      (h) => `${h.name} (needed for ${TSC_HELPERS[h.name]}) at lowered line ${h.line}${h.module ? `, in code from ${h.module}` : ''}`,
-    );
+    const lines = helpers.map((h) => {
+      const at = loweredToSource(h.line, h.column);
+      const where = at ? `${at.source}:${at.line}:${at.column}` : `lowered line ${h.line}${h.module ? `, in code from ${h.module}` : ''}`;
+      return `${where}: ${h.name} (needed for ${TSC_HELPERS[h.name]})`;
+    });
     throw new BuildError(
       'TypeScript needed runtime helpers to lower the firmware to ES5; they rely on hoisting and ' +
         'Array.prototype, which Espruino lacks, so they are never shipped. Rewrite these constructs ' +
         `in the source (see docs/check.md):\n  ${lines.join('\n  ')}`,
     );
   }
-  return output.outputText;
+  return { code: lowered, toSource: loweredToSource };
 }
 
 export interface HelperUse {
   name: string;
   line: number;
+  column: number;
   /** The source module esbuild marked with a `// path` comment above that line, if any. */
   module: string | null;
 }
@@ -178,8 +207,10 @@ export function findTscHelpers(code: string): HelperUse[] {
   for (const m of code.matchAll(pattern)) {
     if (seen.has(m[1])) continue;
     seen.add(m[1]);
-    const line = code.slice(0, m.index).split('\n').length;
-    found.push({ name: m[1], line, module: moduleAtLine(code, line) });
+    const before = code.slice(0, m.index);
+    const line = before.split('\n').length;
+    const column = m.index! - before.lastIndexOf('\n');
+    found.push({ name: m[1], line, column, module: moduleAtLine(code, line) });
   }
   return found;
 }

@@ -17,7 +17,7 @@ import * as acorn from 'acorn';
 import { checkSource, formatFindings, type Finding } from '../../host/check/index.ts';
 import type { AnyNode } from '../../host/check/ast.ts';
 import { makeHoistingFree } from './hoist.ts';
-import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine } from './lower.ts';
+import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine, type Bundle } from './lower.ts';
 
 export { BuildError } from './lower.ts';
 
@@ -81,14 +81,16 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
     globalName: GLOBAL_NAME,
     define: { __FW_VERSION__: JSON.stringify(version), __FW_HASH__: JSON.stringify(HASH_PLACEHOLDER) },
   });
-  const lowered = lowerToEs5(bundled);
-  const rawWithPlaceholder = makeHoistingFree(lowered);
+  const lowered = lowerToEs5(bundled.code, bundled.toSource);
+  const rawWithPlaceholder = makeHoistingFree(lowered.code);
   const hash = hex8(crc32(rawWithPlaceholder));
   const raw = rawWithPlaceholder.split(HASH_PLACEHOLDER).join(hash);
   const min = makeHoistingFree(await minify(rawWithPlaceholder), { compact: true }).split(HASH_PLACEHOLDER).join(hash);
 
   const started = performance.now();
   const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];
+  const problemCount = problems.length;
+  if (problems.length > 0) problems.unshift(...sourceFindings(lowered));
   const checkMillis = performance.now() - started;
 
   const minBytes = Buffer.byteLength(min);
@@ -118,7 +120,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   }
   if (problems.length > 0) {
     throw new BuildError(
-      `the firmware bundle is not Espruino-safe (${problems.length} problem(s)); the rejected output is in ` +
+      `the firmware bundle is not Espruino-safe (${problemCount} problem(s) in the outputs); the rejected output is in ` +
         `${displayPath(join(outDir, 'irqmon.rejected.js'))} and .rejected.min.js:\n${problems.join('\n')}`,
     );
   }
@@ -131,6 +133,20 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
     );
   }
   return result;
+}
+
+/**
+ * The findings that come from the TypeScript itself (not fixed by the hoisting pass), located in
+ * the sources through the source maps, so the author sees `firmware/src/x.ts:12:5` first.
+ */
+function sourceFindings(lowered: Bundle): string[] {
+  const lines: string[] = [];
+  for (const f of checkSource(lowered.code, 'lowered.js')) {
+    if (f.rule === 'hoisting' || f.rule === 'array-hole') continue; // the hoisting pass rewrites these
+    const at = lowered.toSource(f.line, f.column);
+    if (at) lines.push(`${at.source}:${at.line}:${at.column}: ${f.message} [${f.rule}]`);
+  }
+  return lines.length > 0 ? ['in the sources:', ...lines.map((l) => '  ' + l), 'in the outputs:'] : [];
 }
 
 /** Checker findings plus the one-global rule, as printable lines (empty when the output is fine). */
