@@ -4,7 +4,7 @@ import { crc32 } from 'node:zlib';
 import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
 import { EXIT_DEVICE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UserError } from '../cli/errors.ts';
 import { openJournal, type JournalWriter } from '../journal/journal.ts';
-import { Link } from '../link/link.ts';
+import { CommandRefusedError, Link, LinkTimeoutError } from '../link/link.ts';
 import { formatDuration } from '../recovery/decide.ts';
 import { defaultPolicy, type Policy } from '../recovery/policy.ts';
 import { loadPolicy } from '../recovery/policy-file.ts';
@@ -280,7 +280,16 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     }
     if (opts.job) {
       await settle(session, clock);
-      await session.startJob({ job: 'stream', n: opts.job.n, k: opts.job.k, seed });
+      try {
+        await session.startJob({ job: 'stream', n: opts.job.n, k: opts.job.k, seed });
+      } catch (err) {
+        if (!(err instanceof LinkTimeoutError || err instanceof CommandRefusedError)) throw err;
+        const st = link.stats;
+        throw new UserError(
+          `${transport.description}: could not start the job: ${err.message} (link so far: ${st.frames} frames, ${st.crcErrors} CRC errors, ${st.garbage} garbage lines)`,
+          err instanceof CommandRefusedError ? EXIT_FAILED : EXIT_DEVICE,
+        );
+      }
     }
     if (opts.untilDone && opts.job) {
       const limit = opts.timeoutMs ?? Math.max(600_000, opts.job.n * 200);

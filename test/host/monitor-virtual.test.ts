@@ -157,4 +157,21 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps going through noise on the console link: corrupted frames counted and commands resent', async () => {
+    const out = sink();
+    const s = await runMonitor({
+      job: { n: 1500, k: 25 },
+      untilDone: true,
+      virtualClock: true,
+      seed: 4,
+      out: out.stream,
+      // Both directions of the console flip a byte in 200 for the whole run.
+      onReady: (ctx: MonitorContext) => ctx.board.inject({ kind: 'noise', target: 'console', rate: 5e-3, mode: 'flip' }),
+    });
+    expect(s.match, out.text()).toBe(true);
+    expect(s.link.crcErrors).toBeGreaterThan(0);
+    expect(s.link.resends).toBeGreaterThan(0);
+    expect(s.text).toMatch(/link [1-9]\d* CRC errors/);
+  });
 });
