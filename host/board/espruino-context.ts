@@ -60,6 +60,37 @@ const MISSING_MEMBERS: [string, string[]][] = [
   ['Error', ['captureStackTrace']],
 ];
 
+/**
+ * Built-ins that exist on Espruino but behave differently (FACTS section 1), patched in the
+ * context so firmware meets the board's behaviour, not V8's.
+ */
+const ESPRUINO_BEHAVIOUR = `
+(function () {
+  var arraySlice = Array.prototype.slice;
+  var typedProto = Object.getPrototypeOf(Uint8Array.prototype);
+  var split = String.prototype.split;
+  var floor = Math.floor;
+  var define = function (obj, name, fn) {
+    Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
+  };
+  // a typed array's slice() returns a plain Array
+  define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
+  // split(sep, limit) ignores the limit
+  define(String.prototype, 'split', function (sep) { return split.call(this, sep); });
+  // Math.round(-1.5) is -2
+  define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
+  // e.name is undefined, but String(e) still says "TypeError: msg"
+  var kinds = [[TypeError, 'TypeError'], [ReferenceError, 'ReferenceError'], [SyntaxError, 'SyntaxError'], [RangeError, 'Error'], [EvalError, 'Error'], [URIError, 'Error']];
+  define(Error.prototype, 'toString', function () {
+    var n = 'Error';
+    for (var i = 0; i < kinds.length; i++) if (this instanceof kinds[i][0]) n = kinds[i][1];
+    return this.message ? n + ': ' + this.message : n;
+  });
+  var protos = [Error, TypeError, ReferenceError, SyntaxError, RangeError, EvalError, URIError];
+  for (var j = 0; j < protos.length; j++) delete protos[j].prototype.name;
+})();
+`;
+
 const TYPED_ARRAYS = ['Uint8Array', 'Int8Array', 'Uint8ClampedArray', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array'];
 
 export type HostCall = (op: string, args: unknown[]) => unknown;
@@ -134,9 +165,22 @@ export class EspruinoContext {
     for (const [path, members] of MISSING_MEMBERS)
       for (const m of members) code.push(`try{delete ${path}.${m}}catch(e){}`);
     for (const t of TYPED_ARRAYS) code.push(`try{delete Object.getPrototypeOf(${t}).from;delete Object.getPrototypeOf(${t}).of;delete Object.getPrototypeOf(${t}.prototype).at;delete Object.getPrototypeOf(${t}.prototype).lastIndexOf;delete Object.getPrototypeOf(${t}.prototype).findLast}catch(e){}`);
+    code.push(ESPRUINO_BEHAVIOUR);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);
+  }
+
+  /** Espruino's class name for an error made in this context ("TypeError"...), or null. */
+  errorClass(e: unknown): string | null {
+    if (!e || typeof e !== 'object') return null;
+    const c = this.ctors;
+    if (e instanceof c.ReferenceError) return 'ReferenceError';
+    if (e instanceof c.SyntaxError) return 'SyntaxError';
+    if (e instanceof c.TypeError) return 'TypeError';
+    if (e instanceof c.RangeError) return 'Error'; // RangeError does not exist on Espruino
+    if (e instanceof c.Error) return 'Error';
+    return null;
   }
 
   /** Copies a host value into the context (primitives pass, arrays/objects/bytes are rebuilt). */

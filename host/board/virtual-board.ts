@@ -148,6 +148,8 @@ export class VirtualBoard extends EventEmitter {
   private readonly serial1Rx: UartRx;
 
   private events: InputEvent[] = [];
+  /** Console input waiting for room in the event queue (flow control). */
+  private consoleBacklog = '';
   private eventBytes = 0;
   private timers = new Map<number, BoardTimer>();
   private nextTimerId = 1;
@@ -348,6 +350,7 @@ export class VirtualBoard extends EventEmitter {
     this.timers.clear();
     this.events = [];
     this.eventBytes = 0;
+    this.consoleBacklog = '';
     this.consoleTx.clear();
     this.serial1Tx.clear();
     this.ctx = null;
@@ -672,7 +675,7 @@ export class VirtualBoard extends EventEmitter {
       this.runCallbackRaw('uncaught', [err], { callback: true, uncaught: true });
       return;
     }
-    const text = errorText(err);
+    const text = errorText(err, ctx.errorClass(err));
     const pos = site.repl ? replPosition(err) : null;
     this.printUncaughtText(text, site, pos?.line, pos?.column);
   }
@@ -716,6 +719,7 @@ export class VirtualBoard extends EventEmitter {
       const ev = this.events.shift()!;
       this.eventBytes -= ev.data.length;
       this.handleInput(ev);
+      if (!this.events.length) this.drainBacklog();
     }
     if (epoch !== this.epoch || this.boardState !== 'running') return;
     // 2. timers
@@ -789,7 +793,10 @@ export class VirtualBoard extends EventEmitter {
   /** Bytes finished arriving on a UART: queued as an input event (FACTS section 4 sizes). */
   private arrive(dev: string, data: Buffer, burst: boolean, firstByteAt: number, byteMs: number): void {
     if (this.boardState === 'off' || this.boardState === 'stopped') return; // nobody listening
-    const kept = this.opts.stallOverrun ? this.dropOverrun(data, firstByteAt, byteMs) : data;
+    // The host-facing console is USB CDC / Bluetooth / stdio: flow-controlled, so a busy board
+    // makes the host wait instead of losing bytes. Serial1 is a bare UART.
+    const flowControlled = dev === this.consoleName;
+    const kept = this.opts.stallOverrun && !flowControlled ? this.dropOverrun(data, firstByteAt, byteMs) : data;
     let s = kept.toString('latin1');
     if (!s.length) return;
     // Ctrl-C is handled in the UART interrupt on a real board: it reaches even a stuck board.
@@ -798,7 +805,17 @@ export class VirtualBoard extends EventEmitter {
       s = s.slice(s.lastIndexOf('\x03') + 1);
       if (!s.length) return;
     }
-    this.pushEvent(dev, s, burst);
+    if (flowControlled) {
+      this.consoleBacklog += s;
+      this.drainBacklog();
+    } else this.pushEvent(dev, s, burst);
+  }
+
+  /** Moves flow-controlled console input into the event queue as far as it has room. */
+  private drainBacklog(): void {
+    if (!this.consoleBacklog.length) return;
+    const taken = this.pushEvent(this.consoleName, this.consoleBacklog, false, true);
+    this.consoleBacklog = this.consoleBacklog.slice(taken);
   }
 
   /**
@@ -826,7 +843,8 @@ export class VirtualBoard extends EventEmitter {
     return dropped ? Buffer.from(keep) : data;
   }
 
-  private pushEvent(dev: string, s: string, burst: boolean): void {
+  /** Queues input; returns how many bytes fit. `flowControlled`: the rest waits, no flag. */
+  private pushEvent(dev: string, s: string, burst: boolean, flowControlled = false): number {
     const p = this.profile;
     let i = 0;
     while (i < s.length) {
@@ -845,11 +863,12 @@ export class VirtualBoard extends EventEmitter {
       this.eventBytes += n;
       i += n;
     }
-    if (i < s.length) {
+    if (i < s.length && !flowControlled) {
       this.setFlag('FIFO_FULL');
       if (burst) this.setFlag('UART_OVERFLOW');
     }
     if (this.boardState === 'running') this.scheduleIdle();
+    return i;
   }
 
   /** Output from the board on a device (console, Serial1, loopbacks). */
@@ -1311,12 +1330,11 @@ function dataProp(obj: unknown, key: string): unknown {
 }
 
 /** What Espruino prints after "Uncaught ": String(e) for errors, the value itself otherwise. */
-function errorText(err: unknown): string {
+function errorText(err: unknown, className: string | null): string {
   if (err && typeof err === 'object') {
     const message = dataProp(err, 'message');
-    const name = dataProp(err, 'name');
     if (typeof message === 'string') {
-      let n = typeof name === 'string' ? name : 'Error';
+      let n = className ?? 'Error';
       let m = message;
       const notDefined = /^(\S+) is not defined$/.exec(m);
       if (n === 'ReferenceError' && notDefined) m = `"${notDefined[1]}" is not defined`;

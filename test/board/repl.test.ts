@@ -73,6 +73,7 @@ describe('console REPL (FACTS section 6 bytes)', () => {
 });
 
 describe('upload as the Espruino tools do', () => {
+  // 20 KB: the console is flow-controlled (USB), so nothing is lost while Storage writes stall the CPU.
   it('writes .bootcde in chunks, load()s it, and the program boots again after every reset', async () => {
     r = rig();
     await r.boot();
@@ -81,7 +82,7 @@ describe('upload as the Espruino tools do', () => {
       'function hello(){ count++; print("hello " + count); }\n' +
       'setTimeout(hello, 10);\n' +
       '// ' +
-      'x'.repeat(2500) +
+      'x'.repeat(20_000) +
       '\n';
     for (const line of uploadLines(program)) r.board.consoleWrite(line);
     expect(await r.until(() => r.all().includes('hello 1'), 5000)).toBe(true);

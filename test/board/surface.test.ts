@@ -171,3 +171,14 @@ describe('errors seen from JS', () => {
     expect(out).toContain('beat');
   });
 });
+
+describe('built-ins that behave as on Espruino', () => {
+  it('typed-array slice gives an Array, split ignores its limit, Math.round(-1.5) is -2, e.name is undefined', async () => {
+    r = rig({ check: false });
+    await r.boot();
+    expect(await value(r, 'Array.isArray(new Uint8Array([1,2,3]).slice(1))')).toBe('true');
+    expect(await value(r, '"a,b,c".split(",", 1).length')).toBe('3');
+    expect(await value(r, 'Math.round(-1.5) + " " + Math.round(2.5)')).toBe('-2 3');
+    expect(await value(r, '(function(){ try { null.x; } catch (e) { return typeof e.name + " " + String(new TypeError("t")); } })()')).toBe('undefined TypeError: t');
+  });
+});
