@@ -93,8 +93,16 @@ export function describeEvent(e: SessionEvent, total?: number, lastPct?: { v: nu
 /** Not a terminal: plain lines, timestamped with the host clock. */
 export function plainView(ctx: ViewContext): View {
   const pct = { v: -1 };
+  let lastStatus = -Infinity;
   return {
     event(e) {
+      // Without a job there is no progress to report: a status line every 10 s instead.
+      if (e.type === 'heartbeat' && !ctx.total && e.t - lastStatus >= 10_000) {
+        lastStatus = e.t;
+        const rates = Object.entries(ctx.session.rates).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(' ');
+        ctx.out.write(`${secs(e.t)}  status: board ${e.state}, offset ${e.off ?? '-'}, mem free ${e.mem ?? '?'}, irq/s ${rates || '-'}\n`);
+        return;
+      }
       const text = describeEvent(e, ctx.total, pct);
       if (text) ctx.out.write(`${secs(e.t)}  ${text}\n`);
     },
