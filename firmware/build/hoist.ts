@@ -35,7 +35,9 @@ export function makeHoistingFree(code: string, options: { compact?: boolean } = 
   const tokens: acorn.Token[] = [];
   const program = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script', onToken: tokens }) as AnyNode;
   const pass = new HoistPass(code, tokens, options.compact ?? false);
-  pass.body(program.body, [], 0, true);
+  // a `#!` line must stay first: top-level declarations go below it
+  const programStart = code.startsWith('#!') ? (code.indexOf('\n') + 1 || code.length) : 0;
+  pass.body(program.body, [], programStart, true);
   return pass.render(0, code.length);
 }
 

@@ -46,6 +46,10 @@ describe('hoisting pass', () => {
     expect(out).toBe('function f(a) {\n  var x, y, i;\n  function g() {}\n  g();\n  x = 1;\n  for (i = 0; i < 2; i++) {}\n}\n');
   });
 
+  it('keeps a #! line first', () => {
+    expect(makeHoistingFree('#!/usr/bin/env node\nf();\nfunction f() {}\n')).toBe('#!/usr/bin/env node\nfunction f() {}\nf();\n');
+  });
+
   it('is idempotent', () => {
     for (const code of Object.values(PROGRAMS)) {
       const once = makeHoistingFree(code);

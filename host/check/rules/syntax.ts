@@ -41,17 +41,22 @@ const MSG = {
   loopLet: (name: string, kind: string) =>
     `\`${name}\` is declared with ${kind} in a for-loop head and captured by a function: Espruino has no per-iteration ` +
     'binding, so every closure sees the value of the last iteration; pass the value as a parameter (e.g. `arr.forEach(function (x, i) {...})` or an IIFE)',
+  inheritedStatic: (sub: string, name: string, base: string) =>
+    `\`${sub}.${name}\` relies on inheriting the static member \`${name}\` from \`${base}\`: Espruino does not inherit ` +
+    `static members, so it is undefined there; write \`${base}.${name}\` (or define it on ${sub})`,
   module:
     '`import`/`export` are not supported in an Espruino script; bundle modules into one file (Espruino modules use `require()`)',
   dynamicImport: 'dynamic `import()` is not supported by Espruino; use `require()`',
 };
 
 export function checkSyntax(ctx: RuleContext): void {
-  walk(ctx, ctx.program, null, false);
+  const classes = new Map<AnyNode, AnyNode>(); // declaring identifier -> class declaration
+  walk(ctx, ctx.program, null, false, classes);
   checkLoopClosures(ctx);
+  checkInheritedStatics(ctx, classes);
 }
 
-function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern: boolean): void {
+function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern: boolean, classes: Map<AnyNode, AnyNode>): void {
   const report = (offset: number, message: string) => ctx.report('unsupported-syntax', offset, message);
   switch (node.type) {
     case 'ObjectPattern':
@@ -99,6 +104,7 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       break;
     case 'ClassDeclaration':
     case 'ClassExpression':
+      if (node.type === 'ClassDeclaration' && node.id) classes.set(node.id, node);
       if (node.superClass?.type === 'Identifier' && ERROR_CLASSES.has(node.superClass.name)) {
         const ref = ctx.scopes.referenceOf.get(node.superClass);
         if (!ref || ref.binding === null) report(node.superClass.start, MSG.extendsError(node.superClass.name));
@@ -125,7 +131,7 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       else if (param.type === 'RestElement') report(param.start, MSG.restParam);
     }
   }
-  forEachChild(node, (child) => walk(ctx, child, node, inPattern && !isFunctionNode(child)));
+  forEachChild(node, (child) => walk(ctx, child, node, inPattern && !isFunctionNode(child), classes));
 }
 
 function reportOptionalLinks(ctx: RuleContext, node: AnyNode): void {
@@ -142,6 +148,39 @@ function reportOptionalLinks(ctx: RuleContext, node: AnyNode): void {
 function operatorOffset(ctx: RuleContext, from: number, operator: string): number {
   const at = ctx.nextPunctuator(from);
   return ctx.code.startsWith(operator, at) ? at : from;
+}
+
+/** `Sub.create()` where only the base class defines the static `create`: Espruino does not inherit statics. */
+function checkInheritedStatics(ctx: RuleContext, classes: Map<AnyNode, AnyNode>): void {
+  if (classes.size === 0) return;
+  const classOf = (id: AnyNode): AnyNode | undefined => {
+    const b = ctx.scopes.referenceOf.get(id)?.binding;
+    return b && b.kind === 'class' ? classes.get(b.id) : undefined;
+  };
+  const statics = (cls: AnyNode): Set<string> => {
+    const names = new Set<string>();
+    for (const m of cls.body.body) if (m.static && !m.computed && m.key.type === 'Identifier') names.add(m.key.name);
+    return names;
+  };
+  const visit = (node: AnyNode): void => {
+    if (node.type === 'MemberExpression' && !node.computed && node.object.type === 'Identifier') {
+      const cls = classOf(node.object);
+      const name = node.property.name;
+      if (cls && cls.superClass && !statics(cls).has(name)) {
+        let base = cls.superClass.type === 'Identifier' ? classOf(cls.superClass) : undefined;
+        for (let depth = 0; base && depth < 10; depth++) {
+          if (statics(base).has(name)) {
+            ctx.report('unsupported-syntax', node.start, MSG.inheritedStatic(node.object.name, name, base.id.name));
+            break;
+          }
+          if (base.superClass?.type !== 'Identifier' || statics(base).has(name)) break;
+          base = classOf(base.superClass);
+        }
+      }
+    }
+    forEachChild(node, visit);
+  };
+  visit(ctx.program);
 }
 
 /** for (let i ...) whose variable a function created inside the loop captures. */
