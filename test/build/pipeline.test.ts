@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -6,6 +7,7 @@ import vm from 'node:vm';
 import { crc32 } from 'node:zlib';
 import * as acorn from 'acorn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { runBuildCli } from '../../firmware/build/cli.ts';
 import { BuildError, buildFirmware, HASH_PLACEHOLDER, packageVersion, type BuildResult } from '../../firmware/build/pipeline.ts';
 import { forEachChild, isFunctionNode, type AnyNode } from '../../host/check/ast.ts';
 import { checkSource } from '../../host/check/index.ts';
@@ -173,5 +175,46 @@ describe('firmware build pipeline failures', () => {
     expect(error).toBeInstanceOf(BuildError);
     expect(error.message).toMatch(/minified firmware is \d+ bytes, over its budget of 200 bytes/);
     expect(existsSync(join(outDir, 'irqmon.min.js'))).toBe(true);
+  });
+});
+
+describe('npm run build (firmware/build/cli.ts)', () => {
+  const run = async (...args: string[]) => {
+    let out = '';
+    let err = '';
+    const status = await runBuildCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
+    return { status, out, err };
+  };
+
+  it('prints the size report and exits 0', async () => {
+    const outDir = tempOut();
+    const r = await run('--entry', join(FIXTURES, 'app/main.ts'), '--out', outDir);
+    expect(r.err).toBe('');
+    expect(r.status).toBe(0);
+    const size = JSON.parse(readFileSync(join(outDir, 'size.json'), 'utf8'));
+    expect(r.out).toContain(`(build hash ${size.hash})`);
+    expect(r.out).toMatch(
+      new RegExp(`irqmon\\.min\\.js\\s+${size.minBytes.toLocaleString('en-US')} bytes, gzip [\\d,]+ \\(for reference\\); ${size.budgetUsedPercent}% of the 16 KiB budget`),
+    );
+    expect(r.out).toMatch(/Espruino check: both outputs clean/);
+  });
+
+  it('exits 1 with one clear message when the entry is missing, 2 on a bad option', async () => {
+    const missing = await run('--entry', 'firmware/src/does-not-exist.ts', '--out', tempOut());
+    expect(missing.status).toBe(1);
+    expect(missing.err).toMatch(/^irqmon build failed: firmware entry firmware\/src\/does-not-exist\.ts does not exist/);
+    expect(missing.err).not.toMatch(/\n\s+at /); // no stack trace
+    const bad = await run('--budget', 'lots');
+    expect(bad.status).toBe(2);
+    expect(bad.err).toContain('--budget must be a positive number of bytes, got "lots"');
+  });
+
+  it('the script itself runs: a bad option exits 2 from a real process', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'firmware/build/build.ts', '--frobnicate', 'x'], {
+      cwd: join(HERE, '../..'),
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('unknown argument "--frobnicate"');
   });
 });
