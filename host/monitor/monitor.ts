@@ -55,6 +55,8 @@ export interface MonitorOptions {
   tty?: boolean;
   /** Records fed ahead of the job's offset. */
   window?: number;
+  /** Input offsets sent as malformed records (poison input: the job fails there every time). */
+  poison?: number[];
   /** Called once everything is wired (tests reach the board, session and transport here). */
   onReady?: (ctx: MonitorContext) => void;
 }
@@ -159,6 +161,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
         seed,
         n: opts.job.n,
         window: opts.window ?? 64,
+        poison: opts.poison,
         clock,
         write: (text) => (board ? (board.serial1Write(text), true) : feedTransport!.write(text)),
       })
@@ -405,7 +408,13 @@ export function summaryLine(s: MonitorSummary, opts: MonitorOptions, failure: st
         (s.result && s.golden ? `, sum ${s.result.sum} crc ${hex(s.result.crc)} ${s.match ? '==' : '!='} golden sum ${s.golden.sum} crc ${hex(s.golden.crc)}` : ''),
     );
   }
-  parts.push(`faults injected ${s.injected.length}, resets ${s.resets}, incidents ${s.incidents.length} (${s.incidents.filter((i) => i.outcome?.ok).length} recovered)`);
+  const ok = s.incidents.filter((i) => i.outcome?.ok && i.decision?.action !== 'halt').length;
+  const halted = s.incidents.filter((i) => i.decision?.action === 'halt').length;
+  const failed = s.incidents.filter((i) => i.outcome && !i.outcome.ok && i.decision?.action !== 'halt').length;
+  parts.push(
+    `faults injected ${s.injected.length}, resets ${s.resets}, incidents ${s.incidents.length} (${ok} recovered` +
+      (failed ? `, ${failed} failed` : '') + (halted ? `, ${halted} halted` : '') + ')',
+  );
   parts.push(
     s.rtoMs.length
       ? `RTO median ${formatDuration(s.rtoMedianMs!)} max ${formatDuration(s.rtoMaxMs!)}`

@@ -12,6 +12,8 @@ export interface FeederOptions {
   clock: Clock;
   /** Resend from the job's offset when it has not advanced for this long with input outstanding (ms). */
   stallMs?: number;
+  /** Input offsets whose record is sent malformed every time (a poison record, for demos and tests). */
+  poison?: number[];
 }
 
 /**
@@ -94,7 +96,8 @@ export class StreamFeeder {
     if (this.sentUpTo >= target) return;
     let text = '';
     const from = this.sentUpTo;
-    for (let i = from; i < target; i++) text += recordLine(this.opts.seed, i);
+    const poison = this.opts.poison ?? [];
+    for (let i = from; i < target; i++) text += poison.includes(i) ? `R${i}:99999\n` : recordLine(this.opts.seed, i);
     this.sentUpTo = target;
     this.recordsSent += target - from;
     const ok = await this.opts.write(text);

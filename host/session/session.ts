@@ -248,7 +248,8 @@ export class Session extends EventEmitter {
     if (this.result) return Promise.resolve({ type: 'result', t: this.clock.now(), ...this.result });
     return new Promise((resolve) => {
       const onEv = (e: SessionEvent) => {
-        if (e.type !== 'result' && !(e.type === 'state' && e.state === 'safe_mode' && !this.recovering)) return;
+        const halted = (e.type === 'state' && e.state === 'safe_mode' && !this.recovering) || (e.type === 'incident' && e.action === 'halt');
+        if (e.type !== 'result' && !halted) return;
         this.off('event', onEv);
         this.clock.clearTimeout(timer);
         resolve(e);
@@ -264,7 +265,16 @@ export class Session extends EventEmitter {
   // ---- incoming -------------------------------------------------------------------------------
 
   private handle(m: LinkMessage): void {
-    this.lastAliveAt = m.at;
+    // A boot frame opens an incident measured from the board's previous sign of life.
+    if (m.type !== MSG_BOOT) this.lastAliveAt = m.at;
+    try {
+      this.dispatch(m);
+    } finally {
+      this.lastAliveAt = m.at;
+    }
+  }
+
+  private dispatch(m: LinkMessage): void {
     const b = m.body ?? {};
     switch (m.type) {
       case MSG_BOOT:
@@ -313,6 +323,7 @@ export class Session extends EventEmitter {
     const method: DetectionMethod = prev && typeof b.boots === 'number' && typeof prev.boots === 'number' && b.boots - prev.boots > 1 ? 'boot-counter' : 'boot-frame';
     const jobInFlight = !!b.hold || (this.job !== null && this.state !== 'done' && this.state !== 'safe_mode' && !this.result);
     if (prev !== null || this.current) this.resets++;
+    this.supersede(at);
     if (!this.current && (prev !== null || b.hold)) this.openIncident(method, at);
     else if (this.current) this.detect(this.current, method, at);
     this.emitEvent({ type: 'boot', id: this.current?.id, rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fault: b.fault, fw: b.fw, board: b.board });
@@ -382,6 +393,21 @@ export class Session extends EventEmitter {
     this.prevCounts = { t, cnt: b.cnt.slice() };
   }
 
+  /**
+   * Another reset while the last one was still being recovered (its boot frame already seen): that
+   * recovery failed (the policy's escalation counts it), and the new reset is an incident of its own.
+   */
+  private supersede(at: number): void {
+    if (!this.current?.boot) return;
+    const failed = this.current;
+    const note = 'the board reset again before the job was confirmed running';
+    const entry = this.history.find((h) => h.incident.id === failed.id);
+    if (entry) entry.outcome = { ok: false, at, note };
+    this.epoch++; // the running recovery stops at its next step
+    this.recovering = false;
+    this.closeIncident(failed, { ok: false, note });
+  }
+
   private vanished(reason: string): void {
     this.opts.feeder?.pause();
     const before = this.state;
@@ -389,6 +415,7 @@ export class Session extends EventEmitter {
     this.emitEvent({ type: 'port-vanish', reason });
     // Before the board ever spoke (powering it on drops a USB console too) there is nothing to recover.
     if (before === 'unknown') return;
+    this.supersede(this.clock.now());
     if (!this.current) this.openIncident('port-vanished', this.clock.now());
     else this.detect(this.current, 'port-vanished', this.clock.now());
   }
@@ -410,6 +437,7 @@ export class Session extends EventEmitter {
     this.opts.feeder?.pause();
     this.setState('silent');
     this.emitEvent({ type: 'hang-suspected', silentMs: silent, offset: this.highestOffset });
+    this.supersede(this.clock.now());
     if (!this.current) this.openIncident('heartbeat-silence', this.clock.now());
     else this.detect(this.current, 'heartbeat-silence', this.clock.now());
   }

@@ -174,4 +174,32 @@ describe('monitor on the in-process virtual board (built firmware, virtual clock
     expect(s.link.resends).toBeGreaterThan(0);
     expect(s.text).toMatch(/link [1-9]\d* CRC errors/);
   });
+
+  it('a poison record: crash loop detected at the same offset, record skipped, golden value without it', async () => {
+    const out = sink();
+    const s = await runMonitor({ job: { n: 400, k: 20 }, untilDone: true, virtualClock: true, seed: 4, poison: [150], out: out.stream });
+    expect(s.exitCode, out.text()).toBe(0);
+    expect(s.result?.n).toBe(399);
+    expect(s.golden?.n).toBe(399); // the golden value leaves the skipped record out
+    const actions = s.incidents.map((i) => [i.decision?.kind, i.decision?.action, i.outcome?.ok]);
+    // Resumed twice (each recovery failed: the job crashed again at 150), then skipped.
+    expect(actions).toEqual([
+      ['exception', 'resume', false],
+      ['exception', 'resume', false],
+      ['crash_loop', 'skip', true],
+    ]);
+    expect(s.incidents[2].decision?.offset).toBe(150);
+    expect(s.incidents[2].rpo?.lost).toBe(1);
+  });
+
+  it('a policy that halts: safe mode, and --until-done fails with a clear reason', async () => {
+    const out = sink();
+    const policy = defaultPolicy();
+    policy.scenarios = [{ name: 'stop-on-exception', when: ['exception'], action: 'halt', minDelayMs: 0 }];
+    const s = await runMonitor({ job: { n: 400, k: 20 }, inject: 'exception', untilDone: true, virtualClock: true, seed: 4, policy, out: out.stream });
+    expect(s.exitCode).toBe(1);
+    expect(s.incidents[0].decision?.action).toBe('halt');
+    expect(s.incidents[0].outcome?.ok).toBe(true); // the board confirmed safe mode
+    expect(out.text()).toMatch(/irqmon: the board entered safe mode before the job finished/);
+  });
 });
