@@ -58,6 +58,8 @@ export type ToSource = (line: number, column: number) => OriginalPosition | null
 export interface Bundle {
   code: string;
   toSource: ToSource;
+  /** Bytes each source file contributes to the (unminified) esbuild bundle, largest first. */
+  modules?: { path: string; bytes: number }[];
 }
 
 export interface BundleOptions {
@@ -76,7 +78,7 @@ export interface BundleOptions {
  * that are reassigned later).
  */
 export async function bundleModules(options: BundleOptions): Promise<Bundle> {
-  let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[] };
+  let result: esbuild.BuildResult & { outputFiles: esbuild.OutputFile[]; metafile?: esbuild.Metafile };
   try {
     result = await esbuild.build({
       entryPoints: [options.entry],
@@ -90,6 +92,7 @@ export async function bundleModules(options: BundleOptions): Promise<Bundle> {
       // kept in memory only, to name the TypeScript line behind a build error; paths relative to cwd
       sourcemap: 'external',
       sourcesContent: false,
+      metafile: true,
       outfile: join(process.cwd(), 'irqmon.bundle.js'),
       legalComments: 'none',
       logLevel: 'silent',
@@ -111,7 +114,11 @@ export async function bundleModules(options: BundleOptions): Promise<Bundle> {
   const map = new SourceMapLookup(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
   const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').split(HIDDEN_REQUIRE).join('require');
   // wrapModule adds one line above the module code
-  return { code: wrapModule(code, options.globalName), toSource: (line, column) => map.original(line - 1, column) };
+  const output = Object.entries(result.metafile!.outputs).find(([path]) => path.endsWith('.js'))?.[1];
+  const modules = Object.entries(output?.inputs ?? {})
+    .map(([path, input]) => ({ path, bytes: input.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes);
+  return { code: wrapModule(code, options.globalName), toSource: (line, column) => map.original(line - 1, column), modules };
 }
 
 /** Stand-in for `require` during bundling; unique enough never to occur in real code. */

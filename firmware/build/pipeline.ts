@@ -49,6 +49,8 @@ export interface SizeReport {
   budgetBytes: number;
   /** Minified bytes as a percentage of the budget, one decimal. */
   budgetUsedPercent: number;
+  /** Where the size comes from: bytes per source file in the bundle before lowering and minifying. */
+  modules: { path: string; bytes: number }[];
 }
 
 export interface BuildResult {
@@ -102,6 +104,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
     minGzipBytes: gzipSync(min, { level: 9 }).length,
     budgetBytes,
     budgetUsedPercent: Math.round((minBytes / budgetBytes) * 1000) / 10,
+    modules: bundled.modules ?? [],
   };
 
   if (write) {
@@ -187,7 +190,16 @@ export function formatSizeReport(result: BuildResult): string {
     `  ${displayPath(result.minPath).padEnd(30)} ${fmt(s.minBytes).padStart(8)} bytes, gzip ${fmt(s.minGzipBytes)} ` +
       `(for reference); ${s.budgetUsedPercent}% of the ${kib} KiB budget`,
     `  Espruino check: both outputs clean (${result.checkMillis.toFixed(0)} ms)`,
+    ...largestModules(s),
   ].join('\n');
+}
+
+/** The five source files that contribute most, as shares of the bundled source. */
+function largestModules(s: SizeReport): string[] {
+  const total = s.modules.reduce((n, m) => n + m.bytes, 0);
+  if (total === 0 || s.modules.length < 2) return [];
+  const top = s.modules.slice(0, 5).map((m) => `${m.path} ${((m.bytes / total) * 100).toFixed(0)}%`);
+  return [`  largest sources: ${top.join(', ')}`];
 }
 
 function fmt(n: number): string {
