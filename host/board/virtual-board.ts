@@ -133,6 +133,8 @@ export class VirtualBoard extends EventEmitter {
   private readonly hwRng: SeededRng;
   private readonly noiseRng: SeededRng;
   private readonly stormRng: SeededRng;
+  /** process.env.SERIAL: fixed per board (seed), like a chip's unique id. */
+  private readonly serial: string;
 
   private boardState: BoardState = 'off';
   private epoch = 0;
@@ -184,6 +186,7 @@ export class VirtualBoard extends EventEmitter {
     this.noiseRng = this.rng.fork(2);
     this.stormRng = this.rng.fork(3);
     const flashRng = this.rng.fork(4);
+    this.serial = 'virtual-' + this.rng.fork(5).nextU32().toString(16).padStart(8, '0');
     this.opts = {
       baud: opts.baud ?? 115200,
       fast: opts.fast ?? false,
@@ -1233,7 +1236,7 @@ export class VirtualBoard extends EventEmitter {
       RAM: info.memoryBlocks * 16,
       FLASH: info.flash.length,
       STORAGE: info.storage.length,
-      SERIAL: 'virtual-' + (this.rng.fork(99).nextU32() >>> 0).toString(16).padStart(8, '0'),
+      SERIAL: this.serial,
       CONSOLE: this.consoleName,
       MODULES: 'Flash,Storage',
       EXPTR: 0,
