@@ -196,6 +196,7 @@ class Analyzer {
       case 'BlockStatement':
       case 'StaticBlock': {
         const block = newScope(node.type === 'StaticBlock' ? 'function' : 'block', node, scope);
+        block.immediate = node.type === 'StaticBlock'; // a static block runs when the class is defined
         this.statements(node.body, block);
         return;
       }
