@@ -349,8 +349,16 @@ export class Session extends EventEmitter {
     if (this.current && !this.current.boot && !this.recovering && (this.state === 'silent' || this.state === 'gone')) {
       // Heartbeats with no boot frame before them: the board never reset. The port dropped and came
       // back, or a long callback delayed the heartbeats. Nothing to recover; carry on feeding.
-      const why = this.state === 'silent' ? 'heartbeats resumed without a reset: not a hang' : 'port came back and the board had not reset';
-      if (!prevHb || typeof b.t !== 'number' || typeof prevHb.t !== 'number' || b.t >= prevHb.t) {
+      const uptimeRestarted = !!prevHb && typeof b.t === 'number' && typeof prevHb.t === 'number' && b.t < prevHb.t;
+      const why = uptimeRestarted
+        ? 'the board reset (its uptime restarted; the boot frame was lost) and resumed by itself'
+        : this.state === 'silent'
+          ? 'heartbeats resumed without a reset: not a hang'
+          : 'port came back and the board had not reset';
+      // A board that holds repeats its boot frame, which starts a recovery; one that resumed by
+      // itself (an expected reset) needs none.
+      if (b.st !== JOB_HOLDING) {
+        if (uptimeRestarted) this.resets++;
         this.closeIncident(this.current, { ok: true, note: why });
         const f = this.opts.feeder;
         if (f && b.st === JOB_RUNNING) {

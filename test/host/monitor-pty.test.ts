@@ -4,7 +4,8 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from '../../host/cli/main.ts';
 import { VirtualBoard } from '../../host/board/virtual-board.ts';
 import { firmwarePath, runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
 import type { SessionEvent } from '../../host/session/session.ts';
@@ -114,5 +115,28 @@ describe('monitor over a real pseudo-terminal to irqmon sim (serialport)', () =>
     // The console pty disappeared on each reset (--usb-drop) and the same session reopened it.
     expect(events.filter((e) => e.type === 'port-vanish').length).toBeGreaterThanOrEqual(2);
     expect(events.filter((e) => e.type === 'port-return').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('irqmon state --port pulls and verifies what the board saved, over the same pseudo-terminal', async () => {
+    let out = '';
+    let err = '';
+    const o = vi.spyOn(process.stdout, 'write').mockImplementation((x: any) => ((out += String(x)), true));
+    const e = vi.spyOn(process.stderr, 'write').mockImplementation((x: any) => ((err += String(x)), true));
+    let code: number;
+    try {
+      code = await main(['node', 'irqmon', 'state', '--port', join(dir, 'board'), '--json']);
+    } finally {
+      o.mockRestore();
+      e.mockRestore();
+      process.exitCode = undefined;
+    }
+    expect(code, err).toBe(0);
+    const report = JSON.parse(out);
+    expect(report.verified).toBe(true);
+    // The job of the previous test finished: its last checkpoint says so, at the last offset.
+    expect(report.checkpoint.off).toBe(400);
+    expect(report.checkpoint.state.cn).toBe(400);
+    // The newest fault record is the power cut the previous test injected (inferred at boot).
+    expect(report.fault.className).toBe('power_loss');
   });
 });

@@ -24,6 +24,12 @@ function intOption(name: string, v: unknown, min: number): number {
   return Number(s);
 }
 
+function parsePoison(text: string): number[] {
+  const list = text.split(',').map((x) => x.trim());
+  if (!list.every((x) => /^\d+$/.test(x))) throw new UserError(`--poison ${text}: expected input offsets like 150 or 150,420`, EXIT_USAGE);
+  return list.map(Number);
+}
+
 export function register(program: Command): void {
   program
     .command('monitor')
@@ -42,6 +48,7 @@ export function register(program: Command): void {
     .option('--virtual-clock', 'virtual board on virtual time: as fast as the CPU allows')
     .option('--fast', 'virtual board: no UART pacing (default: paced at 115200 baud, 10 bits a byte)')
     .option('--timeout <s>', 'with --until-done: give up after this many seconds (host clock)')
+    .option('--poison <offsets>', 'demo: feed the records at these input offsets (comma list) malformed, so the job fails there every time')
     .option('--firmware <file>', 'firmware bundle the virtual board boots (default firmware/dist/irqmon.min.js)')
     .action(async (o: Record<string, any>) => {
       const port = o.port ?? (process.env.IRQMON_PORT || undefined);
@@ -65,6 +72,7 @@ export function register(program: Command): void {
         fast: !!o.fast,
         timeoutMs: o.timeout !== undefined ? intOption('timeout', o.timeout, 1) * 1000 : undefined,
         firmware: o.firmware,
+        poison: o.poison ? parsePoison(String(o.poison)) : undefined,
         tty: !o.json && !!process.stdout.isTTY,
       });
       process.exitCode = summary.exitCode;
