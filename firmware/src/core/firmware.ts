@@ -71,46 +71,30 @@ import { createRecorder, EV_BOOT, EV_CHECKPOINT, EV_CMD, EV_FAULT, EV_JOB } from
 import { resetCause } from './reset-cause.ts';
 
 
-export interface FirmwareConfig {
-  /** Base timer tick (ms): sampler, watchdog kick, deadlines. */
-  tickMs: number;
-  /** Heartbeat period H (ms). */
-  hbMs: number;
-  /** Default hold time after an unexpected reset (ms); CMD_START {hold} overrides per job. */
-  holdMs: number;
-  /** Hardware watchdog timeout (s). */
-  wdtS: number;
-  /** Task watchdog early warning: input waiting this long with no progress (ms). */
-  earlyMs: number;
-  /** Consecutive unexpected resets at which the fallback stops resuming (crash loop). */
-  loopMax: number;
-  /** Default time-based checkpoint period T (ms); CMD_START {t} overrides. */
-  ckMs: number;
-  /** Delay between a fault's save and E.reboot(), to let the fault frame leave the console. */
-  rebootMs: number;
-  /** State transfer: chunk acknowledgement timeout (ms) and resends per chunk. */
-  chunkMs: number;
-  chunkTries: number;
-  /** Job UART receive buffer bound (bytes); more is dropped and counted. */
-  rxMax: number;
-  /** Interrupt raises per second above which the firmware declares an interrupt storm. */
-  stormPerS: number;
-}
-
-export const DEFAULT_CONFIG: FirmwareConfig = {
-  tickMs: 100,
-  hbMs: 1000,
-  holdMs: 5000,
-  wdtS: 5,
-  earlyMs: 2000,
-  loopMax: 3,
-  ckMs: 2000,
-  rebootMs: 20,
-  chunkMs: 500,
-  chunkTries: 5,
-  rxMax: 2048,
-  stormPerS: 5000,
-};
+// ---- Timing and bounds (docs/firmware.md). Constants, so the bundle carries numbers only. ----
+/** Base timer tick (ms): sampler, watchdog kick, deadlines. */
+export const TICK_MS = 100;
+/** Heartbeat period H (ms). */
+export const HB_MS = 1000;
+/** Default hold time after an unexpected reset (ms); CMD_START {hold} sets it per job. */
+export const HOLD_MS = 5000;
+/** Hardware watchdog timeout (s): every save must finish well inside it. */
+export const WDT_S = 5;
+/** Task watchdog early warning: input waiting this long with no progress (ms). */
+export const EARLY_MS = 2000;
+/** Consecutive unexpected resets at which the fallback stops resuming (crash loop). */
+export const LOOP_MAX = 3;
+/** Default time-based checkpoint period T (ms); CMD_START {t} sets it per job. */
+export const CK_MS = 2000;
+/** Delay between a fault's save and E.reboot(), so the fault frame leaves the console. */
+export const REBOOT_MS = 20;
+/** State transfer: chunk acknowledgement timeout (ms) and resends per chunk. */
+export const CHUNK_MS = 500;
+export const CHUNK_TRIES = 5;
+/** Job UART receive buffer bound (bytes); more is dropped and counted. */
+export const RX_MAX = 2048;
+/** The figures above for host-side tools and benchmarks (tree-shaken out of the bundle). */
+export const DEFAULT_CONFIG = { tickMs: TICK_MS, hbMs: HB_MS, holdMs: HOLD_MS, wdtS: WDT_S, earlyMs: EARLY_MS, loopMax: LOOP_MAX, ckMs: CK_MS };
 
 // Source numbers (bit positions) of the status register's one-bit masks.
 const B_FAULT = bit(IRQ_FAULT);
@@ -132,9 +116,7 @@ export interface Firmware {
   cmd(line: string): void;
 }
 
-export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmware {
-  const cfg: FirmwareConfig = {} as any;
-  for (const k in DEFAULT_CONFIG) (cfg as any)[k] = cfgIn && cfgIn[k] !== undefined ? cfgIn[k] : (DEFAULT_CONFIG as any)[k];
+export function createFirmware(port: Port, journal: Journal): Firmware {
   const prims = { crc32: port.crc32, b64encode: port.b64encode, b64decode: port.b64decode };
   const rec = createRecorder(() => port.now());
 
@@ -167,7 +149,6 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   let nextHb = 0;
   let lastTick = 0;
   let jit = 0;
-  let lastRaises = 0;
   let bootBody: any = null;
   let xfer: any = null;
   let xid = 0;
@@ -275,7 +256,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     body.sv = Math.round(port.now() - t0); // ms the save took (must fit in the watchdog window)
     send(MSG_FAULT, body);
     // A task-watchdog fault lets the dog bite (the register then says watchdog); others reboot.
-    if (bc !== RESET_TASK_WATCHDOG) port.after(cfg.rebootMs, port.reboot);
+    if (bc !== RESET_TASK_WATCHDOG) port.after(REBOOT_MS, port.reboot);
   };
 
   const onFault = (d: any) => {
@@ -394,7 +375,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   };
   /** No directive within the hold time: the firmware decides on its own. */
   const fallback = () => {
-    if (st.loop < cfg.loopMax && resume(null, null) === '') return;
+    if (st.loop < LOOP_MAX && resume(null, null) === '') return;
     halt();
   };
 
@@ -406,7 +387,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   const sendChunk = () => {
     const x = xfer;
     send(MSG_STATE_CHUNK, { id: x.id, i: x.i, d: x.b.subarray(x.i * CHUNK_BYTES, (x.i + 1) * CHUNK_BYTES) });
-    x.due = port.now() + cfg.chunkMs;
+    x.due = port.now() + CHUNK_MS;
   };
   const pull = (what: any) => {
     const b = what === 'ck' ? journal.rawCheckpoint() : what === 'fault' ? journal.rawFault() : null;
@@ -436,7 +417,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     acc = d.load({});
     off = 0;
     skip = -1;
-    commit({ job: b.job, n: b.n, k: b.k, t: b.t || cfg.ckMs, hold: b.hold || cfg.holdMs, loop: 0 });
+    commit({ job: b.job, n: b.n, k: b.k, t: b.t || CK_MS, hold: b.hold || HOLD_MS, loop: 0 });
     run();
     return '';
   };
@@ -520,10 +501,6 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
 
   // ---- timer --------------------------------------------------------------------------------
   const heartbeat = (t: number, quiet: boolean) => {
-    const raises = irq.cnt[0] + irq.cnt[1] + irq.cnt[2] + irq.cnt[3] + irq.cnt[4] + irq.cnt[5] + irq.cnt[6];
-    if (((raises - lastRaises) * 1000) / cfg.hbMs > cfg.stormPerS && !dying)
-      irq.raise(B_FAULT, { c: FAULT_INTERRUPT_STORM, m: 'rate ' + (raises - lastRaises) });
-    lastRaises = raises;
     rec.add(B_TIMER, jit);
     send(MSG_HEARTBEAT, {
       t: Math.floor(t),
@@ -551,14 +528,14 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
   /** Timer handler: sampler, deadlines, task watchdog. Cheap unless something is due. */
   const tick = () => {
     const t = port.now();
-    const j = Math.abs(t - lastTick - cfg.tickMs);
+    const j = Math.abs(t - lastTick - TICK_MS);
     if (j > jit) jit = Math.round(j);
     lastTick = t;
     // Progress, or nothing to do (no complete input line): the job is healthy.
     if (progressed || js !== JOB_RUNNING || rx.indexOf('\n') < 0) lastProgress = t;
     progressed = false;
     if (!dying) {
-      if (t - lastProgress > cfg.earlyMs) irq.raise(B_WDT_EARLY);
+      if (t - lastProgress > EARLY_MS) irq.raise(B_WDT_EARLY);
       else port.kick();
     }
     if (js === JOB_HOLDING && t >= holdUntil) fallback();
@@ -572,13 +549,13 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     rxSeen = false;
     if (quiet && js === JOB_RUNNING && off !== st.off && t - lastCkT >= st.t) checkpoint();
     if (xfer && t >= xfer.due) {
-      if (++xfer.tries > cfg.chunkTries) {
+      if (++xfer.tries > CHUNK_TRIES) {
         send(MSG_STATE_END, { id: xfer.id, err: 'timeout' });
         xfer = null;
       } else sendChunk();
     }
     if (t >= nextHb) {
-      nextHb = t + cfg.hbMs;
+      nextHb = t + HB_MS;
       heartbeat(t, quiet);
     }
   };
@@ -646,7 +623,7 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
       fc: fc,
       reg: raw >= 0 && !(rr && rr.clearMask) ? raw : 0,
     });
-    const hold = st.hold || cfg.holdMs;
+    const hold = st.hold || HOLD_MS;
     bootBody = {
       fw: __FW_VERSION__,
       hash: __FW_HASH__,
@@ -668,19 +645,19 @@ export function createFirmware(port: Port, journal: Journal, cfgIn?: any): Firmw
     } else js = hasJob ? st.js || JOB_IDLE : JOB_IDLE;
     send(MSG_BOOT, bootBody);
     if (js === JOB_DONE) sendResult();
-    port.watchdog(cfg.wdtS);
+    port.watchdog(WDT_S);
     port.onErrorFlags(onFlags);
     port.onUncaught((e: any) => irq.raise(B_FAULT, e));
     port.onRx((d: string) => {
-      if (rx.length < cfg.rxMax) rx += d;
+      if (rx.length < RX_MAX) rx += d;
       else rxDrop += d.length;
       rxBytes += d.length;
       rxSeen = true;
       irq.raise(B_UART_RX);
     });
     lastTick = lastProgress = port.now();
-    nextHb = lastTick + cfg.hbMs;
-    port.every(cfg.tickMs, () => irq.raise(B_TIMER));
+    nextHb = lastTick + HB_MS;
+    port.every(TICK_MS, () => irq.raise(B_TIMER));
   };
 
   return { boot: boot, cmd: cmd };

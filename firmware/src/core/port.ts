@@ -11,10 +11,9 @@ export type JournalStore = any;
 export interface Port {
   /** Milliseconds, monotonic while the board runs (getTime()*1000 on Espruino). */
   now(): number;
-  /** setInterval / setTimeout / clear. */
+  /** setInterval / setTimeout. */
   every(ms: number, fn: () => void): any;
   after(ms: number, fn: () => void): any;
-  cancel(handle: any): void;
   /** Prints one console line (a frame); the port adds the line ending. */
   line(s: string): void;
   /** zlib CRC-32 of a byte string or bytes (E.CRC32). */
@@ -31,9 +30,8 @@ export interface Port {
   watchdog(seconds: number): void;
   kick(): void;
   reboot(): void;
-  /** Board row from shared/boards.ts (process.env.BOARD) and the raw env name. */
+  /** Board row from shared/boards.ts (process.env.BOARD). */
   board: BoardInfo;
-  boardName: string;
   /** Raw reset-cause register, or -1 on a board the table does not name a register for. */
   resetRegister(): number;
   /** Clears the reset-cause flags where the board table allows it (never on nRF52). */

@@ -70,7 +70,6 @@ export class FakeBoard {
       now: () => this.t,
       every: (ms, fn) => this.addTimer(ms, ms, fn, gen),
       after: (ms, fn) => this.addTimer(ms, 0, fn, gen),
-      cancel: (h) => (this.timers = this.timers.filter((x) => x.id !== h)),
       line: (s) => {
         this.lines.push(s);
         this.frames.push(...decodeFrames(s));
@@ -90,7 +89,6 @@ export class FakeBoard {
         this.rebooting = true;
       },
       board: this.board,
-      boardName: 'PUCKJS',
       resetRegister: () => this.reg,
       clearResetRegister: () => {},
       memFree: () => 2000,

@@ -16,20 +16,17 @@ declare function getTime(): number;
 declare function print(s: string): void;
 declare function setInterval(fn: () => void, ms: number): any;
 declare function setTimeout(fn: () => void, ms: number): any;
-declare function clearTimeout(h: any): void;
 
 /** Job UART speed; the host feeds records at this rate (docs/protocol-job.md). */
 export const JOB_BAUD = 115200;
 
 export function createEspruinoPort(): Port {
-  const envName = String(process.env.BOARD);
-  const board = boardForEnv(envName);
+  const board = boardForEnv(process.env.BOARD);
   const rr = board.resetRegister;
   return {
     now: () => getTime() * 1000,
     every: (ms, fn) => setInterval(fn, ms),
     after: (ms, fn) => setTimeout(fn, ms),
-    cancel: (h) => clearTimeout(h),
     line: (s) => print(s),
     crc32: (d) => E.CRC32(d) >>> 0,
     b64encode: (b) => btoa(E.toString(b)),
@@ -47,7 +44,6 @@ export function createEspruinoPort(): Port {
     kick: () => E.kickWatchdog(),
     reboot: () => E.reboot(),
     board: board,
-    boardName: envName,
     resetRegister: () => (rr ? peek32(rr.addr) >>> 0 : -1),
     clearResetRegister: (raw) => {
       if (!rr || !rr.clearMask) return; // nRF52: never poke the POWER block
