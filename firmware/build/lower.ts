@@ -113,11 +113,11 @@ export async function bundleModules(options: BundleOptions): Promise<Bundle> {
   const js = result.outputFiles.find((f) => f.path.endsWith('.js'))!;
   const map = new SourceMapLookup(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text);
   const code = js.text.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').split(HIDDEN_REQUIRE).join('require');
-  // wrapModule adds one line above the module code
   const output = Object.entries(result.metafile!.outputs).find(([path]) => path.endsWith('.js'))?.[1];
   const modules = Object.entries(output?.inputs ?? {})
     .map(([path, input]) => ({ path, bytes: input.bytesInOutput }))
     .sort((a, b) => b.bytes - a.bytes);
+  // wrapModule adds one line above the module code, hence `line - 1`
   return { code: wrapModule(code, options.globalName), toSource: (line, column) => map.original(line - 1, column), modules };
 }
 
