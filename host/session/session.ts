@@ -322,9 +322,11 @@ export class Session extends EventEmitter {
     // A boot counter that moved by more than one means boots happened we never saw a frame of.
     const method: DetectionMethod = prev && typeof b.boots === 'number' && typeof prev.boots === 'number' && b.boots - prev.boots > 1 ? 'boot-counter' : 'boot-frame';
     const jobInFlight = !!b.hold || (this.job !== null && this.state !== 'done' && this.state !== 'safe_mode' && !this.result);
-    if (prev !== null || this.current) this.resets++;
+    // Known before (a boot frame or heartbeats seen): this boot is a reset, not our first look.
+    const known = prev !== null || this.lastHeartbeat !== null;
+    if (known || this.current) this.resets++;
     this.supersede(at);
-    if (!this.current && (prev !== null || b.hold)) this.openIncident(method, at);
+    if (!this.current && (known || b.hold)) this.openIncident(method, at);
     else if (this.current) this.detect(this.current, method, at);
     this.emitEvent({ type: 'boot', id: this.current?.id, rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fault: b.fault, fw: b.fw, board: b.board });
     if (b.hold) this.setState('holding');
