@@ -218,3 +218,23 @@ describe('npm run build (firmware/build/cli.ts)', () => {
     expect(r.stderr).toContain('unknown argument "--frobnicate"');
   });
 });
+
+describe('the real firmware bundle (firmware/dist, built by npm run build)', () => {
+  const dist = join(HERE, '../../firmware/dist');
+  const built = existsSync(join(dist, 'irqmon.js')) && existsSync(join(dist, 'irqmon.min.js'));
+  if (!built) console.warn(`SKIPPED: ${dist}/irqmon.js is missing; run \`npm run build\` first (npm test does)`);
+
+  it.skipIf(!built)('declares before it runs in every function body, defines only irqmon, carries its size.json hash', () => {
+    const size = JSON.parse(readFileSync(join(dist, 'size.json'), 'utf8'));
+    for (const name of ['irqmon.js', 'irqmon.min.js']) {
+      const code = readFileSync(join(dist, name), 'utf8');
+      expect(hoistingDependencies(code)).toEqual([]);
+      const program = acorn.parse(code, { ecmaVersion: 'latest' }) as AnyNode;
+      const globals = program.body.flatMap((s: AnyNode) => (s.type === 'VariableDeclaration' ? s.declarations.map((d: AnyNode) => d.id.name) : []));
+      expect(globals).toEqual(['irqmon']);
+      expect(code).toContain(`"${size.hash}"`);
+    }
+    const raw = readFileSync(join(dist, 'irqmon.js'), 'utf8');
+    expect((crc32(raw.split(size.hash).join(HASH_PLACEHOLDER)) >>> 0).toString(16).padStart(8, '0')).toBe(size.hash);
+  });
+});
