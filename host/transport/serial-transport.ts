@@ -32,7 +32,7 @@ export class SerialTransport extends TransportBase {
 
   async open(): Promise<void> {
     try {
-      await this.openOnce();
+      await this.openOnce(true);
     } catch (err) {
       throw await explainOpenError(this.opts.path, err as Error);
     }
@@ -58,7 +58,8 @@ export class SerialTransport extends TransportBase {
     this.emit('close');
   }
 
-  private openOnce(): Promise<void> {
+  /** Opens the path; `first`: the initial open (present from the start, not a 'return'). */
+  private openOnce(first = false): Promise<void> {
     const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baud ?? 115200, autoOpen: false });
     // Without an 'error' listener a late error would kill the process.
     port.on('error', () => {});
@@ -74,7 +75,8 @@ export class SerialTransport extends TransportBase {
           this.gone(closeErr?.disconnected ? 'port disconnected' : 'port closed');
           void this.reopen();
         });
-        this.back();
+        if (first) this.present = true;
+        else this.back();
         resolve();
       });
     });
