@@ -354,6 +354,151 @@
   G.LoopbackB = makeDevice('LoopbackB');
   G[consoleName] = makeDevice(consoleName);
 
+  // ---- Promise --------------------------------------------------------------------------------
+  // Espruino's Promise (new, then, catch, resolve, reject, all), in JS: V8's native one would
+  // report unhandled rejections to the HOST process (and crash it). Reactions run as jobs the
+  // host drains right after the code that queued them; a rejection nobody handles by then
+  // throws "Unhandled promise rejection: ..." as on a board.
+  var promiseJobs = [];
+  var STATE = '\u0000state', VALUE = '\u0000value', REACT = '\u0000reactions', HANDLED = '\u0000handled';
+  function queueJob(fn) {
+    promiseJobs.push(fn);
+  }
+  function EPromise(executor) {
+    if (!(this instanceof EPromise)) throw new Error('Promise must be called with new');
+    if (typeof executor !== 'function') throw new Error('Executor function required in promise constructor');
+    defineHidden(this, STATE, 0);
+    defineHidden(this, VALUE, undefined);
+    defineHidden(this, REACT, []);
+    defineHidden(this, HANDLED, false);
+    var self = this;
+    var done = false;
+    try {
+      executor(
+        function (v) {
+          if (done) return;
+          done = true;
+          resolveWith(self, v);
+        },
+        function (e) {
+          if (done) return;
+          done = true;
+          settle(self, 2, e);
+        },
+      );
+    } catch (e) {
+      if (!done) {
+        done = true;
+        settle(self, 2, e);
+      }
+    }
+  }
+  function resolveWith(p, v) {
+    if (v === p) return settle(p, 2, new TypeError('Chaining cycle detected for promise'));
+    if (v && (typeof v === 'object' || typeof v === 'function')) {
+      var then;
+      try {
+        then = v.then;
+      } catch (e) {
+        return settle(p, 2, e);
+      }
+      if (typeof then === 'function') {
+        var called = false;
+        try {
+          then.call(
+            v,
+            function (x) {
+              if (!called) {
+                called = true;
+                resolveWith(p, x);
+              }
+            },
+            function (e) {
+              if (!called) {
+                called = true;
+                settle(p, 2, e);
+              }
+            },
+          );
+        } catch (e) {
+          if (!called) {
+            called = true;
+            settle(p, 2, e);
+          }
+        }
+        return;
+      }
+    }
+    settle(p, 1, v);
+  }
+  function settle(p, state, value) {
+    if (p[STATE]) return;
+    p[STATE] = state;
+    p[VALUE] = value;
+    var reactions = p[REACT];
+    p[REACT] = [];
+    for (var i = 0; i < reactions.length; i++) react(reactions[i], state, value);
+    if (state === 2 && !p[HANDLED])
+      queueJob(function () {
+        if (!p[HANDLED]) throw new Error('Unhandled promise rejection: ' + String(value));
+      });
+  }
+  function react(r, state, value) {
+    queueJob(function () {
+      var cb = state === 1 ? r.onFulfilled : r.onRejected;
+      if (typeof cb !== 'function') {
+        if (state === 1) resolveWith(r.child, value);
+        else settle(r.child, 2, value);
+        return;
+      }
+      var out;
+      try {
+        out = cb(value);
+      } catch (e) {
+        settle(r.child, 2, e);
+        return;
+      }
+      resolveWith(r.child, out);
+    });
+  }
+  EPromise.prototype.then = function (onFulfilled, onRejected) {
+    var child = new EPromise(function () {});
+    var r = { onFulfilled: onFulfilled, onRejected: onRejected, child: child };
+    this[HANDLED] = true;
+    if (this[STATE]) react(r, this[STATE], this[VALUE]);
+    else this[REACT].push(r);
+    return child;
+  };
+  EPromise.prototype['catch'] = function (onRejected) {
+    return this.then(undefined, onRejected);
+  };
+  EPromise.resolve = function (v) {
+    if (v instanceof EPromise) return v;
+    return new EPromise(function (res) {
+      res(v);
+    });
+  };
+  EPromise.reject = function (e) {
+    return new EPromise(function (res, rej) {
+      rej(e);
+    });
+  };
+  EPromise.all = function (items) {
+    return new EPromise(function (res, rej) {
+      var results = [];
+      var left = items.length;
+      if (!left) return res(results);
+      for (var i = 0; i < items.length; i++)
+        (function (k) {
+          EPromise.resolve(items[k]).then(function (v) {
+            results[k] = v;
+            if (--left === 0) res(results);
+          }, rej);
+        })(i);
+    });
+  };
+  G.Promise = EPromise;
+
   // ---- dispatcher (host side drives callbacks through this) -----------------------------------
   var job = null;
   var emitters = { E: E, process: proc };
@@ -396,11 +541,17 @@
         }
         case 'uncaught':
           return proc.emit('uncaughtException', j[1]);
+        case 'drain':
+          while (promiseJobs.length) promiseJobs.shift()();
+          return;
       }
     },
     hasListeners: function (objName, ev) {
       var target = emitters[objName] || devices[objName];
       return !!target && listeners(target, ev).length > 0;
+    },
+    pendingJobs: function () {
+      return promiseJobs.length;
     },
     dropTimer: function (id) {
       delete timers[id];

@@ -99,6 +99,8 @@ export type HostCall = (op: string, args: unknown[]) => unknown;
 export interface ContextRuntime {
   prepare(kind: string, a?: unknown, b?: unknown, c?: unknown): void;
   hasListeners(obj: string, ev: string): boolean;
+  /** Promise reactions waiting to run (drained by a 'drain' job). */
+  pendingJobs(): number;
   dropTimer(id: number): void;
   dropAllTimers(): void;
   errorString(e: unknown): string;
@@ -114,10 +116,34 @@ interface ContextCtors {
   TypeError: TypeErrorConstructor;
   RangeError: RangeErrorConstructor;
   objectProto: object;
+  /** V8's own Promise.prototype in this context (deleted from the globals, still made by eval'd import()). */
+  nativePromiseProto: object;
 }
 
 /** Thrown out of a script run when the vm timeout fired (the code did not return). */
 export class ScriptTimeout extends Error {}
+
+/**
+ * Last line of defence: a native (V8) promise made inside a board context (the context's Promise
+ * is a JS one, but `eval("import('x')")` still makes a native one) must not reach Node's default
+ * unhandled-rejection handling, which would end the whole host process. Rejections of promises
+ * from a live board context go to that board; anything else keeps Node's default behaviour.
+ */
+const boardRejections = new WeakMap<object, (reason: unknown) => void>();
+let rejectionGuardInstalled = false;
+function installRejectionGuard(): void {
+  if (rejectionGuardInstalled) return;
+  rejectionGuardInstalled = true;
+  process.on('unhandledRejection', (reason, promise) => {
+    const report = boardRejections.get(Object.getPrototypeOf(promise) as object);
+    if (report) {
+      report(reason);
+      return;
+    }
+    // Not ours: behave as if this listener did not exist (Node's default throws).
+    if (process.listenerCount('unhandledRejection') === 1) throw reason;
+  });
+}
 
 export class EspruinoContext {
   readonly context: vm.Context;
@@ -127,7 +153,7 @@ export class EspruinoContext {
   /** Names of globals present after setup: the interpreter's own, not the program's. */
   readonly builtinNames: Set<string>;
 
-  constructor(hostCall: HostCall, consoleDevice: string) {
+  constructor(hostCall: HostCall, consoleDevice: string, onNativeRejection?: (reason: unknown) => void) {
     // A null-prototype sandbox: with `{}`, `this.constructor` inside would be the HOST's Object
     // (the classic vm escape to `process`); with null it resolves to the context's own Object.
     this.context = vm.createContext(
@@ -135,10 +161,14 @@ export class EspruinoContext {
       { name: 'espruino', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' },
     );
     this.ctors = vm.runInContext(
-      '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype})',
+      '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype, nativePromiseProto: Promise.prototype})',
       this.context,
     );
     const ctors = this.ctors;
+    if (onNativeRejection) {
+      installRejectionGuard();
+      boardRejections.set(ctors.nativePromiseProto, onNativeRejection);
+    }
     const toCtx = (v: unknown) => this.toContext(v);
     // The one host function the context sees: captured by the runtime's closure, never a global.
     const bridge = function (op: string, ...args: unknown[]): unknown {

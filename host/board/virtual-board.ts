@@ -424,7 +424,20 @@ export class VirtualBoard extends EventEmitter {
   }
 
   private newContext(): void {
-    this.ctx = new EspruinoContext((op, args) => this.hostCall(op, args), this.consoleName);
+    const epoch = this.epoch;
+    const ctx: EspruinoContext = new EspruinoContext(
+      (op, args) => this.hostCall(op, args),
+      this.consoleName,
+      (reason) => {
+        // Only while this context is still the board's RAM.
+        if (epoch === this.epoch && this.ctx === ctx && this.boardState === 'running')
+        {
+          this.printUncaughtText(`Error: Unhandled promise rejection: ${errorText(reason, ctx.errorClass(reason))}`, {});
+          this.scheduleIdle();
+        }
+      },
+    );
+    this.ctx = ctx;
     this.nextTimerId = 1;
     this.codeBlocks = 0;
   }
@@ -577,7 +590,8 @@ export class VirtualBoard extends EventEmitter {
       if (error instanceof ScriptTimeout) this.becomeStuck(site);
       else this.reportUncaught(error, site);
     }
-    this.afterRun();
+    // A REPL line's promise reactions run after its `=result` is printed (executeLine).
+    if (!site.repl) this.afterRun();
     return { ok, value };
   }
 
@@ -662,6 +676,9 @@ export class VirtualBoard extends EventEmitter {
   }
 
   private afterRun(): void {
+    // Promise reactions queued by the code that just ran run right after it.
+    if (this.executing === 0 && this.ctx && this.boardState === 'running' && this.ctx.rt.pendingJobs() > 0)
+      this.runCallbackRaw('drain', [], { callback: true });
     this.checkErrors();
     if (this.todo && this.executing === 0) this.scheduleIdle();
   }
@@ -1045,6 +1062,7 @@ export class VirtualBoard extends EventEmitter {
       const value = declared ? dataProp(ctx.global, declared) : r.value;
       this.writeDevice(this.currentConsole, consoleText('=' + toEspruinoJSON(value, REPL_FLAGS, ctx.global) + '\n'));
     }
+    if (this.ctx === ctx) this.afterRun();
   }
 
   // ==== the host side of the Espruino surface ==================================================

@@ -182,3 +182,28 @@ describe('built-ins that behave as on Espruino', () => {
     expect(await value(r, '(function(){ try { null.x; } catch (e) { return typeof e.name + " " + String(new TypeError("t")); } })()')).toBe('undefined TypeError: t');
   });
 });
+
+describe('Promise', () => {
+  it('then/catch/all work; an unhandled rejection is reported on the board, never in the host', async () => {
+    r = rig();
+    await r.boot();
+    await r.send(
+      '\x10Promise.all([1, Promise.resolve(2), new Promise(function(res){ setTimeout(function(){ res(3); }, 20); })]).then(function(v){ print("all " + v.join()); });\n',
+      100,
+    );
+    expect(r.all()).toContain('all 1,2,3');
+    await r.send('\x10Promise.reject(new Error("nope")).catch(function(e){ print("caught " + e.message); });\n');
+    expect(r.all()).toContain('caught nope');
+    const out = await r.send('new Promise(function(res, rej){ rej(new Error("lost")); })\n');
+    expect(out).toContain('Uncaught Error: Unhandled promise rejection: Error: lost');
+    expect(await r.send('1+1\n')).toBe('1+1\r\n=2\r\n>');
+  });
+
+  it('a native promise rejection made through eval stays on the board', async () => {
+    r = rig({ check: false });
+    await r.boot();
+    await r.send('eval("import(\'fs\')")\n', 300);
+    expect(r.all()).toContain('Uncaught Error: Unhandled promise rejection');
+    expect(await r.send('1+1\n')).toBe('1+1\r\n=2\r\n>');
+  });
+});
