@@ -147,3 +147,32 @@ describe('resets and the reset-cause register', () => {
     expect(out.startsWith('P\r\n0\r\nC\r\nI\r\n')).toBe(true);
   });
 });
+
+describe('on the real clock (what irqmon sim uses)', () => {
+  it('answers the REPL and a watchdog ends a while(1){} without hanging the host', async () => {
+    const { VirtualBoard } = await import('../../host/board/index.ts');
+    const board = new VirtualBoard({ board: 'puck', seed: 5, fast: true });
+    let out = '';
+    const resets: string[] = [];
+    board.on('console', (d: Buffer) => (out += d.toString('latin1')));
+    board.on('reset', (e: { cause: string }) => resets.push(e.cause));
+    const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+    const waitFor = async (pred: () => boolean, ms: number) => {
+      for (let t = 0; t < ms && !pred(); t += 5) await sleep(5);
+      return pred();
+    };
+    try {
+      board.powerOn();
+      expect(await waitFor(() => out.endsWith('>'), 3000)).toBe(true);
+      out = '';
+      board.consoleWrite('1+2\n');
+      expect(await waitFor(() => out.endsWith('>'), 3000)).toBe(true);
+      expect(out).toBe('1+2\r\n=3\r\n>');
+      board.consoleWrite('E.enableWatchdog(0.2); while(1){}\n');
+      expect(await waitFor(() => resets.length === 2, 3000)).toBe(true);
+      expect(resets[1]).toBe('watchdog');
+    } finally {
+      board.stop();
+    }
+  });
+});
