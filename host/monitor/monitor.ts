@@ -378,7 +378,29 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     text: '',
   };
   summary.text = summaryLine(summary, opts, failure);
-  view.line(summary.text);
+  view.line(summary.text, {
+    exitCode,
+    match,
+    result,
+    golden,
+    skipped: session.skipped,
+    resets: summary.resets,
+    incidents: incidents.map((i) => ({
+      id: i.id,
+      detections: i.detections,
+      cause: i.resetCause,
+      fault: i.faultClass,
+      action: i.decision?.action,
+      ok: i.outcome?.ok,
+      rtoMs: i.rtoMs,
+      outageMs: i.outageMs,
+      rpo: i.rpo,
+    })),
+    rtoMedianMs: summary.rtoMedianMs,
+    rtoMaxMs: summary.rtoMaxMs,
+    byClass,
+    link: link.stats,
+  });
   return summary;
 }
 

@@ -5,7 +5,7 @@ import { formatDuration } from '../recovery/decide.ts';
 export interface View {
   event(e: SessionEvent): void;
   /** Final words (summary line and the like) go through here so the TTY view can finish cleanly. */
-  line(text: string): void;
+  line(text: string, details?: object): void;
   close(): void;
 }
 
@@ -26,8 +26,8 @@ export function jsonView(ctx: ViewContext): View {
       if (raw instanceof Uint8Array) (rest as any).rawBytes = raw.length;
       ctx.out.write(JSON.stringify(rest) + '\n');
     },
-    line(text) {
-      ctx.out.write(JSON.stringify({ type: 'summary', text }) + '\n');
+    line(text, details) {
+      ctx.out.write(JSON.stringify({ type: 'summary', text, ...details }) + '\n');
     },
     close() {},
   };
