@@ -187,6 +187,24 @@ describe('firmware core on a fake port', () => {
     expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 5, crc));
   });
 
+  it('a line split by a flash write is never glued to a later one', () => {
+    const b = new FakeBoard();
+    b.boot();
+    b.send(P.CMD_START, { job: 'stream', n: 10, k: 5 });
+    let s = '';
+    for (let i = 0; i < 5; i++) s += recordLine(SEED, i);
+    const r5 = recordLine(SEED, 5);
+    const r6 = recordLine(SEED, 6);
+    // R5 is half received when the checkpoint after R4 writes flash; the rest of R5 and the start
+    // of R6 are lost during the write: what arrives next is the tail of R6 (digits and a newline).
+    b.feed(s + r5.slice(0, 3));
+    b.feed(r6.slice(r6.indexOf(':') + 1));
+    b.run(1000);
+    expect(b.last(P.MSG_HEARTBEAT)).toMatchObject({ off: 5 });
+    feed(b, 5, 10);
+    expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 10, crc));
+  });
+
   it('pull: checkpoint bytes in acknowledged chunks, resent on timeout', () => {
     const b = new FakeBoard();
     b.boot();

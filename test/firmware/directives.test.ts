@@ -19,8 +19,7 @@ async function crashedAt40(hold = 4000): Promise<any> {
   d = new Driver({ board: 'puck' });
   await d.start();
   expect((await d.cmd(P.CMD_START, { job: 'stream', n: N, k: K, hold })).ok).toBe(true);
-  d.feed(0, 40);
-  await d.until(() => d.knownOff() === 40);
+  await d.feedTo(40, K);
   d.board.inject({ kind: 'exception' });
   const boot = await d.nextBoot();
   expect(boot).toMatchObject({ rc: T.RESET_FAULT, fault: T.FAULT_EXCEPTION, ck: { off: 40 }, hold });
@@ -65,8 +64,7 @@ describe('hold and directives', () => {
     d = new Driver({ board: 'puck' });
     await d.start();
     await d.cmd(P.CMD_START, { job: 'stream', n: N, k: K });
-    d.feed(0, 40);
-    await d.until(() => d.knownOff() === 40);
+    await d.feedTo(40, K);
     d.feed(40, 43);
     d.board.serial1Write('R43:99999\n'); // a value the job refuses: assertion fault
     const boot = await d.nextBoot();
@@ -130,8 +128,7 @@ describe('hold and directives', () => {
     d = new Driver({ board: 'puck' });
     await d.start();
     await d.cmd(P.CMD_START, { job: 'stream', n: N, k: K });
-    d.feed(0, 30);
-    await d.until(() => d.knownOff() === 30);
+    await d.feedTo(30, K);
     d.board.inject({ kind: 'pin-reset' });
     expect(await d.nextBoot()).toMatchObject({ rc: T.RESET_PIN, loop: 0, hold: 0, ck: { off: 30 } });
     expect(await d.feedUntilResult(N, K)).toMatchObject(golden(N));

@@ -26,7 +26,8 @@ async function running(board: 'puck' | 'pico'): Promise<{ flashAtReset: (FlashVi
   });
   await d.start();
   expect((await d.cmd(P.CMD_START, { job: 'stream', n: 400, k: 10 })).ok).toBe(true);
-  d.feed(0, 55);
+  await d.feedTo(50, 10);
+  d.feed(50, 55);
   await d.until(() => d.knownOff() === 55);
   await d.run(1500); // the time-based checkpoint commits 55
   expect(d.last(P.MSG_CHECKPOINT).off).toBe(55);

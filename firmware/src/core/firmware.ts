@@ -138,6 +138,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   let rxSeen = false; // the job UART delivered data since the last tick
   let fifo = 0; // event queue overflowed: rxBytes + 1 at that moment, classified at the next tick
   let uerr = 0; // UART errors (bytes lost; the feed contract re-sends them)
+  let cut = false; // a flash write may have split the line being received: drop up to its end
   let dup = 0;
   let bad = 0;
   let dying = false; // a fault was captured: no more kicks, reset pending
@@ -198,11 +199,26 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       }
     if (!any && ckSeq >= 0) return;
     const r = journal.commit(d, false, urgent);
+    afterFlash();
     ckSeq = r.seq;
     sinceCk = 0;
     lastCkT = port.now();
     rec.add(EV_CHECKPOINT, off);
     send(MSG_CHECKPOINT, { seq: r.seq, off: st.off, full: r.full, bytes: r.bytes });
+  };
+  /**
+   * A flash write stalls the CPU and the UART loses what arrives meanwhile (beyond its few bytes
+   * of FIFO). A line that was partly received when the write began could be glued to the tail of
+   * a later one: drop that partial line and whatever arrives up to the next newline (the host
+   * re-sends it). Lines received completely before the write are intact.
+   */
+  const afterFlash = () => {
+    let j = rx.length;
+    while (j > 0 && rx.charCodeAt(j - 1) !== 10) j--;
+    if (j < rx.length) {
+      rx = rx.substring(0, j);
+      cut = true;
+    }
   };
   /** The job's progress as journal entries: taken only between records, so always consistent. */
   const checkpoint = (extra?: any) => {
@@ -316,6 +332,12 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     if (stuck) return;
     let i = rx.indexOf('\n');
     if (i < 0) return;
+    if (cut) {
+      cut = false;
+      bad++;
+      rx = rx.substring(i + 1);
+      i = rx.indexOf('\n');
+    }
     rec.add(B_UART_RX, off);
     while (i >= 0) {
       const ln = rx.substring(0, i);
@@ -523,7 +545,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       send(MSG_BOOT, bootBody);
     }
     if (js === JOB_DONE) sendResult();
-    if (!dying && quiet) journal.maintain(); // pre-erase the next compaction page, outside any fault path
+    if (!dying && quiet && journal.maintain()) afterFlash(); // pre-erase the next page, outside any fault path
   };
   /** Timer handler: sampler, deadlines, task watchdog. Cheap unless something is due. */
   const tick = () => {

@@ -114,16 +114,14 @@ export class Driver {
    * newest reported `off` up to the next checkpoint boundary (a multiple of k, at most `window`
    * records), then wait: the board writes flash at the boundary, and bytes arriving during a
    * flash write are lost. Re-send from the board's `off` when nothing moved for 1.5 heartbeats.
-   * Stops at the result or after maxMs; `onStep` runs every 50 ms of board time (fault injection).
+   * Runs until `done()` or maxMs; `onStep` runs every 50 ms of board time (fault injection).
    */
-  async feedUntilResult(n: number, k: number, maxMs = 60000, window = 32, onStep?: (off: number) => unknown): Promise<any> {
+  async feedWhile(n: number, k: number, done: () => boolean, maxMs = 60000, window = 32, onStep?: () => unknown): Promise<void> {
     let sentTo = -1;
     let lastOff = -2;
     let stillSince = this.clock.now();
-    const frames0 = this.frames.length;
     for (let t = 0; t < maxMs; t += 50) {
-      const res = this.frames.slice(frames0).find((f) => f.type === P.MSG_RESULT);
-      if (res) return res.body;
+      if (done()) return;
       const off = this.knownOff();
       const running = this.last(P.MSG_HEARTBEAT)?.st === 1 || this.lastType() === P.MSG_CHECKPOINT;
       if (off !== lastOff) {
@@ -138,10 +136,23 @@ export class Driver {
         this.feed(off, end);
         sentTo = end;
       }
-      if (onStep) await onStep(off);
+      if (onStep) await onStep();
       await this.clock.sleep(50);
     }
-    throw new Error('no result within ' + maxMs + ' ms; off ' + this.knownOff());
+    throw new Error('feed: not done within ' + maxMs + ' ms; off ' + this.knownOff());
+  }
+
+  /** Feeds until the job reports MSG_RESULT; returns its body. */
+  async feedUntilResult(n: number, k: number, maxMs = 60000, window = 32, onStep?: () => unknown): Promise<any> {
+    const from = this.frames.length;
+    const res = () => this.frames.slice(from).find((f) => f.type === P.MSG_RESULT);
+    await this.feedWhile(n, k, () => !!res(), maxMs, window, onStep);
+    return res()!.body;
+  }
+
+  /** Feeds until the job reports offset `to` (a checkpoint boundary). */
+  feedTo(to: number, k: number, n = 1 << 30): Promise<void> {
+    return this.feedWhile(Math.min(n, to), k, () => this.knownOff() >= to);
   }
 
   lastType(): number {

@@ -1,9 +1,15 @@
 /**
- * The in-test host's framing: shared/frame.ts with Node primitives, shared/msgpack.ts payloads.
+ * The in-test host's framing: shared/frame.ts with Node primitives; payloads with msgpackr (plain
+ * MessagePack, as the host side uses it), so these tests also prove the board's codec speaks
+ * standard MessagePack.
  */
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { decodeFrameLine, encodeFrameLine, type FramePrims } from '../../../shared/frame.ts';
-import { decode, encode } from '../../../shared/msgpack.ts';
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
+const decode = (b: Uint8Array) => packr.unpack(Buffer.from(b));
+const encode = (v: any) => new Uint8Array(packr.pack(v));
 
 export const nodePrims: FramePrims = {
   crc32: (s: string) => zlibCrc32(Buffer.from(s, 'latin1')) >>> 0,
