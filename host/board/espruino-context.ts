@@ -77,6 +77,17 @@ const ESPRUINO_BEHAVIOUR = `
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
   // split(sep, limit) ignores the limit
   define(String.prototype, 'split', function (sep) { return split.call(this, sep); });
+  // numbers print with ~12 significant digits, also in JSON: 0.1+0.2 gives 0.3
+  var short = function (x) { return typeof x === 'number' && isFinite(x) && floor(x) !== x ? Number(x.toPrecision(12)) : x; };
+  var numToString = Number.prototype.toString;
+  define(Number.prototype, 'toString', function (radix) {
+    return radix === undefined || radix === 10 ? numToString.call(short(+this)) : numToString.call(this, radix);
+  });
+  var stringify = JSON.stringify;
+  define(JSON, 'stringify', function (value, replacer, space) {
+    if (replacer && typeof replacer !== 'function') return stringify(value, replacer, space);
+    return stringify(value, function (k, v) { return short(replacer ? replacer.call(this, k, v) : v); }, space);
+  });
   // Math.round(-1.5) is -2
   define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
   // e.name is undefined, but String(e) still says "TypeError: msg"
