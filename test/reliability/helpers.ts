@@ -25,9 +25,12 @@ export const scale = (small: number, full: number): number => (SOAK ? full : sma
 /** Per-test timeout: generous at soak scale (the sizes are 10-50x larger). */
 export const TIMEOUT = SOAK ? 30 * 60_000 : 60_000;
 
-export const BUNDLE = join(import.meta.dirname, '../../firmware/dist/irqmon.min.js');
-export const bundle = (): string => readFileSync(BUNDLE, 'latin1');
+/** The bundle boards run: $IRQMON_FIRMWARE (as the monitor reads it), else the built one. */
+export const BUNDLE = process.env.IRQMON_FIRMWARE || join(import.meta.dirname, '../../firmware/dist/irqmon.min.js');
 export const haveBundle = existsSync(BUNDLE);
+// Read once: a rebuild while a long run goes on must not swap the firmware under it.
+const CODE = haveBundle ? readFileSync(BUNDLE, 'latin1') : '';
+export const bundle = (): string => CODE;
 export const crc = (s: string) => zlibCrc32(Buffer.from(s, 'latin1')) >>> 0;
 export const JOB_SEED = 11;
 
