@@ -176,6 +176,8 @@ export class VirtualBoard extends EventEmitter {
   private stalls: { start: number; end: number; held: number }[] = [];
   private lastMemoryCheck = -Infinity;
   private lowMemoryReported = false;
+  /** The last memory check found the budget exceeded: the next callback's allocations fail. */
+  private memoryExhausted = false;
 
   constructor(opts: VirtualBoardOptions = {}) {
     super();
@@ -361,6 +363,7 @@ export class VirtualBoard extends EventEmitter {
     this.stuckSite = null;
     this.todo = null;
     this.codeBlocks = 0;
+    this.memoryExhausted = false;
     this.boardState = 'off';
   }
 
@@ -488,6 +491,7 @@ export class VirtualBoard extends EventEmitter {
     this.runCallbackRaw('emit', ['E', 'kill'], { callback: true });
     if (this.boardState !== 'running') return;
     const wdt = this.wdt;
+    this.memoryExhausted = false;
     this.errorFlags = 0;
     this.reportedFlags = 0;
     this.timers.clear();
@@ -635,8 +639,9 @@ export class VirtualBoard extends EventEmitter {
       this.afterRun();
       return true;
     }
-    if (f.outOfMemory) {
-      f.outOfMemory--;
+    if (f.outOfMemory || this.memoryExhausted) {
+      if (this.memoryExhausted) this.memoryExhausted = false;
+      else f.outOfMemory--;
       this.outOfMemory();
       return true;
     }
@@ -1017,7 +1022,8 @@ export class VirtualBoard extends EventEmitter {
     const total = this.profile.info.memoryBlocks;
     const usage = this.memoryUsage();
     if (usage > total) {
-      this.outOfMemory();
+      // Allocation fails in whatever runs next: that callback is interrupted (as on a board).
+      this.memoryExhausted = true;
     } else if (usage > total * 0.9) {
       if (!this.lowMemoryReported) this.setFlag('LOW_MEMORY');
       this.lowMemoryReported = true;
