@@ -134,3 +134,37 @@ describe('hold and directives', () => {
     expect(await d.feedUntilResult(N, K)).toMatchObject(golden(N));
   });
 });
+
+describe('older checkpoints and boards without a reset register', () => {
+  it('resume {ck} from an older FULL snapshot still in flash: re-folds from there, golden result', async () => {
+    d = new Driver({ board: 'puck' });
+    await d.start();
+    await d.cmd(P.CMD_START, { job: 'stream', n: 800, k: 2 });
+    await d.feedTo(700, 2);
+    const fulls = d.of(P.MSG_CHECKPOINT).filter((c) => c.full && c.off > 0);
+    expect(fulls.length).toBeGreaterThanOrEqual(2); // compactions wrote FULL snapshots
+    d.board.inject({ kind: 'exception' });
+    await d.nextBoot();
+    // the newest FULL before the last one is an older checkpoint the journal still holds
+    const older = fulls[fulls.length - 2];
+    const from = d.frames.length;
+    const ack = await d.cmd(P.CMD_RESUME, { ck: older.seq });
+    expect(ack).toMatchObject({ ok: true });
+    const ck = d.frames.slice(from).find((f) => f.type === P.MSG_CHECKPOINT)!.body;
+    expect(ck.off).toBe(older.off);
+    expect(await d.feedUntilResult(800, 2)).toMatchObject(golden(800));
+  });
+
+  it('generic board (no reset register in the table): never peeks, the breadcrumb names the cause', async () => {
+    d = new Driver({ board: 'generic' });
+    const boot0 = await d.start();
+    expect(boot0).toMatchObject({ board: 'generic', reg: -1, rc: T.RESET_POWER_ON });
+    await d.cmd(P.CMD_START, { job: 'stream', n: 50, k: 10 });
+    await d.feedTo(20, 10);
+    d.board.inject({ kind: 'stack-overflow' });
+    expect(await d.nextBoot()).toMatchObject({ reg: -1, rc: T.RESET_FAULT, fault: T.FAULT_STACK_OVERFLOW, ck: { off: 20 } });
+    await d.cmd(P.CMD_RESUME);
+    expect(await d.feedUntilResult(50, 10)).toMatchObject(golden(50));
+    expect(d.resets.length).toBe(2); // no crash from a stray peek32
+  });
+});

@@ -34,7 +34,6 @@ import {
 import {
   IRQ_FAULT,
   IRQ_INJECT,
-  IRQ_SOURCE_COUNT,
   IRQ_SWI,
   IRQ_TIMER,
   IRQ_UART_ERR,
@@ -157,8 +156,6 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   for (let i = 0; i < ACK_RING; i++) ackSeq[i] = -1;
   const ackErr: any[] = [];
   let ackAt = 0;
-  const cntOut: number[] = [];
-  for (let i = 0; i < IRQ_SOURCE_COUNT; i++) cntOut.push(0);
 
   const api: JobApi = {
     assert: (c: any, msg: string) => {
@@ -171,15 +168,6 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   const send = (type: number, body: any) => {
     port.line(encodeFrameLine(txSeq, encode([type, body]), prims));
     txSeq = (txSeq + 1) % SEQ_MODULUS;
-  };
-  const counters = () => {
-    for (let i = 0; i < IRQ_SOURCE_COUNT; i++) cntOut[i] = irq.cnt[i];
-    return cntOut;
-  };
-  const overruns = () => {
-    let s = 0;
-    for (let i = 0; i < IRQ_SOURCE_COUNT; i++) s += irq.ovr[i];
-    return s;
   };
   const jobName = () => (def ? st.job : null);
   const setJs = (v: number) => {
@@ -257,10 +245,10 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       off: off,
       job: jobName(),
       t: Math.floor(t0),
-      cnt: counters(),
+      cnt: irq.cnt,
     };
     try {
-      body.ovr = overruns();
+      body.ovr = irq.ovr();
       body.boot = st.boots;
       body.ev = rec.dump();
       journal.saveFault(encode(body));
@@ -530,8 +518,8 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       job: jobName(),
       off: off,
       isr: irq.snap(),
-      cnt: counters(),
-      ovr: overruns(),
+      cnt: irq.cnt,
+      ovr: irq.ovr(),
       mem: port.memFree(),
       jit: jit,
       dup: dup,

@@ -8,7 +8,8 @@
  *
  * Details (a command, an error) wait in per-source rings allocated once; a raise with no detail
  * only sets the bit. Raising a bit that is still pending counts an overrun, as a hardware
- * controller would report a lost edge; the detail itself is still queued when there is room.
+ * controller would report a lost edge; the detail itself is still queued while there is room
+ * (a full ring drops it and counts it in `lost`).
  */
 import { IRQ_MAX_PER_PASS, IRQ_SOURCE_COUNT } from '../../../shared/status-register.ts';
 
@@ -27,20 +28,13 @@ export function bit(mask: number): number {
 export interface Irq {
   /** Raises source number `bit` (mask 1 << bit) with an optional detail; serves it at once unless the handler is running. */
   raise(bit: number, detail?: any): void;
-  /** Current register value. */
-  read(): number;
-  /** Write-1-to-clear. */
-  clear(mask: number): void;
-  /** Raises per source (index = bit number). */
-  cnt: Uint32Array;
-  /** Overruns per source: raised while still pending. */
-  ovr: Uint32Array;
-  /** Details dropped because a source's ring was full. */
-  lost: Uint32Array;
-  /** Pending bits seen at the start of the latest pass (the "status snapshot"). */
+  /** Raises per source (index = bit number); plain numbers, sent as they are in heartbeats. */
+  cnt: number[];
+  /** Overruns (raised while still pending), all sources; details dropped on a full ring. */
+  ovr(): number;
+  lost(): number;
+  /** Pending bits seen at the start of the latest pass, plus those pending now (the "status snapshot"). */
   snap(): number;
-  /** Runs the handler now (normally called by raise). */
-  dispatch(): void;
 }
 
 /**
@@ -48,70 +42,63 @@ export interface Irq {
  * by a handler (the pass stops there; remaining bits stay pending and are served next pass).
  * defer(fn) schedules fn soon (setTimeout 0 on the board).
  */
-export function createIrq(
-  handlers: ((detail: any) => void)[],
-  onError: (e: any) => void,
-  defer: (fn: () => void) => void,
-): Irq {
-  const N = IRQ_SOURCE_COUNT;
+export function createIrq(handlers: ((detail: any) => void)[], onError: (e: any) => void, defer: (fn: () => void) => void): Irq {
   const ring: any[] = [];
-  for (let i = 0; i < N * DEPTH; i++) ring.push(undefined);
-  const head = new Uint8Array(N);
-  const len = new Uint8Array(N);
-  const cnt = new Uint32Array(N);
-  const ovr = new Uint32Array(N);
-  const lost = new Uint32Array(N);
+  const head: number[] = [];
+  const len: number[] = [];
+  const cnt: number[] = [];
+  for (let i = 0; i < IRQ_SOURCE_COUNT * DEPTH; i++) ring.push(undefined);
+  for (let i = 0; i < IRQ_SOURCE_COUNT; i++) {
+    head.push(0);
+    len.push(0);
+    cnt.push(0);
+  }
   let reg = 0;
   let busy = false;
   let deferred = false;
-  let lastSnap = 0;
+  let last = 0;
+  let ovr = 0;
+  let lost = 0;
 
-  const serveLater = () => {
-    deferred = false;
-    dispatch();
-  };
-
-  const raise = (bit: number, detail?: any) => {
-    const m = 1 << bit;
-    cnt[bit]++;
-    if (reg & m) ovr[bit]++;
+  function raise(b: number, detail?: any): void {
+    const m = 1 << b;
+    cnt[b]++;
+    if (reg & m) ovr++;
     reg |= m;
     if (detail !== undefined) {
-      if (len[bit] < DEPTH) {
-        ring[bit * DEPTH + ((head[bit] + len[bit]) % DEPTH)] = detail;
-        len[bit]++;
-      } else lost[bit]++;
+      if (len[b] < DEPTH) ring[b * DEPTH + ((head[b] + len[b]++) % DEPTH)] = detail;
+      else lost++;
     }
     if (!busy) dispatch();
-  };
+  }
 
-  const dispatch = () => {
+  function serve(b: number): void {
+    let d;
+    if (len[b]) {
+      d = ring[b * DEPTH + head[b]];
+      ring[b * DEPTH + head[b]] = undefined;
+      head[b] = (head[b] + 1) % DEPTH;
+      len[b]--;
+    }
+    handlers[b](d);
+  }
+
+  function dispatch(): void {
+    deferred = false;
     if (busy) return;
     busy = true;
     let served = 0;
     try {
       while (reg && served < IRQ_MAX_PER_PASS) {
-        const s = reg;
-        lastSnap = s;
-        for (let b = 0; b < N && served < IRQ_MAX_PER_PASS; b++) {
-          const m = 1 << b;
-          if (!(s & m)) continue;
-          reg &= ~m; // W1C before service: a raise from here on pends again
-          if (!len[b]) {
+        const s = (last = reg);
+        for (let b = 0; b < IRQ_SOURCE_COUNT && served < IRQ_MAX_PER_PASS; b++) {
+          if (!(s & (1 << b))) continue;
+          reg &= ~(1 << b); // W1C before service: a raise from here on pends again
+          do {
             served++;
-            handlers[b](undefined);
-          } else {
-            while (len[b] && served < IRQ_MAX_PER_PASS) {
-              const q = b * DEPTH + head[b];
-              const d = ring[q];
-              ring[q] = undefined;
-              head[b] = (head[b] + 1) % DEPTH;
-              len[b]--;
-              served++;
-              handlers[b](d);
-            }
-            if (len[b]) reg |= m; // bound hit with details left: stays pending
-          }
+            serve(b);
+          } while (len[b] && served < IRQ_MAX_PER_PASS);
+          if (len[b]) reg |= 1 << b; // bound hit with details left: stays pending
         }
       }
     } catch (e) {
@@ -121,20 +108,9 @@ export function createIrq(
     busy = false;
     if (reg && !deferred) {
       deferred = true;
-      defer(serveLater);
+      defer(dispatch);
     }
-  };
+  }
 
-  return {
-    raise: raise,
-    read: () => reg,
-    clear: (mask: number) => {
-      reg &= ~mask;
-    },
-    cnt: cnt,
-    ovr: ovr,
-    lost: lost,
-    snap: () => lastSnap | reg,
-    dispatch: dispatch,
-  };
+  return { raise: raise, cnt: cnt, ovr: () => ovr, lost: () => lost, snap: () => last | reg };
 }
