@@ -84,3 +84,21 @@ for (const board of ['puck', 'pico'] as const) {
     }
   });
 }
+
+describe('fault injection requested by the host (CMD_INJECT)', () => {
+  const classes = [T.FAULT_EXCEPTION, T.FAULT_STACK_OVERFLOW, T.FAULT_OUT_OF_MEMORY, T.FAULT_INTERRUPT_STORM, T.FAULT_UART_OVERRUN, T.FAULT_ASSERT];
+  it('each class goes through the firmware fault path and the next boot reports it', async () => {
+    d = new Driver({ board: 'puck' });
+    await d.start();
+    await d.cmd(P.CMD_START, { job: 'stream', n: 400, k: 10 });
+    await d.feedTo(20, 10);
+    for (const cls of classes) {
+      expect(await d.cmd(P.CMD_INJECT, { cls })).toMatchObject({ ok: true });
+      if (cls === T.FAULT_ASSERT) d.feed(20, 21); // the next record fails its assertion
+      const boot = await d.nextBoot();
+      expect(d.last(P.MSG_FAULT).cls).toBe(cls);
+      expect(boot).toMatchObject({ rc: T.RESET_FAULT, fault: cls, ck: { off: 20 } });
+      expect(await d.cmd(P.CMD_RESUME)).toMatchObject({ ok: true });
+    }
+  });
+});

@@ -32,7 +32,10 @@ export function createEspruinoPort(): Port {
     b64encode: (b) => btoa(E.toString(b)),
     b64decode: (s) => E.toUint8Array(atob(s)),
     onRx: (fn) => {
-      Serial1.setup(JOB_BAUD);
+      // Default pins: boards without default Serial1 pins (Puck.js) need them set by the user.
+      try {
+        Serial1.setup(JOB_BAUD);
+      } catch (e) {}
       Serial1.on('data', fn);
     },
     onErrorFlags: (fn) => {
@@ -40,7 +43,12 @@ export function createEspruinoPort(): Port {
       E.on('errorFlag', fn);
     },
     onUncaught: (fn) => process.on('uncaughtException', fn),
-    watchdog: (s) => E.enableWatchdog(s, false),
+    watchdog: (s) => {
+      // nRF52: a running watchdog cannot be changed (it survives load()); keep the running one.
+      try {
+        E.enableWatchdog(s, false);
+      } catch (e) {}
+    },
     kick: () => E.kickWatchdog(),
     reboot: () => E.reboot(),
     board: board,
