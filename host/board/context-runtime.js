@@ -344,6 +344,9 @@
   G.load = function (file) {
     host('load', file === undefined ? undefined : String(file));
   };
+  G.save = function () {
+    throw new Error('save() is not supported on the virtual board: upload to Storage (.bootcde) instead');
+  };
   G.reset = function (clearFlash) {
     host('reset', !!clearFlash);
   };

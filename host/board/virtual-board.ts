@@ -152,6 +152,8 @@ export class VirtualBoard extends EventEmitter {
   private events: InputEvent[] = [];
   /** Console input waiting for room in the event queue (flow control). */
   private consoleBacklog = '';
+  /** Serial1.setup() ran since the last hardware reset (it survives reset()/load(), as Espruino re-runs it). */
+  private serial1Ready = false;
   private eventBytes = 0;
   private timers = new Map<number, BoardTimer>();
   private nextTimerId = 1;
@@ -369,6 +371,7 @@ export class VirtualBoard extends EventEmitter {
 
   private hardReset(cause: ResetCause, offMs: number): void {
     this.teardown();
+    this.serial1Ready = false;
     this.errorFlags = 0;
     this.reportedFlags = 0;
     this.lowMemoryReported = false;
@@ -821,6 +824,8 @@ export class VirtualBoard extends EventEmitter {
     // The host-facing console is USB CDC / Bluetooth / stdio: flow-controlled, so a busy board
     // makes the host wait instead of losing bytes. Serial1 is a bare UART.
     const flowControlled = dev === this.consoleName;
+    // A UART that was never set up has no RX pin configured: its bytes go nowhere.
+    if (dev === 'Serial1' && !this.serial1Ready && this.currentConsole !== 'Serial1') return;
     const kept = this.opts.stallOverrun && !flowControlled ? this.dropOverrun(data, firstByteAt, byteMs) : data;
     let s = kept.toString('latin1');
     if (!s.length) return;
@@ -1088,6 +1093,7 @@ export class VirtualBoard extends EventEmitter {
         return undefined;
       case 'devSetup':
         if (a[0] === 'Serial1') {
+          this.serial1Ready = true;
           const baud = Number(a[1]) || 9600;
           this.serial1Tx.baud = baud;
           this.serial1Rx.baud = baud;

@@ -110,7 +110,7 @@ describe('fault injection', () => {
   });
 
   it('storm (uart): Serial1 floods faster than the line; FIFO_FULL and UART_OVERFLOW', async () => {
-    r = await booted({}, HEARTBEAT + 'Serial1.on("data", function(d){});\n');
+    r = await booted({}, HEARTBEAT + 'Serial1.setup(115200); Serial1.on("data", function(d){});\n');
     r.board.inject({ kind: 'storm', source: 'uart', count: 4096 });
     await r.run(300);
     expect(r.all()).toContain('FLAGS FIFO_FULL,UART_OVERFLOW');
@@ -125,7 +125,7 @@ describe('fault injection', () => {
 
   it('noise on Serial1 flips or drops bytes, deterministically per seed', async () => {
     const run = async (seed: number, mode: 'flip' | 'drop') => {
-      const rr = await booted({ seed }, 'Serial1.on("data", function(d){ Serial1.write(d); });\n');
+      const rr = await booted({ seed }, 'Serial1.setup(115200); Serial1.on("data", function(d){ Serial1.write(d); });\n');
       rr.board.inject({ kind: 'noise', target: 'serial1', rate: 0.2, mode });
       rr.board.serial1Write('A'.repeat(200));
       await rr.run(300);
@@ -165,7 +165,7 @@ describe('UART overrun while flash stalls the CPU', () => {
   it('bytes arriving during a sector erase are lost beyond the hardware FIFO: UART_OVERFLOW', async () => {
     r = await booted(
       {},
-      HEARTBEAT + 'var got = 0; Serial1.on("data", function(d){ got += d.length; });\n' +
+      HEARTBEAT + 'var got = 0; Serial1.setup(115200); Serial1.on("data", function(d){ got += d.length; });\n' +
         'setTimeout(function(){ require("Flash").erasePage(0x08010000); }, 100);\n',
     );
     // 115200 baud: ~11.5 bytes/ms; the 64 KiB sector erase stalls the Pico for 550 ms
@@ -178,7 +178,7 @@ describe('UART overrun while flash stalls the CPU', () => {
   });
 
   it('without a stall every byte arrives', async () => {
-    r = await booted({}, HEARTBEAT + 'var got = 0; Serial1.on("data", function(d){ got += d.length; });\n');
+    r = await booted({}, HEARTBEAT + 'var got = 0; Serial1.setup(115200); Serial1.on("data", function(d){ got += d.length; });\n');
     r.board.serial1Write('z'.repeat(5000));
     await r.run(1500);
     expect(Number(await value(r, 'got'))).toBe(5000);
@@ -193,7 +193,7 @@ describe('determinism', () => {
       rr.board.loadBootCode(
         'var n = 0;\nE.on("errorFlag", function(f){ print("F " + f); });\n' +
           'setInterval(function(){ n++; print("r " + (E.hwRand() >>> 0) + " t " + getTime().toFixed(3)); if (n == 5) require("Storage").write("f" + n, "data"); }, 37);\n' +
-          'Serial1.on("data", function(d){ print("s " + d.length + " " + E.CRC32(d)); });\n',
+          'Serial1.setup(115200); Serial1.on("data", function(d){ print("s " + d.length + " " + E.CRC32(d)); });\n',
       );
       rr.board.powerOn();
       await rr.run(500);

@@ -106,6 +106,18 @@ describe('the Espruino surface', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
   });
 
+  it('Serial1 receives nothing until Serial1.setup() configures it', async () => {
+    r = rig();
+    await r.boot();
+    await r.send('\x10var n = 0; Serial1.on("data", function(d){ n += d.length; });\n');
+    r.board.serial1Write('lost');
+    await r.run(50);
+    await r.send('\x10Serial1.setup(9600);\n');
+    r.board.serial1Write('kept');
+    await r.run(50);
+    expect(await value(r, 'n')).toBe('4');
+  });
+
   it('LoopbackA/B are a serial pair inside the board', async () => {
     r = rig();
     await r.boot();
