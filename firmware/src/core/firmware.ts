@@ -150,12 +150,17 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   let lastTick = 0;
   let jit = 0;
   let bootBody: any = null;
-  let xfer: any = null;
+  // The state transfer in progress: id (0: none), bytes, next chunk, chunk count, deadline, resends.
+  let xId = 0;
+  let xB: any = null;
+  let xI = 0;
+  let xN = 0;
+  let xDue = 0;
+  let xTries = 0;
   let xid = 0;
-  const ackSeq = new Int32Array(ACK_RING);
-  for (let i = 0; i < ACK_RING; i++) ackSeq[i] = -1;
-  const ackErr: any[] = [];
-  let ackAt = 0;
+  // Last ACK_RING command seqs -> their ACK error ('' ok; null: not acted on yet).
+  let acked: any = {};
+  const ackOrder: number[] = [];
 
   const api: JobApi = {
     assert: (c: any, msg: string) => {
@@ -263,6 +268,8 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     if (bc !== RESET_TASK_WATCHDOG) port.after(REBOOT_MS, port.reboot);
   };
 
+  /** A fault source with a known class (error flags, injection). */
+  const raiseFault = (c: number, m: string) => irq.raise(B_FAULT, { c: c, m: m });
   const onFault = (d: any) => {
     if (d && d.c !== undefined) fault(d.c, d.m, RESET_FAULT);
     else fault(classify(d), d, RESET_FAULT);
@@ -390,32 +397,34 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   };
 
   // ---- commands -----------------------------------------------------------------------------
+  const ackOut = (s: any, err: string) => send(MSG_ACK, { s: s, ok: !err, err: err || null });
   const ack = (s: number, err: string) => {
-    for (let i = 0; i < ACK_RING; i++) if (ackSeq[i] === s) ackErr[i] = err;
-    send(MSG_ACK, { s: s, ok: !err, err: err || null });
+    if (acked[s] === null) acked[s] = err;
+    ackOut(s, err);
   };
   const sendChunk = () => {
-    const x = xfer;
-    send(MSG_STATE_CHUNK, { id: x.id, i: x.i, d: x.b.subarray(x.i * CHUNK_BYTES, (x.i + 1) * CHUNK_BYTES) });
-    x.due = port.now() + CHUNK_MS;
+    send(MSG_STATE_CHUNK, { id: xId, i: xI, d: xB.subarray(xI * CHUNK_BYTES, (xI + 1) * CHUNK_BYTES) });
+    xDue = port.now() + CHUNK_MS;
+  };
+  const endXfer = (body: any) => {
+    send(MSG_STATE_END, body);
+    xId = 0;
   };
   const pull = (what: any) => {
     const b = what === 'ck' ? journal.rawCheckpoint() : what === 'fault' ? journal.rawFault() : null;
     if (!b || !b.length) return what === 'ck' || what === 'fault' ? 'empty' : 'what';
-    xfer = { id: ++xid, b: b, i: 0, n: Math.ceil(b.length / CHUNK_BYTES), tries: 0, due: 0 };
+    xId = ++xid;
+    xB = b;
+    xI = xTries = 0;
+    xN = Math.ceil(b.length / CHUNK_BYTES);
     return '';
   };
   const chunkAck = (b: any) => {
-    const x = xfer;
-    if (!x || b.id !== x.id) return 'id';
-    if (b.i === x.i) {
-      x.i++;
-      x.tries = 0;
-      if (x.i < x.n) sendChunk();
-      else {
-        xfer = null;
-        send(MSG_STATE_END, { id: x.id });
-      }
+    if (!xId || b.id !== xId) return 'id';
+    if (b.i === xI) {
+      xTries = 0;
+      if (++xI < xN) sendChunk();
+      else endXfer({ id: xId });
     }
     return '';
   };
@@ -460,7 +469,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       const err = pull(c.b.what);
       ack(c.s, err);
       if (!err) {
-        send(MSG_STATE_BEGIN, { id: xfer.id, what: c.b.what, size: xfer.b.length, crc: port.crc32(xfer.b), chunks: xfer.n });
+        send(MSG_STATE_BEGIN, { id: xId, what: c.b.what, size: xB.length, crc: port.crc32(xB), chunks: xN });
         sendChunk();
       }
       return;
@@ -484,27 +493,24 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       });
     else if (cls === FAULT_HANG) stuck = true;
     else if (cls === FAULT_ASSERT) poison = true;
-    else irq.raise(B_FAULT, { c: cls, m: 'injected' }); // memory, storm, UART overrun
+    else raiseFault(cls, 'injected'); // memory, storm, UART overrun
   };
   /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
   const cmd = (line: string) => {
     const f = decodeFrameLine(String(line), prims);
-    if (!f.ok) return send(MSG_ACK, { s: null, ok: false, err: f.reason });
+    if (!f.ok) return ackOut(null, f.reason);
     let m: any;
     try {
       m = decode(f.payload);
     } catch (e) {
       m = null;
     }
-    if (checkMessageShape(m)) return send(MSG_ACK, { s: f.seq, ok: false, err: 'payload' });
-    for (let i = 0; i < ACK_RING; i++)
-      if (ackSeq[i] === f.seq) {
-        if (ackErr[i] !== undefined) send(MSG_ACK, { s: f.seq, ok: !ackErr[i], err: ackErr[i] || null });
-        return;
-      }
-    ackSeq[ackAt] = f.seq;
-    ackErr[ackAt] = undefined;
-    ackAt = (ackAt + 1) % ACK_RING;
+    if (checkMessageShape(m)) return ackOut(f.seq, 'payload');
+    const prev = acked[f.seq];
+    if (prev !== undefined) return prev === null ? undefined : ackOut(f.seq, prev); // a resend
+    acked[f.seq] = null;
+    ackOrder.push(f.seq);
+    if (ackOrder.length > ACK_RING) delete acked[ackOrder.shift()!];
     if (ALLOWED_COMMANDS.indexOf(m[0]) < 0) return ack(f.seq, 'cmd');
     irq.raise(m[0] === CMD_INJECT ? B_INJECT : B_SWI, { s: f.seq, t: m[0], b: m[1] || {} });
   };
@@ -552,17 +558,15 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     if (fifo) {
       const flood = rxBytes + 1 - fifo >= FLOOD_BYTES;
       fifo = 0;
-      irq.raise(B_FAULT, { c: flood ? FAULT_UART_OVERRUN : FAULT_INTERRUPT_STORM, m: 'FIFO_FULL' });
+      raiseFault(flood ? FAULT_UART_OVERRUN : FAULT_INTERRUPT_STORM, 'FIFO_FULL');
     }
     // Timed checkpoints and pre-erases wait for a quiet line: a flash stall loses UART bytes.
     const quiet = !rxSeen;
     rxSeen = false;
     if (quiet && js === JOB_RUNNING && off !== st.off && t - lastCkT >= st.t) checkpoint();
-    if (xfer && t >= xfer.due) {
-      if (++xfer.tries > CHUNK_TRIES) {
-        send(MSG_STATE_END, { id: xfer.id, err: 'timeout' });
-        xfer = null;
-      } else sendChunk();
+    if (xId && t >= xDue) {
+      if (++xTries > CHUNK_TRIES) endXfer({ id: xId, err: 'timeout' });
+      else sendChunk();
     }
     if (t >= nextHb) {
       nextHb = t + HB_MS;
@@ -580,9 +584,9 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   const onFlags = (flags: string[]) => {
     const has = (f: string) => flags.indexOf(f) >= 0;
     const m = flags.join();
-    if (has('MEMORY') || has('LOW_MEMORY')) irq.raise(B_FAULT, { c: FAULT_OUT_OF_MEMORY, m: m });
+    if (has('MEMORY') || has('LOW_MEMORY')) raiseFault(FAULT_OUT_OF_MEMORY, m);
     else if (has('FIFO_FULL')) fifo = fifo || rxBytes + 1;
-    else if (has('CALLBACK')) irq.raise(B_FAULT, { c: FAULT_STACK_OVERFLOW, m: m });
+    else if (has('CALLBACK')) raiseFault(FAULT_STACK_OVERFLOW, m);
     if (has('UART_OVERFLOW') || has('BUFFER_FULL')) irq.raise(B_UART_ERR, m);
   };
 
