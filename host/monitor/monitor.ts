@@ -160,7 +160,8 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     ? new StreamFeeder({
         seed,
         n: opts.job.n,
-        window: opts.window ?? 64,
+        k: opts.job.k,
+        window: opts.window,
         poison: opts.poison,
         clock,
         write: (text) => (board ? (board.serial1Write(text), true) : feedTransport!.write(text)),

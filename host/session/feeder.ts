@@ -1,25 +1,30 @@
-import type { Clock } from '../clock/clock.ts';
+import type { Clock, TimerHandle } from '../clock/clock.ts';
 import { recordLine } from '../../shared/stream-job.ts';
 
 export interface FeederOptions {
   seed: number;
   /** Records in the job (indices 0..n-1). */
   n: number;
-  /** Records sent ahead of the job's reported offset: small enough for the board's UART buffer. */
+  /** The job's checkpoint interval K: windows end at multiples of K (docs/protocol-job.md rule 2). */
+  k?: number;
+  /** Most records per window (default 32: about 350 bytes, inside the interpreter's input queue). */
   window?: number;
   /** Writes to the board's Serial1; resolves false when the bytes could not be written. */
   write: (text: string) => Promise<boolean> | boolean | void;
   clock: Clock;
-  /** Resend from the job's offset when it has not advanced for this long with input outstanding (ms). */
+  /** Resend the window when the job's offset has not moved for this long (ms; 1.5 heartbeats). */
   stallMs?: number;
   /** Input offsets whose record is sent malformed every time (a poison record, for demos and tests). */
   poison?: number[];
 }
 
 /**
- * Feeds the stream job's input (shared/stream-job.ts records) into the board's UART, a window ahead
- * of the offset the job reports. The job drops duplicates by index, so resending is always safe;
- * after a reset the feeder rewinds to the checkpoint's offset (records after it are redone: the RPO).
+ * Feeds the stream job's input (shared/stream-job.ts records) into the board's UART by the feed
+ * contract of docs/protocol-job.md: a window from the offset the job reports, ending at the next
+ * checkpoint boundary (the board writes flash there, and bytes arriving during a flash write are
+ * lost), at most 32 records; the next window when the job reports progress; the same window again
+ * when the offset stalls. The job drops duplicates by index, so resending is always safe; after a
+ * reset the feeder rewinds to the checkpoint's offset (records after it are redone: the RPO).
  */
 export class StreamFeeder {
   /** Next record index not yet sent. */
@@ -33,12 +38,14 @@ export class StreamFeeder {
   /** Records sent in total, and records sent again (rewinds, stall resends). */
   recordsSent = 0;
   recordsResent = 0;
+  windows = 0;
   private lastProgressAt = 0;
   private readonly window: number;
   private readonly stallMs: number;
+  private stallTimer: TimerHandle | undefined;
 
   constructor(private readonly opts: FeederOptions) {
-    this.window = opts.window ?? 24;
+    this.window = opts.window ?? 32;
     this.stallMs = opts.stallMs ?? 1500;
   }
 
@@ -62,6 +69,8 @@ export class StreamFeeder {
 
   pause(): void {
     this.paused = true;
+    this.opts.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
   }
 
   resume(): void {
@@ -72,35 +81,57 @@ export class StreamFeeder {
 
   /** The job reported it needs record `offset` next (heartbeat / checkpoint frame). */
   progress(offset: number): void {
-    const now = this.opts.clock.now();
     if (offset > this.jobOffset) {
       this.jobOffset = offset;
-      this.lastProgressAt = now;
+      this.lastProgressAt = this.opts.clock.now();
     } else if (offset < this.jobOffset) {
       // The job went back (a resume from an older checkpoint): follow it.
       this.rewind(offset);
-    } else if (!this.paused && this.sentUpTo > offset && offset < this.opts.n && now - this.lastProgressAt > this.stallMs) {
-      // Input outstanding but no progress: records were lost on the wire. Send them again.
-      this.recordsResent += this.sentUpTo - offset;
-      this.sentUpTo = offset;
-      this.lastProgressAt = now;
     }
     if (this.sentUpTo < this.jobOffset) this.sentUpTo = this.jobOffset;
     void this.fill();
   }
 
+  /** End of the window that starts at `from`: the next checkpoint boundary, 32 records, or n. */
+  private windowEnd(from: number): number {
+    const k = this.opts.k;
+    const boundary = k && k > 0 ? (Math.floor(from / k) + 1) * k : Infinity;
+    let end = Math.min(this.opts.n, boundary, from + this.window);
+    if (this.limit !== null) end = Math.min(end, Math.max(this.limit, from));
+    return end;
+  }
+
   private async fill(): Promise<void> {
     if (this.paused) return;
-    let target = Math.min(this.opts.n, this.jobOffset + this.window);
-    if (this.limit !== null) target = Math.min(target, Math.max(this.limit, this.jobOffset));
-    if (this.sentUpTo >= target) return;
+    // A window is out: wait for the job to report progress (or for the stall timer).
+    if (this.sentUpTo > this.jobOffset) return this.armStall();
+    const from = this.jobOffset;
+    const target = this.windowEnd(from);
+    if (target <= from) return;
     let text = '';
-    const from = this.sentUpTo;
     const poison = this.opts.poison ?? [];
     for (let i = from; i < target; i++) text += poison.includes(i) ? `R${i}:99999\n` : recordLine(this.opts.seed, i);
     this.sentUpTo = target;
     this.recordsSent += target - from;
+    this.windows++;
+    this.armStall();
     const ok = await this.opts.write(text);
     if (ok === false && this.sentUpTo === target) this.sentUpTo = from; // not written: send again later
+  }
+
+  /** Re-sends the window from the job's offset when it has not moved for stallMs. */
+  private armStall(): void {
+    if (this.stallTimer || this.paused) return;
+    const clock = this.opts.clock;
+    this.stallTimer = clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      if (this.paused || this.sentUpTo <= this.jobOffset) return;
+      if (clock.now() - this.lastProgressAt >= this.stallMs) {
+        this.recordsResent += this.sentUpTo - this.jobOffset;
+        this.sentUpTo = this.jobOffset;
+        this.lastProgressAt = clock.now();
+        void this.fill();
+      } else this.armStall();
+    }, Math.max(50, this.stallMs - (clock.now() - this.lastProgressAt)));
   }
 }

@@ -347,7 +347,7 @@ export class Session extends EventEmitter {
     this.lastHeartbeat = { ...b, at };
     this.updateRates(b, at);
     const st: string = JOB_STATE_NAMES[b.st] ?? 'unknown';
-    this.emitEvent({ type: 'heartbeat', st: b.st, state: st, off: b.off, isr: b.isr, cnt: b.cnt, ovr: b.ovr, mem: b.mem, boardT: b.t });
+    this.emitEvent({ type: 'heartbeat', st: b.st, state: st, off: b.off, isr: b.isr, cnt: b.cnt, ovr: b.ovr, mem: b.mem, boardT: b.t, dup: b.dup, bad: b.bad, drop: b.drop, jit: b.jit });
     if (this.current && !this.current.boot && !this.recovering && (this.state === 'silent' || this.state === 'gone')) {
       // Heartbeats with no boot frame before them: the board never reset. The port dropped and came
       // back, or a long callback delayed the heartbeats. Nothing to recover; carry on feeding.

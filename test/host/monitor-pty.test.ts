@@ -47,7 +47,7 @@ describe('monitor over a real pseudo-terminal to irqmon sim (serialport)', () =>
     firmwareImage(join(dir, 'board.img'));
     sim = spawn(
       process.execPath,
-      [join(ROOT, 'bin/irqmon.js'), 'sim', '--usb-drop', '--seed', '4', '--flash', join(dir, 'board.img'), '--link', join(dir, 'board'), '--control', join(dir, 'ctl')],
+      [join(ROOT, 'bin/irqmon.js'), 'sim', '--fast', '--usb-drop', '--seed', '4', '--flash', join(dir, 'board.img'), '--link', join(dir, 'board'), '--control', join(dir, 'ctl')],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     await new Promise<void>((resolve, reject) => {

@@ -7,14 +7,15 @@ export interface JobOption {
   k: number;
 }
 
-/** `stream:N` or `stream:N:K` (checkpoint every K records; default N/40 within 10..100). */
+/** `stream:N` or `stream:N:K` (checkpoint every K records; default N/40 within 10..32: the feed
+ *  windows end at checkpoints and hold at most 32 records, docs/protocol-job.md). */
 export function parseJobSpec(spec: string): JobOption {
   const m = /^stream:(\d+)(?::(\d+))?$/.exec(spec);
   if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
     throw new UserError(`--job ${spec}: expected stream:N or stream:N:K (N records >= 1, checkpoint every K >= 1)`, EXIT_USAGE);
   }
   const n = Number(m[1]);
-  const k = m[2] ? Number(m[2]) : Math.max(10, Math.min(100, Math.round(n / 40)));
+  const k = m[2] ? Number(m[2]) : Math.max(10, Math.min(32, Math.round(n / 40)));
   return { n, k };
 }
 
