@@ -12,8 +12,18 @@ export interface ReplHost {
   write(s: string): void;
   /** Run a complete line. `echo`: print `=result` (false for DLE lines). */
   execute(code: string, echo: boolean): void;
-  /** Ctrl-C arrived while idle with nothing to interrupt. */
-  interrupt?(): void;
+  /** A complete DLE SOH packet (2v25+ packet protocol): `type` is the top 3 bits of the header. */
+  packet?(type: number, data: string): void;
+  /** A packet started (the board times it out after 1 s). */
+  packetStarted?(): void;
+  /** Ctrl-E (ENQ) on an empty line: the board identifies itself. */
+  enquiry?(): void;
+}
+
+interface PacketState {
+  header: number[];
+  length: number;
+  data: string;
 }
 
 const enum Esc {
@@ -69,6 +79,8 @@ export class Repl {
   private echoOffForLine = false;
   private lastWasCR = false;
   private esc = Esc.None;
+  private lastWasDLE = false;
+  private packet: PacketState | null = null;
   /** echo(false) from JS turns all echo off. */
   echo = true;
 
@@ -118,7 +130,31 @@ export class Repl {
     for (let i = 0; i < s.length; i++) this.handleChar(s.charCodeAt(i));
   }
 
+  /** Drops a half-received packet (the board's 1 s timeout). Returns true if there was one. */
+  abortPacket(): boolean {
+    const had = this.packet !== null;
+    this.packet = null;
+    return had;
+  }
+
   private handleChar(ch: number): void {
+    if (this.packet) {
+      this.packetByte(ch);
+      return;
+    }
+    const wasDLE = this.lastWasDLE;
+    this.lastWasDLE = ch === 16;
+    if (ch === 1 && wasDLE && this.host.packet) {
+      // DLE SOH: a packet, not console input
+      this.packet = { header: [], length: -1, data: '' };
+      this.echoOffForLine = this.line.length > 0 && this.echoOffForLine;
+      this.host.packetStarted?.();
+      return;
+    }
+    if (ch === 5 && !this.line.length && this.host.enquiry) {
+      this.host.enquiry();
+      return;
+    }
     const wasCR = this.lastWasCR;
     this.lastWasCR = ch === 13;
     if (this.esc !== Esc.None) {
@@ -162,6 +198,21 @@ export class Repl {
     this.line = this.line.slice(0, this.cursor) + c + this.line.slice(this.cursor);
     this.cursor++;
     if (this.showInputLine()) this.host.write(c);
+  }
+
+  private packetByte(ch: number): void {
+    const p = this.packet!;
+    if (p.header.length < 2) {
+      p.header.push(ch);
+      if (p.header.length === 2) p.length = ((p.header[0] << 8) | p.header[1]) & 0x1fff;
+    } else {
+      p.data += String.fromCharCode(ch);
+    }
+    if (p.length >= 0 && p.data.length === p.length) {
+      this.packet = null;
+      const type = (p.header[0] << 8) & 0xe000;
+      this.host.packet!(type, p.data);
+    }
   }
 
   private handleEscape(ch: number): void {

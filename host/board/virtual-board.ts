@@ -88,6 +88,13 @@ const TX_DROP_BYTES = 64 * 1024;
 const STORM_TIMER_EVENTS = 400;
 const STORM_UART_BYTES = 4096;
 const IRQ_DEVICE = '\u0000irq';
+// Packet types (2v25+), the top 3 bits of the 16-bit header.
+const PT_RESPONSE = 0x0000;
+const PT_EVAL = 0x2000;
+const PT_EVENT = 0x4000;
+const PT_FILE_SEND = 0x6000;
+const PT_DATA = 0x8000;
+const PT_FILE_RECV = 0xa000;
 
 interface BoardTimer {
   id: number;
@@ -152,6 +159,9 @@ export class VirtualBoard extends EventEmitter {
   private events: InputEvent[] = [];
   /** Console input waiting for room in the event queue (flow control). */
   private consoleBacklog = '';
+  private packetTimer: TimerHandle | undefined;
+  /** A FILE_SEND in progress: DATA packets fill it. */
+  private fileUpload: { name: string; size: number; offset: number } | null = null;
   /** Serial1.setup() ran since the last hardware reset (it survives reset()/load(), as Espruino re-runs it). */
   private serial1Ready = false;
   private eventBytes = 0;
@@ -366,6 +376,9 @@ export class VirtualBoard extends EventEmitter {
     this.todo = null;
     this.codeBlocks = 0;
     this.memoryExhausted = false;
+    this.fileUpload = null;
+    this.clock.clearTimeout(this.packetTimer);
+    this.packetTimer = undefined;
     this.boardState = 'off';
   }
 
@@ -426,6 +439,9 @@ export class VirtualBoard extends EventEmitter {
     return new Repl({
       write: (s) => this.writeDevice(this.currentConsole, s),
       execute: (code, echo) => this.executeLine(code, echo),
+      packet: (type, data) => this.handlePacket(type, data),
+      packetStarted: () => this.packetStarted(),
+      enquiry: () => this.writeDevice(this.currentConsole, `Espruino 2v25 ${this.profile.envBoard}\r\n`),
     });
   }
 
@@ -1074,6 +1090,81 @@ export class VirtualBoard extends EventEmitter {
       this.writeDevice(this.currentConsole, consoleText('=' + toEspruinoJSON(value, REPL_FLAGS, ctx.global) + '\n'));
     }
     if (this.ctx === ctx) this.afterRun();
+  }
+
+  // ==== packets (2v25+: DLE SOH, type|length, data; answered ACK 0x06 / NAK 0x15) ===============
+
+  private packetStarted(): void {
+    const repl = this.repl;
+    const epoch = this.epoch;
+    this.clock.clearTimeout(this.packetTimer);
+    // A packet that is not complete within 1 s is dropped with a NAK.
+    this.packetTimer = this.clock.setTimeout(() => {
+      this.packetTimer = undefined;
+      if (epoch === this.epoch && this.repl === repl && repl.abortPacket()) this.writeDevice(this.currentConsole, '\x15');
+    }, 1000);
+  }
+
+  private sendPacket(type: number, data: string): void {
+    const header = type | Math.min(data.length, 0x1fff);
+    this.writeDevice(this.currentConsole, '\x10\x01' + String.fromCharCode(header >> 8, header & 255) + data);
+  }
+
+  private handlePacket(type: number, data: string): void {
+    this.clock.clearTimeout(this.packetTimer);
+    this.packetTimer = undefined;
+    const ctx = this.ctx;
+    if (!ctx) return;
+    const ACK = '\x06';
+    const NAK = '\x15';
+    const reply = (ok: boolean) => this.writeDevice(this.currentConsole, ok ? ACK : NAK);
+    try {
+      switch (type) {
+        case PT_EVAL: {
+          if (this.opts.check && firstIncompatibility(data, 'REPL')) return reply(false);
+          const r = this.runJs(() => ctx.runCode(data, 'REPL', this.codeTimeout()), { repl: true });
+          if (this.ctx !== ctx) return;
+          this.afterRun();
+          reply(r.ok);
+          if (r.ok) this.sendPacket(PT_RESPONSE, stringifyEspruinoJSON(r.value) ?? 'undefined');
+          return;
+        }
+        case PT_EVENT: {
+          const value = ctx.toContext(parseEspruinoJSON(data));
+          reply(true);
+          this.runCallback('emit', 'E', 'packet', value, { callback: true });
+          return;
+        }
+        case PT_FILE_SEND: {
+          const info = parseEspruinoJSON(data) as { fn?: unknown; s?: unknown };
+          if (typeof info?.fn !== 'string' || typeof info.s !== 'number') return reply(false);
+          this.fileUpload = { name: info.fn, size: info.s, offset: 0 };
+          if (info.s === 0) this.firmwareFlashOp(() => this.storage.write(info.fn as string, ''));
+          return reply(true);
+        }
+        case PT_DATA: {
+          const up = this.fileUpload;
+          if (!up || up.offset + data.length > up.size) return reply(false);
+          this.firmwareFlashOp(() => this.storage.write(up.name, Buffer.from(data, 'latin1'), up.offset, up.size));
+          up.offset += data.length;
+          if (up.offset >= up.size) this.fileUpload = null;
+          return reply(true);
+        }
+        case PT_FILE_RECV: {
+          const info = parseEspruinoJSON(data) as { fn?: unknown };
+          const content = typeof info?.fn === 'string' ? this.storage.read(info.fn) : undefined;
+          if (content === undefined) return reply(false);
+          reply(true);
+          for (let off = 0; off < content.length; off += 1024) this.sendPacket(PT_DATA, content.slice(off, off + 1024));
+          this.sendPacket(PT_DATA, '');
+          return;
+        }
+      }
+      reply(false);
+    } catch {
+      // A halted board answers nothing; anything else that went wrong is a NAK.
+      if (!this.halted && this.ctx === ctx) reply(false);
+    }
   }
 
   // ==== the host side of the Espruino surface ==================================================

@@ -94,3 +94,34 @@ describe('upload as the Espruino tools do', () => {
     expect(r.resets.map((e) => e.cause)).toEqual(['power-on', 'pin']);
   });
 });
+
+describe('packet protocol (2v25+: DLE SOH type|length data)', () => {
+  const packet = (type: number, data: string) => {
+    const header = type | data.length;
+    return '\x10\x01' + String.fromCharCode(header >> 8, header & 255) + data;
+  };
+
+  it('EVAL answers ACK and a RESPONSE packet; FILE_SEND + DATA write a Storage file; FILE_RECV reads it back', async () => {
+    r = rig();
+    await r.boot();
+    expect(await r.send(packet(0x2000, '1+2'))).toBe('\x06' + packet(0x0000, '3'));
+    const content = 'print("from packets");\n'.repeat(3);
+    expect(await r.send(packet(0x6000, JSON.stringify({ fn: 'pk.js', s: content.length })))).toBe('\x06');
+    expect(await r.send(packet(0x8000, content.slice(0, 30)))).toBe('\x06');
+    expect(await r.send(packet(0x8000, content.slice(30)))).toBe('\x06');
+    expect(r.board.storage.read('pk.js')).toBe(content);
+    expect(await r.send(packet(0xa000, JSON.stringify({ fn: 'pk.js' })))).toBe('\x06' + packet(0x8000, content) + packet(0x8000, ''));
+    // the console still works as a REPL afterwards
+    expect(await r.send('1+1\n')).toBe('1+1\r\n=2\r\n>');
+  });
+
+  it('EVENT reaches E.on("packet"); an incomplete packet is NAKed after 1 s', async () => {
+    r = rig();
+    await r.boot();
+    await r.send('\x10E.on("packet", function(p){ print("got " + p.a); });\n');
+    r.take();
+    expect(await r.send(packet(0x4000, '{"a":42}'))).toContain('\x06');
+    expect(r.all()).toContain('got 42');
+    expect(await r.send('\x10\x01\x20\x10abc', 1500)).toBe('\x15');
+  });
+});
