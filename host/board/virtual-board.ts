@@ -628,6 +628,8 @@ export class VirtualBoard extends EventEmitter {
   private runCallback(kind: string, a: unknown, b: unknown, c: unknown, site: RunSite): void {
     const ctx = this.ctx;
     if (!ctx || this.boardState !== 'running') return;
+    // An event nobody listens to runs no code (and so is no "next callback" for injected faults).
+    if (kind === 'emit' && !ctx.rt.hasListeners(String(a), String(b))) return;
     if (this.applyPendingFault(site)) return;
     this.runJs(() => {
       ctx.rt.prepare(kind, a, b, c);
@@ -728,6 +730,7 @@ export class VirtualBoard extends EventEmitter {
   private runCallbackRaw(kind: string, args: unknown[], site: RunSite): void {
     const ctx = this.ctx;
     if (!ctx) return;
+    if (kind === 'emit' && !ctx.rt.hasListeners(String(args[0]), String(args[1]))) return;
     this.runJs(() => {
       ctx.rt.prepare(kind, args[0], args[1], args[2]);
       return ctx.runPrepared(this.codeTimeout());
