@@ -10,6 +10,7 @@ const JOURNAL_TYPES: { [type: string]: string } = {
   'hang-suspected': 'hang_suspected',
   'port-vanish': 'port_vanish',
   'port-return': 'port_return',
+  'port-moved': 'port_moved',
   'state-pulled': 'state',
   decision: 'decision',
   directive: 'directive',

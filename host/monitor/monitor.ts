@@ -193,6 +193,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     sink?.(e);
   };
   session.on('event', emitAll);
+  (transport as any).on('moved', (m: { from: string; to: string }) => emitAll({ type: 'port-moved', t: clock.now(), ...m }));
 
   // ---- fault injection (virtual board) --------------------------------------------------------
   // One fault at a time: the next is injected only once the previous one's incident has closed

@@ -61,6 +61,8 @@ export function describeEvent(e: SessionEvent, total?: number, lastPct?: { v: nu
       return `port vanished: ${e.reason}`;
     case 'port-return':
       return 'port back';
+    case 'port-moved':
+      return `port moved: the same USB device came back as ${e.to} (was ${e.from})`;
     case 'state-pulled':
       return e.empty
         ? `pulled ${e.what}: nothing saved`

@@ -2,7 +2,7 @@ import { SerialPort } from 'serialport';
 import type { Clock } from '../clock/clock.ts';
 import { EXIT_DEVICE, UserError } from '../cli/errors.ts';
 import { DEFAULT_REOPEN_BACKOFF, type ReopenBackoff, TransportBase, toBuffer } from './transport.ts';
-import { describePortList, listPorts } from './ports.ts';
+import { describePortList, listPorts, type PortInfo } from './ports.ts';
 
 export interface SerialTransportOptions {
   path: string;
@@ -11,6 +11,8 @@ export interface SerialTransportOptions {
   backoff?: ReopenBackoff;
   /** Give up reopening a vanished port after this long (ms); the transport then closes. */
   reopenTimeoutMs?: number;
+  /** Port listing (tests pass their own); default listPorts(). */
+  list?: () => Promise<PortInfo[]>;
 }
 
 /**
@@ -19,6 +21,10 @@ export interface SerialTransportOptions {
  */
 export class SerialTransport extends TransportBase {
   readonly description: string;
+  /** The path in use: the one given, or where the same USB device came back (see reopen). */
+  path: string;
+  /** USB serial number of the device behind the path, when the system knows it. */
+  usbSerial: string | undefined;
   private port: SerialPort | null = null;
   private closing = false;
   private reopening = false;
@@ -27,6 +33,7 @@ export class SerialTransport extends TransportBase {
   constructor(private readonly opts: SerialTransportOptions) {
     super();
     this.description = opts.path;
+    this.path = opts.path;
     this.backoff = opts.backoff ?? DEFAULT_REOPEN_BACKOFF;
   }
 
@@ -36,6 +43,28 @@ export class SerialTransport extends TransportBase {
     } catch (err) {
       throw await explainOpenError(this.opts.path, err as Error);
     }
+    // Remember which USB device this is: after a reset it may come back under another name.
+    this.usbSerial = (await this.list().catch(() => [])).find((p) => p.path === this.path)?.serialNumber;
+  }
+
+  private list(): Promise<PortInfo[]> {
+    return (this.opts.list ?? listPorts)();
+  }
+
+  /**
+   * Where the device is now. A USB board that drops off while its old node is still held open can
+   * re-enumerate as the next free name (ttyACM0 -> ttyACM1); its serial number says it is the same.
+   */
+  private async locate(): Promise<string> {
+    if (!this.usbSerial) return this.path;
+    const ports = await this.list().catch(() => [] as PortInfo[]);
+    if (ports.some((p) => p.path === this.path)) return this.path;
+    const moved = ports.find((p) => p.serialNumber === this.usbSerial);
+    if (moved) {
+      this.emit('moved', { from: this.path, to: moved.path });
+      this.path = moved.path;
+    }
+    return this.path;
   }
 
   async write(data: string | Uint8Array): Promise<boolean> {
@@ -60,7 +89,7 @@ export class SerialTransport extends TransportBase {
 
   /** Opens the path; `first`: the initial open (present from the start, not a 'return'). */
   private openOnce(first = false): Promise<void> {
-    const port = new SerialPort({ path: this.opts.path, baudRate: this.opts.baud ?? 115200, autoOpen: false });
+    const port = new SerialPort({ path: this.path, baudRate: this.opts.baud ?? 115200, autoOpen: false });
     // Without an 'error' listener a late error would kill the process.
     port.on('error', () => {});
     return new Promise((resolve, reject) => {
@@ -94,6 +123,7 @@ export class SerialTransport extends TransportBase {
         await clock.sleep(delay);
         if (this.closing) return;
         try {
+          await this.locate();
           await this.openOnce();
           return;
         } catch {

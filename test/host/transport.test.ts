@@ -6,7 +6,10 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_DEVICE, UserError } from '../../host/cli/errors.ts';
 import { classifyPort, describePortList, listFromSysfs } from '../../host/transport/ports.ts';
-import { explainOpenError } from '../../host/transport/serial-transport.ts';
+import { explainOpenError, SerialTransport } from '../../host/transport/serial-transport.ts';
+import { RealClock } from '../../host/clock/clock.ts';
+import { PtyPort } from '../../host/board/pty/pty-port.ts';
+import type { PortInfo } from '../../host/transport/ports.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'irqmon-ports-'));
@@ -73,3 +76,39 @@ describe('errors opening a port', () => {
     expect(e.message).toMatch(/in use by another program/);
   });
 });
+
+describe('serial transport over a pseudo-terminal', () => {
+  it('reopens after the port vanishes, and follows the same USB device to a new name', async () => {
+    const a = await PtyPort.open({});
+    const b = await PtyPort.open({});
+    const pathA = a.path;
+    const pathB = b.path;
+    // The system's listing: first the board is at A; after its reset it shows up at B (same serial).
+    let listing: PortInfo[] = [{ path: pathA, serialNumber: 'E1234', likely: 'espruino' }];
+    const t = new SerialTransport({ path: pathA, clock: new RealClock(), list: async () => listing });
+    const events: string[] = [];
+    t.on('vanish', () => events.push('vanish'));
+    t.on('return', () => events.push('return'));
+    t.on('moved' as any, (m: any) => events.push(`moved ${m.to === pathB}`));
+    const got: string[] = [];
+    b.on('data', (d: Buffer) => got.push(d.toString()));
+    try {
+      await t.open();
+      expect(t.usbSerial).toBe('E1234');
+      listing = [{ path: pathB, serialNumber: 'E1234', likely: 'espruino' }];
+      await a.close(); // the board dropped off the bus
+      const deadline = Date.now() + 10_000;
+      while (!events.includes('return') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(events).toEqual(['vanish', 'moved true', 'return']);
+      expect(t.path).toBe(pathB);
+      expect(await t.write('hello\n')).toBe(true);
+      while (!got.join('').includes('hello') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(got.join('')).toContain('hello');
+    } finally {
+      await t.close();
+      await b.close();
+      await a.close().catch(() => undefined);
+    }
+  });
+});
+
