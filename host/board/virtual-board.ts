@@ -54,7 +54,8 @@ export interface VirtualBoardOptions {
   /**
    * Real milliseconds a single piece of firmware code may run before the board counts it as
    * stuck (never returning). Real boards are ~1000x slower than V8, so firmware that is fine on
-   * a board returns far sooner than this. Default 1000.
+   * a board returns far sooner than this. Default 5000 on a virtual clock (a false "stuck" would
+   * make a run depend on machine load), 2000 on a real clock (capped by the watchdog's remaining time).
    */
   hangDetectMs?: number;
   /** Run the compatibility checker on every program (default true). */
@@ -205,7 +206,8 @@ export class VirtualBoard extends EventEmitter {
       baud: opts.baud ?? 115200,
       fast: opts.fast ?? false,
       usbDrop: opts.usbDrop ?? false,
-      hangDetectMs: opts.hangDetectMs ?? 1000,
+      // Generous on a virtual clock: a false "stuck" there would make a run depend on machine load.
+      hangDetectMs: opts.hangDetectMs ?? (this.clock.virtual ? 5000 : 2000),
       check: opts.check ?? true,
       stallOverrun: opts.stallOverrun ?? true,
       bootTimeMs: opts.bootTimeMs ?? this.profile.bootTimeMs,
