@@ -41,7 +41,6 @@ const MISSING_GLOBALS = [
   'AggregateError',
   'escape',
   'unescape',
-  'globalThis',
 ];
 
 /** [object path, member] pairs Espruino lacks. */
