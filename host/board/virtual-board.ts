@@ -4,7 +4,8 @@
  * NOR flash + Storage, the console REPL, UART pacing, the watchdog, resets with reset-cause
  * registers, error flags, a memory-block budget and fault injection from outside.
  *
- * Behaviour to match: ../../shared/espruino/FACTS.md. What is modelled and how: docs/virtual-board.md.
+ * Behaviour to match: FACTS.md (../shared/espruino/ from the repository root). What is modelled and
+ * how: docs/virtual-board.md.
  *
  * Execution model. The board is a loop driven by clock callbacks: input events (console and
  * serial chunks) are queued, the idle loop runs them, then due timers, then pending resets/loads,
