@@ -61,6 +61,8 @@ export interface BenchOptions {
   firmware?: string;
   /** Virtual board: the console drops off during resets (USB boards). */
   usbDrop?: boolean;
+  /** Virtual board: check every program it loads for Espruino compatibility (default true). */
+  check?: boolean;
 }
 
 const zcrc = (s: string) => crc32(Buffer.from(s, 'latin1')) >>> 0;
@@ -83,6 +85,8 @@ export class Bench {
   session: Session | null = null;
   feeder: StreamFeeder | null = null;
   job: { n: number; k: number; seed: number } | null = null;
+  /** false: the job's input is held back (campaigns space faults out this way). */
+  inputOpen = true;
   /** Incidents of every session this bench ran (a flash starts a new session). */
   readonly pastIncidents: IncidentRecord[] = [];
   private lastResetTruth: number | undefined;
@@ -120,6 +124,7 @@ export class Bench {
       seed: opts.seed,
       usbDrop: opts.usbDrop ?? false,
       powerOn: false,
+      check: opts.check,
     });
     if (device.board) {
       // A virtual board comes "already flashed" with the firmware, like a board on a desk.
@@ -186,12 +191,19 @@ export class Bench {
     if (!feed) throw new BenchError(`the stream job needs its input fed to the board's Serial1: give the feed port for ${this.device.description}`);
     // The session re-feeds the input after every reset, so it is built with this job's feeder.
     if (this.session) this.detach();
-    const feeder = new StreamFeeder({ seed, n, window: 64, clock: this.clock, write: (text) => feed(text) });
+    // The input gate: closed, the job's input stops (the bytes are dropped, as on a wire nobody
+    // drives); the job idles without tripping its task watchdog and the feeder resends after.
+    const feeder = new StreamFeeder({ seed, n, window: 64, clock: this.clock, write: (text) => (this.inputOpen ? feed(text) : false) });
     await this.attach(20_000, feeder);
     const session = this.session!;
     this.feeder = feeder;
     this.job = { n, k, seed };
     await session.startJob({ job: 'stream', n, k, seed });
+    // A board whose previous job had finished repeats that job's result with its heartbeats until
+    // the start command lands: what the session took from those is not this job's result.
+    // Same for the offset those heartbeats carried (the old job's end).
+    session.result = null;
+    session.highestOffset = 0;
     this.mark('job', `job stream:${n} (checkpoint every ${k}) started`);
   }
 

@@ -34,6 +34,12 @@ export interface DeviceOptions {
   usbDrop?: boolean;
   /** Virtual board: power it on at open (default true). */
   powerOn?: boolean;
+  /**
+   * Virtual board: run the Espruino compatibility checker on every program it loads (default
+   * true). Campaigns turn it off: the bundle was checked when built, and re-parsing it at each of
+   * a thousand reboots costs more than the rest of the reboot.
+   */
+  check?: boolean;
 }
 
 export interface Device {
@@ -71,6 +77,7 @@ export async function openDevice(opts: DeviceOptions): Promise<Device> {
     baud: opts.baud ?? 115200,
     fast: opts.fast ?? true,
     usbDrop: opts.usbDrop ?? false,
+    check: opts.check ?? true,
   });
   const resets: number[] = [];
   board.on('reset', () => resets.push(opts.clock.now()));

@@ -1,0 +1,293 @@
+/**
+ * Fault-injection campaigns: N faults drawn at random (seeded) from a set of classes, injected one
+ * at a time into running stream jobs, each left to the host session to detect and recover. When a
+ * job ends its result is checked against the golden value and the next job starts, until every
+ * fault is spent. Figures per class: recovery rate, RTO (reset to job running again) and RPO
+ * (records redone, records lost), as median, p95 and max.
+ *
+ * Several boards (--port ...) share the faults; without ports one in-process virtual board runs on
+ * virtual time, so a thousand faults (each with its reboot, hold and resume) take minutes of CPU
+ * rather than hours of wall clock.
+ */
+import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
+import { createRandom } from '../recovery/random.ts';
+import { defaultPolicy, type Policy } from '../recovery/policy.ts';
+import { FAULT_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
+import { AUTO_FAULTS } from '../monitor/inject-plan.ts';
+import { Bench, BenchError, type IrqSample, type TimelineEntry } from './bench.ts';
+import { FIRMWARE_FAULTS } from './scenario.ts';
+import type { RunTarget } from './runner.ts';
+import { summarize, type Summary } from '../report/stats.ts';
+
+/** Classes a campaign draws from by default: every board fault that resets the board. */
+export const DEFAULT_VIRTUAL_CLASSES = AUTO_FAULTS.filter((f) => !f.noReset).map((f) => f.label);
+/** On a serial board only the firmware can raise faults (no assert: it is a poison record by design). */
+export const DEFAULT_FIRMWARE_CLASSES = FIRMWARE_FAULTS.filter((c) => c !== 'assert');
+
+export interface CampaignOptions {
+  faults: number;
+  seed: number;
+  classes?: string[];
+  targets?: RunTarget[];
+  board?: string;
+  policy?: Policy;
+  /** Records per stream job (several jobs run when the faults outlast one). */
+  jobRecords?: number;
+  checkpointEvery?: number;
+  /** Records the job runs between a recovery and the next fault: uniform in [min, max]. */
+  gapRecords?: [number, number];
+  /**
+   * Quiet time between a recovery and the next fault (host clock ms), the job idling without input:
+   * default the policy's restart window, so every fault meets a policy with a clean slate (no
+   * restart-budget halt, no backoff growth from the previous fault). 0: faults back to back.
+   */
+  spacingMs?: number;
+  /** Give up on one fault's recovery after this long (host clock ms). */
+  faultTimeoutMs?: number;
+  onFault?: (f: CampaignFault, done: number, total: number) => void;
+  /** Called with each bench once open (progress views, tests). */
+  onBench?: (bench: Bench) => void;
+}
+
+export interface CampaignFault {
+  cls: string;
+  board: string;
+  /** Host clock ms (of its board) when injected. */
+  at: number;
+  offset: number;
+  job: number;
+  /** false: the incident closed without the job running again, or never closed. */
+  recovered: boolean;
+  /** true when the board absorbed the fault without a reset (no incident). */
+  absorbed: boolean;
+  resetCause?: string;
+  faultClass?: string;
+  action?: string;
+  rtoMs?: number;
+  redone?: number;
+  lost?: number;
+  note: string;
+}
+
+export interface CampaignJob {
+  board: string;
+  seed: number;
+  n: number;
+  ok: boolean;
+  note: string;
+}
+
+export interface ClassFigures {
+  cls: string;
+  injected: number;
+  recovered: number;
+  absorbed: number;
+  rto: Summary;
+  redone: Summary;
+  lost: number;
+  rtoMs: number[];
+}
+
+export interface CampaignResult {
+  seed: number;
+  classes: string[];
+  faults: CampaignFault[];
+  jobs: CampaignJob[];
+  perClass: ClassFigures[];
+  recoveryRate: number;
+  /** Every finished job's result equals its golden value (and no job was left unfinished). */
+  integrity: boolean;
+  boards: { device: string; hostMs: number; virtualClock: boolean; timeline: TimelineEntry[]; irq: IrqSample[] }[];
+  wallMs: number;
+  /** Faults per wall-clock second. */
+  throughput: number;
+  ok: boolean;
+}
+
+export class CampaignError extends Error {}
+
+export function validateClasses(classes: string[], virtual: boolean): string | null {
+  const known = virtual ? [...AUTO_FAULTS.map((f) => f.label), ...FIRMWARE_FAULTS] : FIRMWARE_FAULTS;
+  const bad = classes.filter((c) => !known.includes(c));
+  if (bad.length) return `unknown fault class${bad.length > 1 ? 'es' : ''} ${bad.join(', ')} for ${virtual ? 'the virtual board' : 'a serial board (the firmware raises them)'} (known: ${known.join(', ')})`;
+  return null;
+}
+
+export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
+  const wall0 = Date.now();
+  const targets = opts.targets?.length ? opts.targets : [{} as RunTarget];
+  const virtual = !targets[0].port;
+  const classes = opts.classes?.length ? opts.classes : virtual ? DEFAULT_VIRTUAL_CLASSES : DEFAULT_FIRMWARE_CLASSES;
+  const problem = validateClasses(classes, virtual);
+  if (problem) throw new CampaignError(problem);
+  // One seeded draw decides every fault's class up front: same seed, same campaign.
+  const rand = createRandom(opts.seed ^ 0x5eed_ca11);
+  const plan = Array.from({ length: opts.faults }, () => classes[Math.floor(rand() * classes.length)]);
+  const faults: CampaignFault[] = [];
+  const jobs: CampaignJob[] = [];
+  const boards: CampaignResult['boards'] = [];
+  let next = 0;
+  await Promise.all(
+    targets.map(async (target, bi) => {
+      const clock: Clock = target.port ? new RealClock() : new VirtualClock();
+      const bench = await Bench.open({
+        clock,
+        port: target.port,
+        feedPort: target.feedPort,
+        baud: target.baud,
+        board: opts.board,
+        seed: opts.seed + bi,
+        policy: opts.policy,
+        check: false,
+      });
+      opts.onBench?.(bench);
+      try {
+        await runOnBench(bench, opts, () => (next < plan.length ? plan[next++] : null), createRandom(opts.seed * 31 + bi), faults, jobs, (f) =>
+          opts.onFault?.(f, faults.length, plan.length),
+        );
+      } finally {
+        boards.push({ device: bench.device.description, hostMs: clock.now(), virtualClock: clock.virtual, timeline: bench.timeline, irq: bench.irq });
+        await bench.close().catch(() => undefined);
+        if (clock instanceof VirtualClock) clock.stop();
+      }
+    }),
+  );
+  const perClass = classes
+    .filter((c, i) => classes.indexOf(c) === i)
+    .map((cls) => {
+      const fs = faults.filter((f) => f.cls === cls);
+      const rtoMs = fs.filter((f) => f.rtoMs !== undefined).map((f) => f.rtoMs as number);
+      return {
+        cls,
+        injected: fs.length,
+        recovered: fs.filter((f) => f.recovered).length,
+        absorbed: fs.filter((f) => f.absorbed).length,
+        rto: summarize(rtoMs),
+        redone: summarize(fs.filter((f) => f.redone !== undefined).map((f) => f.redone as number)),
+        lost: fs.reduce((a, f) => a + (f.lost ?? 0), 0),
+        rtoMs,
+      };
+    });
+  const recovered = faults.filter((f) => f.recovered).length;
+  const integrity = jobs.length > 0 && jobs.every((j) => j.ok);
+  const wallMs = Date.now() - wall0;
+  return {
+    seed: opts.seed,
+    classes,
+    faults,
+    jobs,
+    perClass,
+    recoveryRate: faults.length ? recovered / faults.length : 1,
+    integrity,
+    boards,
+    wallMs,
+    throughput: faults.length / Math.max(0.001, wallMs / 1000),
+    ok: faults.length === opts.faults && recovered === faults.length && integrity,
+  };
+}
+
+async function runOnBench(
+  bench: Bench,
+  opts: CampaignOptions,
+  take: () => string | null,
+  rand: () => number,
+  faults: CampaignFault[],
+  jobs: CampaignJob[],
+  onFault: (f: CampaignFault) => void,
+): Promise<void> {
+  const n = opts.jobRecords ?? 4000;
+  const k = opts.checkpointEvery ?? 50;
+  const [gapMin, gapMax] = opts.gapRecords ?? [20, 120];
+  const faultTimeout = opts.faultTimeoutMs ?? 120_000;
+  const spacing = opts.spacingMs ?? (opts.policy ?? defaultPolicy()).maxRestarts.windowMs;
+  const device = bench.device.description;
+  let jobIndex = 0;
+  let cls = take();
+  while (cls !== null) {
+    const seed = opts.seed * 1000 + jobIndex;
+    await bench.startJob(n, k, seed);
+    const job = jobIndex++;
+    const faultsBefore = faults.length;
+    // Faults into this job while it has room for one more gap.
+    while (cls !== null) {
+      const s = bench.session!;
+      const target = bench.offset + gapMin + Math.floor(rand() * (gapMax - gapMin + 1));
+      if (target >= n - gapMin) break;
+      try {
+        await bench.until(() => !!s.result || (s.state === 'running' && !s.incidentOpen && bench.offset >= target), faultTimeout, `the job to reach offset ${target}`);
+      } catch (err) {
+        // The job stalled between faults: nothing to inject into; record it against the job.
+        jobs.push({ board: device, seed, n, ok: false, note: (err as Error).message });
+        return;
+      }
+      if (s.result) break;
+      if (spacing > 0) {
+        bench.inputOpen = false;
+        await bench.clock.sleep(spacing);
+        bench.inputOpen = true;
+        // the job must be running again (fed) before the fault, or it would hit an idle job
+        const resumeAt = bench.offset + 1;
+        await bench.until(() => !!s.result || bench.offset >= resumeAt, faultTimeout, 'the job to take input again after the quiet time').catch(() => undefined);
+        if (s.result) break;
+      }
+      const fault = await injectOne(bench, cls, job, faultTimeout);
+      faults.push(fault);
+      onFault(fault);
+      cls = take();
+      if (!fault.recovered) {
+        // A fault that was not recovered leaves the board in an unknown state: end this job.
+        break;
+      }
+    }
+    // Let the job finish and check it.
+    try {
+      const r = await bench.result(Math.max(faultTimeout, n * 100));
+      const g = bench.golden()!;
+      const ok = !!r && r.n === g.n && r.sum === g.sum && r.crc === g.crc;
+      jobs.push({ board: device, seed, n, ok, note: r ? (ok ? 'result equals golden' : `result n ${r.n} sum ${r.sum} crc ${r.crc.toString(16)} != golden crc ${g.crc.toString(16)}`) : 'safe mode before the end' });
+    } catch (err) {
+      jobs.push({ board: device, seed, n, ok: false, note: (err as Error).message });
+      if (err instanceof BenchError) return;
+    }
+    if (faults.length === faultsBefore && cls !== null) {
+      // A whole job went by without room for a fault: the gaps do not fit the job; stop rather than spin.
+      jobs.push({ board: device, seed, n, ok: false, note: `no fault could be placed in a job of ${n} records (gap ${gapMin}..${gapMax} records)` });
+      return;
+    }
+  }
+}
+
+async function injectOne(bench: Bench, cls: string, job: number, timeoutMs: number): Promise<CampaignFault> {
+  const board = bench.device.description;
+  const inj = await bench.inject(cls, 'auto');
+  const base: CampaignFault = { cls, board, at: inj.at, offset: inj.offset, job, recovered: false, absorbed: false, note: '' };
+  if (inj.noReset) {
+    // A condition (noise) rather than an event: it is recovered if the job keeps going past it
+    // and any incident it provoked closed well.
+    const from = bench.offset;
+    try {
+      await bench.until(() => !!bench.session?.result || (bench.offset >= from + 30 && !bench.session?.incidentOpen), timeoutMs, 'the job to run on through the noise');
+    } catch (err) {
+      return { ...base, note: (err as Error).message };
+    }
+    const provoked = bench.incidents.slice(inj.incidentIndex);
+    const ok = provoked.every((i) => i.outcome?.ok);
+    return { ...base, recovered: ok, absorbed: provoked.length === 0, note: provoked.length ? `${provoked.length} incident(s)` : 'absorbed' };
+  }
+  try {
+    const inc = await bench.incidentFor(inj, timeoutMs);
+    return {
+      ...base,
+      recovered: !!inc.outcome?.ok,
+      resetCause: RESET_CAUSE_NAMES[inc.resetCause] ?? String(inc.resetCause),
+      faultClass: FAULT_NAMES[inc.faultClass] ?? String(inc.faultClass),
+      action: inc.decision?.action,
+      rtoMs: inc.rtoMs,
+      redone: inc.rpo?.redone,
+      lost: inc.rpo?.lost,
+      note: inc.outcome?.note ?? '',
+    };
+  } catch (err) {
+    return { ...base, note: (err as Error).message };
+  }
+}
