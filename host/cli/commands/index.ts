@@ -7,6 +7,7 @@ import { register as registerSim } from './sim.ts';
 import { register as registerPolicy } from './policy.ts';
 import { register as registerFlash } from './flash.ts';
 import { register as registerHil } from './hil.ts';
+import { register as registerCampaign } from './campaign.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -21,4 +22,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerPolicy,
   registerFlash,
   registerHil,
+  registerCampaign,
 ];
