@@ -198,10 +198,22 @@ describe('firmware core on a fake port', () => {
     // R5 is half received when the checkpoint after R4 writes flash; the rest of R5 and the start
     // of R6 are lost during the write: what arrives next is the tail of R6 (digits and a newline).
     b.feed(s + r5.slice(0, 3));
+    b.pendingFlags.push('UART_OVERFLOW'); // the UART reports the loss
     b.feed(r6.slice(r6.indexOf(':') + 1));
     b.run(1000);
-    expect(b.last(P.MSG_HEARTBEAT)).toMatchObject({ off: 5 });
+    expect(b.last(P.MSG_HEARTBEAT)).toMatchObject({ off: 5, uerr: 1 });
     feed(b, 5, 10);
+    expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 10, crc));
+  });
+
+  it('a line in progress during a flash write is kept when no byte was lost', () => {
+    const b = new FakeBoard();
+    b.boot();
+    b.send(P.CMD_START, { job: 'stream', n: 10, k: 5 });
+    let s = '';
+    for (let i = 0; i < 10; i++) s += recordLine(SEED, i);
+    b.feed(s.slice(0, s.indexOf('R5') + 3)); // checkpoint after R4 while R5 is half received
+    b.feed(s.slice(s.indexOf('R5') + 3));
     expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 10, crc));
   });
 

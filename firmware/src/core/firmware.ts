@@ -137,7 +137,9 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   let rxSeen = false; // the job UART delivered data since the last tick
   let fifo = 0; // event queue overflowed: rxBytes + 1 at that moment, classified at the next tick
   let uerr = 0; // UART errors (bytes lost; the feed contract re-sends them)
-  let cut = false; // a flash write may have split the line being received: drop up to its end
+  let cut = false; // a flash write happened: check for lost UART bytes before the next line
+  let tail = ''; // the line that was partly received when that write began
+  let skipLine = false; // drop received text up to the next newline
   let dup = 0;
   let bad = 0;
   let dying = false; // a fault was captured: no more kicks, reset pending
@@ -200,18 +202,19 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     send(MSG_CHECKPOINT, { seq: r.seq, off: st.off, full: r.full, bytes: r.bytes });
   };
   /**
-   * A flash write stalls the CPU and the UART loses what arrives meanwhile (beyond its few bytes
-   * of FIFO). A line that was partly received when the write began could be glued to the tail of
-   * a later one: drop that partial line and whatever arrives up to the next newline (the host
-   * re-sends it). Lines received completely before the write are intact.
+   * A flash write stalls the CPU and the UART loses what arrives meanwhile beyond its few bytes of
+   * FIFO, raising UART_OVERFLOW. What was received before the write is intact; the line in
+   * progress is set aside, and at the next receive the UART error flags decide: bytes lost -> that
+   * line and everything up to the next newline are dropped (the host re-sends them; glued
+   * together they could read as a valid record); nothing lost -> the line is put back.
    */
   const afterFlash = () => {
+    if (cut) return;
     let j = rx.length;
     while (j > 0 && rx.charCodeAt(j - 1) !== 10) j--;
-    if (j < rx.length) {
-      rx = rx.substring(0, j);
-      cut = true;
-    }
+    tail = rx.substring(j);
+    rx = rx.substring(0, j);
+    cut = true;
   };
   /** The job's progress as journal entries: taken only between records, so always consistent. */
   const checkpoint = (extra?: any) => {
@@ -325,14 +328,24 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       return;
     }
     if (stuck) return;
-    let i = rx.indexOf('\n');
-    if (i < 0) return;
     if (cut) {
       cut = false;
-      bad++;
-      rx = rx.substring(i + 1);
-      i = rx.indexOf('\n');
+      const f = port.pollFlags();
+      onFlags(f);
+      if (f.indexOf('UART_OVERFLOW') < 0 && f.indexOf('BUFFER_FULL') < 0) rx = tail + rx;
+      else {
+        skipLine = true; // bytes lost: drop the line in progress, up to the next newline
+        bad++;
+      }
+      tail = '';
     }
+    if (skipLine) {
+      const k = rx.indexOf('\n');
+      rx = k < 0 ? '' : rx.substring(k + 1);
+      skipLine = k < 0;
+    }
+    let i = rx.indexOf('\n');
+    if (i < 0) return;
     rec.add(B_UART_RX, off);
     while (i >= 0) {
       const ln = rx.substring(0, i);

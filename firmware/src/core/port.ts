@@ -24,6 +24,8 @@ export interface Port {
   onRx(fn: (data: string) => void): void;
   /** Error flags as they are raised (E.on('errorFlag')): names such as 'UART_OVERFLOW'. */
   onErrorFlags(fn: (flags: string[]) => void): void;
+  /** Reads and clears the error flags now (E.getErrorFlags()); they do not fire onErrorFlags then. */
+  pollFlags(): string[];
   /** Uncaught exceptions from callbacks (process.on('uncaughtException')). */
   onUncaught(fn: (e: any) => void): void;
   /** Hardware watchdog in manual-kick mode; cannot be stopped once enabled. */

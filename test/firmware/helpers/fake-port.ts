@@ -58,6 +58,8 @@ export class FakeBoard {
   private cmdSeq = 100;
   private gen = 0;
   rebooting = false;
+  /** Error flags set and not yet read (E.getErrorFlags()). */
+  pendingFlags: string[] = [];
 
   constructor(private readonly board = boardForProfile('puck')!) {}
 
@@ -80,6 +82,7 @@ export class FakeBoard {
       onRx: (fn) => (this.rx = fn),
       onErrorFlags: (fn) => (this.flags = fn),
       onUncaught: (fn) => (this.uncaught = fn),
+      pollFlags: () => this.pendingFlags.splice(0),
       watchdog: (s) => {
         this.wdtS = s;
         this.lastKick = this.t;

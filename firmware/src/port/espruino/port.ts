@@ -42,6 +42,7 @@ export function createEspruinoPort(): Port {
       E.getErrorFlags(); // flags from before this boot are not ours to report
       E.on('errorFlag', fn);
     },
+    pollFlags: () => E.getErrorFlags(),
     onUncaught: (fn) => process.on('uncaughtException', fn),
     watchdog: (s) => {
       // nRF52: a running watchdog cannot be changed (it survives load()); keep the running one.
