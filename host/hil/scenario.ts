@@ -95,8 +95,10 @@ export function parseScenario(text: string, file: string): Scenario {
     throw new ScenarioError(
       file,
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${pos ? `line ${pos.line}:${pos.col}: ` : ''}${e.message.split('\n')[0]}`;
+        const off = e.pos?.[0];
+        const before = typeof off === 'number' ? text.slice(0, off).split('\n') : null;
+        const where = before ? `line ${before.length}:${before[before.length - 1].length + 1}: ` : '';
+        return `${where}${e.message.split('\n')[0]}`;
       }),
     );
   }
