@@ -15,6 +15,8 @@ import { defaultPolicy, type Policy } from '../recovery/policy.ts';
 import { StreamFeeder } from '../session/feeder.ts';
 import { Session, type IncidentRecord, type SessionEvent } from '../session/session.ts';
 import { flashProgram, type FlashResult } from '../flash/flasher.ts';
+import type { JournalWriter } from '../journal/journal.ts';
+import { journalSink } from '../monitor/journal-sink.ts';
 import { AUTO_FAULTS } from '../monitor/inject-plan.ts';
 import { CMD_INJECT } from '../../shared/protocol.ts';
 import { FAULT_NAMES } from '../../shared/taxonomy.ts';
@@ -63,6 +65,8 @@ export interface BenchOptions {
   usbDrop?: boolean;
   /** Virtual board: check every program it loads for Espruino compatibility (default true). */
   check?: boolean;
+  /** Append every incident to this journal (as `irqmon monitor --journal` does). */
+  journal?: JournalWriter;
 }
 
 const zcrc = (s: string) => crc32(Buffer.from(s, 'latin1')) >>> 0;
@@ -151,9 +155,13 @@ export class Bench {
       seed: this.opts.seed ?? 1,
       lastResetTruth: this.virtual ? () => this.lastResetTruth : undefined,
       // ids unique across the sessions of this bench (a flash starts a new session)
-      newIncidentId: () => `inc-${++this.incidentSeq}`,
+      newIncidentId: () => (this.opts.journal ? this.opts.journal.newIncident() : `inc-${++this.incidentSeq}`),
     });
-    const onEvent = (e: SessionEvent) => this.record(e);
+    const sink = this.opts.journal ? journalSink(this.opts.journal) : null;
+    const onEvent = (e: SessionEvent) => {
+      this.record(e);
+      sink?.(e);
+    };
     session.on('event', onEvent);
     this.listeners.push(() => session.off('event', onEvent));
     this.link = link;
@@ -237,6 +245,7 @@ export class Bench {
       if (boardFault.flashOpsAhead !== undefined) spec.atFlashOp = board.flash.opCount + boardFault.flashOpsAhead;
       this.injections.push(inj);
       this.mark('inject', `inject ${fault} (board) at offset ${inj.offset}`, fault);
+      this.opts.journal?.append({ type: 'inject', t: inj.at, label: fault, via: 'board', offset: inj.offset });
       board.inject(spec);
       if (boardFault.durationMs) {
         this.clock.setTimeout(() => {
@@ -255,6 +264,7 @@ export class Bench {
     if (!session) throw new BenchError('no session: start a job (or wait for the board) before injecting through the firmware');
     this.injections.push(inj);
     this.mark('inject', `inject ${fault} (firmware swi) at offset ${inj.offset}`, fault);
+    this.opts.journal?.append({ type: 'inject', t: inj.at, label: fault, via: 'firmware', offset: inj.offset });
     await session.link.request(CMD_INJECT, { cls, arg: 0 });
     return inj;
   }
