@@ -8,6 +8,7 @@ import { register as registerPolicy } from './policy.ts';
 import { register as registerFlash } from './flash.ts';
 import { register as registerHil } from './hil.ts';
 import { register as registerCampaign } from './campaign.ts';
+import { register as registerReplay } from './replay.ts';
 
 /**
  * Every subcommand registers itself here. One line per command file keeps the command modules
@@ -23,4 +24,5 @@ export const COMMANDS: ((program: Command) => void)[] = [
   registerFlash,
   registerHil,
   registerCampaign,
+  registerReplay,
 ];
