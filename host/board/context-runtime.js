@@ -169,6 +169,26 @@
   G.getTime = function () {
     return host('getTime');
   };
+  // Time and randomness come from the board: its clock (a board without a set RTC starts at
+  // 1970-01-01 at power-on) and its seeded generator, so the same seed gives the same run.
+  var NativeDate = Date;
+  var BoardDate = function Date(a, b, c, d, e, f, g) {
+    if (!(this instanceof BoardDate)) return new NativeDate(host('now')).toString();
+    if (arguments.length === 0) return new NativeDate(host('now'));
+    var args = [null];
+    for (var i = 0; i < arguments.length; i++) args.push(arguments[i]);
+    return new (Function.prototype.bind.apply(NativeDate, args))();
+  };
+  BoardDate.prototype = NativeDate.prototype;
+  Object.defineProperty(NativeDate.prototype, 'constructor', { value: BoardDate, writable: true, configurable: true, enumerable: false });
+  BoardDate.now = function () {
+    return host('now');
+  };
+  BoardDate.parse = NativeDate.parse;
+  G.Date = BoardDate;
+  Math.random = function () {
+    return host('random');
+  };
 
   // ---- console ------------------------------------------------------------------------------
   G.print = function () {

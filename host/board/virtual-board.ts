@@ -142,6 +142,7 @@ export class VirtualBoard extends EventEmitter {
   private readonly hwRng: SeededRng;
   private readonly noiseRng: SeededRng;
   private readonly stormRng: SeededRng;
+  private readonly mathRng: SeededRng;
   /** process.env.SERIAL: fixed per board (seed), like a chip's unique id. */
   private readonly serial: string;
 
@@ -203,6 +204,7 @@ export class VirtualBoard extends EventEmitter {
     this.stormRng = this.rng.fork(3);
     const flashRng = this.rng.fork(4);
     this.serial = 'virtual-' + this.rng.fork(5).nextU32().toString(16).padStart(8, '0');
+    this.mathRng = this.rng.fork(6);
     this.opts = {
       baud: opts.baud ?? 115200,
       fast: opts.fast ?? false,
@@ -613,7 +615,7 @@ export class VirtualBoard extends EventEmitter {
     }
     if (epoch !== this.epoch) return { ok: false };
     if (!ok) {
-      if (error instanceof ScriptTimeout) this.becomeStuck(site);
+      if (error instanceof ScriptTimeout) this.becomeStuck(site, 'timeout');
       else this.reportUncaught(error, site);
     }
     // A REPL line's promise reactions run after its `=result` is printed (executeLine).
@@ -647,7 +649,7 @@ export class VirtualBoard extends EventEmitter {
       f.hang--;
       // The callback enters an endless loop: exactly what a vm timeout would conclude, without
       // burning the real time it takes to conclude it.
-      this.becomeStuck(site);
+      this.becomeStuck(site, 'injected');
       return true;
     }
     if (f.exception) {
@@ -682,12 +684,13 @@ export class VirtualBoard extends EventEmitter {
   }
 
   /** Code did not return: the board is stuck until the watchdog or Ctrl-C. */
-  private becomeStuck(site: RunSite): void {
+  /** `reason`: 'timeout' = the code really ran past hangDetectMs (real time); 'injected' = a hang fault. */
+  private becomeStuck(site: RunSite, reason: 'timeout' | 'injected'): void {
     this.boardState = 'stuck';
     this.stuckSite = site;
     this.clock.clearTimeout(this.idleHandle);
     this.idleHandle = undefined;
-    this.emit('stuck', { at: this.clock.now(), watchdog: !!this.wdt });
+    this.emit('stuck', { at: this.clock.now(), watchdog: !!this.wdt, reason, file: site.file, repl: !!site.repl });
   }
 
   /** Ctrl-C reached a stuck board: the running code is interrupted (and its interval removed). */
@@ -1232,6 +1235,10 @@ export class VirtualBoard extends EventEmitter {
       }
       case 'getTime':
         return this.clock.now() / 1000;
+      case 'now':
+        return Math.floor(this.clock.now());
+      case 'random':
+        return this.mathRng.next();
       case 'wdtEnable':
         this.enableWatchdog(Number(a[0]), !!a[1]);
         return undefined;

@@ -192,7 +192,7 @@ describe('determinism', () => {
       const rr = rig({ seed });
       rr.board.loadBootCode(
         'var n = 0;\nE.on("errorFlag", function(f){ print("F " + f); });\n' +
-          'setInterval(function(){ n++; print("r " + (E.hwRand() >>> 0) + " t " + getTime().toFixed(3)); if (n == 5) require("Storage").write("f" + n, "data"); }, 37);\n' +
+          'setInterval(function(){ n++; print("r " + (E.hwRand() >>> 0) + " m " + Math.random() + " t " + getTime().toFixed(3) + " d " + Date.now()); if (n == 5) require("Storage").write("f" + n, "data"); }, 37);\n' +
           'Serial1.setup(115200); Serial1.on("data", function(d){ print("s " + d.length + " " + E.CRC32(d)); });\n',
       );
       rr.board.powerOn();

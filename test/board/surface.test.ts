@@ -67,6 +67,9 @@ describe('the Espruino surface', () => {
     const t2 = Number(await value(r, 'getTime()'));
     expect(t2 - t1).toBeGreaterThanOrEqual(1.5);
     expect(t2 - t1).toBeLessThan(2);
+    // Date runs on the board clock (no RTC set: 1970 + uptime), not the host's
+    expect(Number(await value(r, 'Date.now() - getTime() * 1000'))).toBeLessThan(5);
+    expect(await value(r, 'new Date().getFullYear() + " " + (new Date(5000) instanceof Date)')).toBe('1970 true');
   });
 
   it('require("Flash") follows the profile: journal region on Puck.js, nothing free on the Pico', async () => {
