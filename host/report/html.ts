@@ -89,9 +89,11 @@ export function timelineSvg(run: ReportRun, width = 960): string {
   parts.push(`<text x="4" y="14" class="lab">interrupts/s</text>`);
   parts.push(`<text x="4" y="28" class="lab small">max ${Math.round(maxRate)}</text>`);
   parts.push(`<line x1="${left}" y1="${rateH}" x2="${left + plotW}" y2="${rateH}" class="axis"/>`);
-  for (const [src, pts] of Object.entries(series)) {
-    if (!pts.length || maxRate === 0) continue;
-    const d = pts.map(([t, r], i) => `${i ? 'L' : 'M'}${x(t).toFixed(1)},${(rateH - (r / maxRate) * (rateH - 6)).toFixed(1)}`).join(' ');
+  for (const [src, all] of Object.entries(series)) {
+    if (!all.length || maxRate === 0) continue;
+    // One point per pixel column at most (the mean of its samples): a campaign has thousands.
+    const pts = perPixel(all, x);
+    const d = pts.map(([px, r], i) => `${i ? 'L' : 'M'}${px.toFixed(1)},${(rateH - (r / maxRate) * (rateH - 6)).toFixed(1)}`).join(' ');
     parts.push(`<path d="${d}" fill="none" stroke="${IRQ_COLORS[Number(src) % IRQ_COLORS.length]}" stroke-width="1.2"><title>${esc(IRQ_SOURCE_NAMES[Number(src)] ?? `source ${src}`)}</title></path>`);
   }
   // event lanes
@@ -119,6 +121,26 @@ export function timelineSvg(run: ReportRun, width = 960): string {
   }
   parts.push('</svg>');
   return parts.join('');
+}
+
+function perPixel(pts: [number, number][], x: (t: number) => number): [number, number][] {
+  const out: [number, number][] = [];
+  let col = -1;
+  let sum = 0;
+  let n = 0;
+  for (const [t, r] of pts) {
+    const c = Math.round(x(t));
+    if (c !== col && n) {
+      out.push([col, sum / n]);
+      sum = 0;
+      n = 0;
+    }
+    col = c;
+    sum += r;
+    n++;
+  }
+  if (n) out.push([col, sum / n]);
+  return out;
 }
 
 /** One RTO histogram (bars over equal-width bins) with median/p95/max marked. */
