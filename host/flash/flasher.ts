@@ -139,7 +139,10 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const paceBaud = opts.paceBaud ?? 115200;
   const sendPaced = async (line: string) => {
     if (!paceBaud) return repl.send(line);
+    const boots = repl.boots.length;
     for (let i = 0; i < line.length; i += PACE_SLICE) {
+      // The board reset under us: the rest of this line would land in the fresh REPL as garbage.
+      if (repl.boots.length !== boots) throw new ConsoleWaitError({ kind: 'boot', boot: repl.boots[repl.boots.length - 1] });
       const slice = line.slice(i, i + PACE_SLICE);
       const start = clock.now();
       await repl.send(slice);
@@ -316,7 +319,7 @@ export async function inspectBoard(
   transport: Transport,
   clock: Clock,
   expected: { crc: number; previous: { crc: number } | null },
-  timeoutMs = 3000,
+  timeoutMs = 8000,
 ): Promise<BoardHolds> {
   const deadline = clock.now() + timeoutMs;
   while (!transport.connected && clock.now() < deadline) await clock.sleep(50);
@@ -326,7 +329,10 @@ export async function inspectBoard(
     if (!transport.connected) return unknown;
     const ask = async (tag: string, expr: string) => {
       const prefix = `${MARKER}${tag}:`;
-      const wait = repl.waitFor((l) => l.includes(prefix), Math.max(500, deadline - clock.now()), { failOnBoot: false });
+      // Input sent while the board is still booting is lost: ask again every 1.5 s until the deadline.
+      const wait = repl.waitFor((l) => l.includes(prefix), Math.min(1500, Math.max(300, deadline - clock.now())), { failOnBoot: false });
+      // Ctrl-C first: a command cut off by the reset may have left half a line in the REPL.
+      await repl.send('\x03');
       await repl.send(markedLine(tag, '', expr));
       const line = await wait;
       return line.slice(line.indexOf(prefix) + prefix.length).replace(/^ok:/, '');
@@ -334,7 +340,7 @@ export async function inspectBoard(
     // A board that just booted into a program may be busy printing its boot frame: try twice.
     let bootcde: ReturnType<typeof parseFileInfo> = null;
     let ok = false;
-    for (let attempt = 0; attempt < 2 && !ok; attempt++) {
+    for (let attempt = 0; attempt < 6 && !ok && clock.now() < deadline; attempt++) {
       try {
         bootcde = parseFileInfo(await ask(`i${attempt}b`, fileInfoExpr(BOOT_FILE)));
         ok = true;
