@@ -13,6 +13,8 @@
 import { Session } from 'node:inspector/promises';
 
 const BYTES_PER_BLOCK = 12;
+/** Name holders this many scopes deep (root > fw.cmd > irq ...). */
+const NAME_DEPTH = 3;
 const ELEMENT_BYTES: { [k: string]: number } = {
   Int8Array: 1, Uint8Array: 1, Uint8ClampedArray: 1, Int16Array: 2, Uint16Array: 2, Int32Array: 4,
   Uint32Array: 4, Float32Array: 4, Float64Array: 8, DataView: 1, ArrayBuffer: 1,
@@ -58,7 +60,8 @@ export async function closureBlocks(root: Function, maxNodes = 20000): Promise<W
       return r.result.value === true;
     };
 
-    const scopeBlocks = async (fnId: string, named?: { name: string; blocks: number }[]): Promise<number> => {
+    /** `path`: where this scope hangs from the root, for naming what holds memory (up to `NAME_DEPTH`). */
+    const scopeBlocks = async (fnId: string, path: string | null): Promise<number> => {
       const p = await props(fnId);
       const scopes = (p.internalProperties ?? []).find((x: any) => x.name === '[[Scopes]]');
       if (!scopes) return 0;
@@ -73,15 +76,18 @@ export async function closureBlocks(root: Function, maxNodes = 20000): Promise<W
         seenScopes.add(fp);
         nodes++;
         for (const v of vars) {
-          const b = 1 + (await valueBlocks(v.value));
+          const name = path === null ? null : path ? `${path} > ${v.name}` : v.name;
+          const b = 1 + (await valueBlocks(v.value, name));
           total += b;
-          if (named) named.push({ name: v.name, blocks: b });
+          if (name !== null) named.push({ name, blocks: b });
         }
       }
       return total;
     };
 
-    const valueBlocks = async (v: any): Promise<number> => {
+    const named: { name: string; blocks: number }[] = [];
+    const depthOf = (path: string | null) => (path === null ? 99 : path.split(' > ').length);
+    const valueBlocks = async (v: any, path: string | null = null): Promise<number> => {
       if (!v || nodes > maxNodes) return 0;
       if (v.type === 'string') return strBlocks(String(v.value).length);
       if (v.type !== 'object' && v.type !== 'function') return 0;
@@ -91,7 +97,7 @@ export async function closureBlocks(root: Function, maxNodes = 20000): Promise<W
       if (v.type === 'function') {
         if (/\[native code\]/.test(v.description ?? '')) return 1;
         if ((await location(v.objectId)) !== script) return 1; // a board built-in
-        return 1 + (await scopeBlocks(v.objectId));
+        return 1 + (await scopeBlocks(v.objectId, depthOf(path) < NAME_DEPTH ? path : null));
       }
       const sized = /^(\w+)\((\d+)\)/.exec(v.description ?? '');
       if (sized && ELEMENT_BYTES[sized[1]] !== undefined) return 2 + Math.ceil((+sized[2] * ELEMENT_BYTES[sized[1]]) / BYTES_PER_BLOCK);
@@ -99,15 +105,16 @@ export async function closureBlocks(root: Function, maxNodes = 20000): Promise<W
       let total = 1;
       for (const p of (await props(v.objectId)).result as any[]) {
         if (!p.value || p.name === '__proto__' || (v.subtype === 'array' && p.name === 'length')) continue;
-        total += 1 + (p.name.length > 8 ? strBlocks(p.name.length) : 0) + (await valueBlocks(p.value));
+        // a function property (fw.cmd) leads into the scope that holds an object's real state
+        const sub = path !== null && p.value.type === 'function' && depthOf(path) < NAME_DEPTH ? `${path}.${p.name}` : null;
+        total += 1 + (p.name.length > 8 ? strBlocks(p.name.length) : 0) + (await valueBlocks(p.value, sub));
       }
       return total;
     };
 
-    const named: { name: string; blocks: number }[] = [];
-    const blocks = 1 + (await scopeBlocks(rootObj.objectId, named));
+    const blocks = 1 + (await scopeBlocks(rootObj.objectId, ''));
     named.sort((a, b) => b.blocks - a.blocks);
-    return { blocks, nodes, top: named.filter((n) => n.blocks > 1).slice(0, 12) };
+    return { blocks, nodes, top: named.filter((n) => n.blocks > 2).slice(0, 24) };
   } finally {
     delete g.__irqmonWalkRoot;
     delete g.__irqmonWalkSeen;
