@@ -48,14 +48,15 @@ async function pair(per: number, backToBack: boolean) {
 
 export async function run(): Promise<BenchOutput> {
   firmwareFile();
-  const per = Number(process.env.BENCH_CAMPAIGN_FAULTS ?? 60);
+  // Per worker: fewer with the default spacing (each fault idles a restart window of board time).
+  const perBackToBack = Number(process.env.BENCH_CAMPAIGN_FAULTS ?? 200);
   const figures = [];
   const notes: string[] = [];
   const details: any = {};
   for (const backToBack of [false, true]) {
     let p;
     try {
-      p = await pair(per, backToBack);
+      p = await pair(backToBack ? perBackToBack : Math.ceil(perBackToBack / 5), backToBack);
     } catch (e) {
       notAvailable(String((e as Error).message).slice(0, 200));
     }
