@@ -193,6 +193,8 @@ export class VirtualBoard extends EventEmitter {
   private lowMemoryReported = false;
   /** The last memory check found the budget exceeded: the next callback's allocations fail. */
   private memoryExhausted = false;
+  /** afterRun is draining promise reactions. */
+  private draining = false;
 
   constructor(opts: VirtualBoardOptions = {}) {
     super();
@@ -683,8 +685,10 @@ export class VirtualBoard extends EventEmitter {
     this.checkErrors();
   }
 
-  /** Code did not return: the board is stuck until the watchdog or Ctrl-C. */
-  /** `reason`: 'timeout' = the code really ran past hangDetectMs (real time); 'injected' = a hang fault. */
+  /**
+   * Code did not return: the board is stuck until the watchdog or Ctrl-C. `reason`: 'timeout' = the
+   * code really ran past hangDetectMs (real time); 'injected' = a hang fault.
+   */
   private becomeStuck(site: RunSite, reason: 'timeout' | 'injected'): void {
     this.boardState = 'stuck';
     this.stuckSite = site;
@@ -708,9 +712,20 @@ export class VirtualBoard extends EventEmitter {
   }
 
   private afterRun(): void {
-    // Promise reactions queued by the code that just ran run right after it.
-    if (this.executing === 0 && this.ctx && this.boardState === 'running' && this.ctx.rt.pendingJobs() > 0)
-      this.runCallbackRaw('drain', [], { callback: true });
+    // Promise reactions queued by the code that just ran run right after it (a loop, not
+    // recursion: a reaction that throws leaves the rest for the next round).
+    if (!this.draining) {
+      this.draining = true;
+      try {
+        for (let round = 0; round < 1000; round++) {
+          const ctx = this.ctx;
+          if (this.executing !== 0 || !ctx || this.boardState !== 'running' || ctx.rt.pendingJobs() === 0) break;
+          this.runCallbackRaw('drain', [], { callback: true });
+        }
+      } finally {
+        this.draining = false;
+      }
+    }
     this.checkErrors();
     if (this.todo && this.executing === 0) this.scheduleIdle();
   }
@@ -732,7 +747,7 @@ export class VirtualBoard extends EventEmitter {
     this.printUncaughtText(text, site, pos?.line, pos?.column);
   }
 
-  /** Runs the uncaughtException handlers (no injected faults apply to them). */
+  /** Runs a dispatcher job the board itself starts (kill/errorFlag events, uncaughtException, promise reactions): no injected faults. */
   private runCallbackRaw(kind: string, args: unknown[], site: RunSite): void {
     const ctx = this.ctx;
     if (!ctx) return;
