@@ -57,6 +57,9 @@ async function run(raw: CampaignCli): Promise<number> {
   const faults = int('faults', raw.faults, 1);
   const seed = int('seed', raw.seed, 0);
   const baud = int('baud', raw.baud, 1);
+  if (raw.port.length && !raw.feed.length) {
+    throw new UserError("--port needs --feed: the serial port wired to each board's Serial1, where the stream job's input goes (irqmon sim prints it as serial1)", EXIT_USAGE);
+  }
   if (raw.feed.length && raw.feed.length !== raw.port.length) throw new UserError(`--feed given ${raw.feed.length} times for ${raw.port.length} --port: one per port, same order`, EXIT_USAGE);
   if (!raw.port.length && !BOARD_PROFILES.includes(raw.board as never)) throw new UserError(`--board ${raw.board}: unknown (known: ${BOARD_PROFILES.join(', ')})`, EXIT_USAGE);
   const classes = raw.classes ? raw.classes.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
