@@ -6,7 +6,8 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { BenchError } from '../../hil/bench.ts';
 import { loadPolicy } from '../../recovery/policy-file.ts';
 import { CampaignError, runCampaign, type CampaignResult } from '../../hil/campaign.ts';
 import { campaignReport } from '../../report/campaign-report.ts';
@@ -89,6 +90,7 @@ async function run(raw: CampaignCli): Promise<number> {
     });
   } catch (e) {
     if (e instanceof CampaignError) throw new UserError(`--classes: ${e.message}`, EXIT_USAGE);
+    if (e instanceof BenchError) throw new UserError(e.message, EXIT_DEVICE);
     throw e;
   }
   if (tty) err.write('\n');
