@@ -207,8 +207,14 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     busyUntil = clock.now() + 50;
   });
   // The input stops a little past the next fault's offset until that fault is in: every planned
-  // fault lands while the job runs, however fast the board consumes its input.
-  const gate = () => feeder?.setLimit(next < plan.length ? plan[next].atOffset + 2 * (opts.job?.k ?? 50) : null);
+  // fault lands while the job runs, however fast the board consumes its input. Measured from where
+  // the job is when the plan lags behind it (recoveries take time; the plan's offsets do not wait):
+  // a limit at or below the job's offset would starve it, and a fault that needs the job busy (a
+  // power cut at the next flash write) would then never land.
+  const gate = () => {
+    if (next >= plan.length) return feeder?.setLimit(null);
+    feeder?.setLimit(Math.max(plan[next].atOffset, session.highestOffset) + 2 * (opts.job?.k ?? 50));
+  };
   if (board) gate();
   // Faults land a seeded few ms after the trigger, so most fall between two checkpoints (RPO > 0).
   const jitter = createRandom((seed * 2654435761) >>> 0);

@@ -58,8 +58,10 @@ export interface Incident {
   /** Oldest checkpoint sequence still on the board (resume-older never goes below it). */
   ckOldest?: number | null;
   /**
-   * The checkpoints the board holds, when known: lets resume-older say which input offset the
-   * job will resume at (so the host re-feeds from there). Its lowest seq also bounds resume-older.
+   * The checkpoints a resume can name: FULL snapshots of this job the board still holds in flash
+   * (sequence number and input offset), as the session knows them from the pulled checkpoint and
+   * the checkpoint frames. resume-older picks only from this list (none known: restart) and the
+   * host re-feeds from the offset listed.
    */
   checkpoints?: { seq: number; off: number }[];
   /** false for unexpected resets and faults (isUnexpectedReset, or a fault record). */
@@ -92,8 +94,8 @@ export interface Decision {
   offset?: number;
   /**
    * Input offset the job resumes at: the checkpoint's offset, 0 for restart. The host re-feeds
-   * input from here. Absent when unknown (resume-older without `incident.checkpoints`, resume
-   * without ckOffset): then re-feed from the offset the board reports once it runs again.
+   * input from here. Absent when unknown (resume without ckOffset): then re-feed from the offset
+   * the board reports once it runs again.
    */
   resumeOffset?: number;
   /** Level 3: raise an alert. */
@@ -398,23 +400,24 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
       doing = 'no fault offset to skip, restarting the job from scratch';
     }
   } else if (action === 'resume-older') {
-    const back = 1 + countLeading(streak, (h) => h.decision.action === 'resume-older');
-    const known = incident.checkpoints ?? [];
-    const oldest = hasOffset(incident.ckOldest)
-      ? incident.ckOldest
-      : known.length
-        ? Math.min(...known.map((c) => c.seq))
-        : 0;
-    if (hasOffset(incident.ckSeq) && incident.ckSeq - back >= oldest) {
-      const seq = incident.ckSeq - back;
-      decision.ckSeq = seq;
-      const ck = known.find((c) => c.seq === seq);
-      if (ck) decision.resumeOffset = ck.off;
-      doing = `resuming from older checkpoint ${seq}${ck ? ` (offset ${ck.off})` : ''} (${back} before the newest, ${incident.ckSeq})`;
+    // The board resumes only from a FULL snapshot still in its flash, named by its sequence number
+    // (docs/firmware.md, CMD_RESUME {ck}): sequence numbers are shared by every record the journal
+    // writes (deltas, fault records), so one cannot be computed from the newest; only a checkpoint
+    // the session knows to be there can be named. Each consecutive attempt goes one further back.
+    const older = olderCheckpoints(incident);
+    const previous = streak.slice(0, countLeading(streak, (h) => h.decision.action === 'resume-older')).map((h) => h.decision);
+    const belowSeq = Math.min(Infinity, ...previous.map((d) => d.ckSeq).filter(hasOffset));
+    const belowOff = Math.min(Infinity, ...previous.map((d) => d.resumeOffset).filter(hasOffset));
+    const index = older.findIndex((c) => c.seq < belowSeq && c.off < belowOff);
+    if (index >= 0) {
+      const ck = older[index];
+      decision.ckSeq = ck.seq;
+      decision.resumeOffset = ck.off;
+      doing = `resuming from older checkpoint ${ck.seq} (offset ${ck.off}) (${index + 1} before the newest${hasOffset(incident.ckSeq) ? `, ${incident.ckSeq}` : ''})`;
     } else {
       decision.action = 'restart';
       decision.resumeOffset = 0;
-      doing = 'no older checkpoint on the board, restarting the job from scratch';
+      doing = `no older checkpoint on the board${older.length ? ' left' : ''}, restarting the job from scratch`;
     }
   } else if (action === 'resume') {
     if (hasOffset(incident.ckSeq)) {
@@ -437,6 +440,20 @@ export function decide(incident: Incident, history: HistoryEntry[], policy: Poli
   const levelNote = ladder.level > ruleLevel ? '' : `, level ${level}`;
   decision.reason = `${what}: ${doing} after ${formatDuration(delay)} (${why}${levelNote})`;
   return decision;
+}
+
+/**
+ * The checkpoints a resume-older can name, newest first: the incident's list of the board's full
+ * snapshots, older than its newest state (and before its input offset: a snapshot at the same
+ * offset holds the same state) and not below the oldest the board reports.
+ */
+export function olderCheckpoints(incident: Incident): { seq: number; off: number }[] {
+  const newest = hasOffset(incident.ckSeq) ? incident.ckSeq : Infinity;
+  const newestOff = hasOffset(incident.ckOffset) ? incident.ckOffset : Infinity;
+  const oldest = hasOffset(incident.ckOldest) ? incident.ckOldest : -Infinity;
+  return (incident.checkpoints ?? [])
+    .filter((c) => hasOffset(c.seq) && hasOffset(c.off) && c.seq < newest && c.off < newestOff && c.seq >= oldest)
+    .sort((a, b) => b.seq - a.seq);
 }
 
 function countLeading<T>(list: T[], pred: (x: T) => boolean): number {

@@ -67,6 +67,15 @@ export class StreamFeeder {
     void this.fill();
   }
 
+  /**
+   * Whether the feeder would send record `offset` when the job asks for it: inside the input and
+   * below the limit. A job waiting at an offset the feeder may not send cannot make progress, so
+   * whoever waits for progress (the session confirming a resume) must not wait for it there.
+   */
+  mayFeed(offset: number): boolean {
+    return offset < this.opts.n && (this.limit === null || offset < this.limit);
+  }
+
   pause(): void {
     this.paused = true;
     this.opts.clock.clearTimeout(this.stallTimer);

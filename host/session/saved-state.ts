@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { packr } from '../wire/index.ts';
-import { KIND_FAULT, parseRecords, replayState, type ParsedRecord } from '../../shared/journal-record.ts';
+import { KIND_FAULT, KIND_FULL, parseRecords, replayState, type ParsedRecord } from '../../shared/journal-record.ts';
 import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
 import { MESSAGE_NAMES } from '../../shared/protocol.ts';
 import { FAULT_NAMES, JOB_STATE_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
@@ -18,6 +18,11 @@ export interface CheckpointView {
   oldest: number | null;
   /** The job's saved state (the flat map the firmware journals). */
   state: { [k: string]: any } | null;
+  /**
+   * The FULL snapshot the pulled chain starts from (the board's newest): a checkpoint `CMD_RESUME
+   * {ck}` can name (deltas cannot be resumed from), with its own input offset and state.
+   */
+  full: { seq: number; off: number | null; state: { [k: string]: any } } | null;
   records: { kind: string; seq: number; bytes: number }[];
   /** Transfer CRC ok AND every record's CRC and commit mark ok. */
   verified: boolean;
@@ -66,18 +71,21 @@ export function describeCheckpoint(p: PulledState | null, boot: any = {}): Check
   const problems: string[] = [];
   if (!p.verified) problems.push(`transfer: ${p.problem}`);
   if (p.empty || p.bytes.length === 0) {
-    return { seq: null, off: null, oldest: bootCk?.oldest ?? null, state: null, records: [], verified: p.verified, problems, bytes: 0 };
+    return { seq: null, off: null, oldest: bootCk?.oldest ?? null, state: null, full: null, records: [], verified: p.verified, problems, bytes: 0 };
   }
   const parsed = parseRecords(new Uint8Array(p.bytes), zcrc);
   for (const e of parsed.errors) problems.push(`record at byte ${e.offset}: ${e.reason}`);
   const states = parsed.records.filter((r) => r.kind !== KIND_FAULT);
   const replay = replayState(states);
   if (replay.state === null) problems.push('no full snapshot to replay from');
+  const fullRec = states.find((r) => r.kind === KIND_FULL);
+  const fullState = fullRec ? replayState([fullRec]).state : null;
   return {
     seq: replay.state === null ? null : replay.seq,
     off: findOffset(replay.state) ?? (typeof bootCk?.off === 'number' ? bootCk.off : null),
     oldest: typeof bootCk?.oldest === 'number' ? bootCk.oldest : null,
     state: replay.state,
+    full: fullRec && fullState ? { seq: fullRec.seq, off: findOffset(fullState), state: fullState } : null,
     records: parsed.records.map((r) => ({ kind: KIND_NAMES[r.kind] ?? String(r.kind), seq: r.seq, bytes: r.raw.length })),
     verified: problems.length === 0,
     problems,

@@ -34,6 +34,13 @@ import type { StreamFeeder } from './feeder.ts';
 import { describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
 import { pullState, type PulledState } from './state-pull.ts';
 
+/**
+ * Journal pages behind the active one whose FULL snapshot is never erased while the active page is
+ * in use: the firmware's journal has 4 pages (puck: its flash region, others: 4 Storage files) and
+ * erases the one ahead of the active page.
+ */
+const JOURNAL_PAGES_BEHIND = 2;
+
 /** What the host believes the board is doing. */
 export type BoardState =
   | 'unknown' // nothing heard yet
@@ -149,6 +156,16 @@ export class Session extends EventEmitter {
   readonly skipped: number[] = [];
   resets = 0;
   highestOffset = 0;
+  /**
+   * FULL snapshots of the current job, oldest first: from MSG_CHECKPOINT {full} frames and from the
+   * chains pulled after resets (a FULL written on the fault path has no frame of its own). These
+   * are the checkpoints CMD_RESUME {ck} accepts (resume-older names one of them).
+   */
+  private fullCheckpoints: { seq: number; off: number }[] = [];
+  /** Sequence number of the current job's first checkpoint (offset 0, committed by CMD_START):
+   *  anything older in flash belongs to an earlier job. null: unknown (a job this host did not start). */
+  private jobFirstSeq: number | null = null;
+  private awaitingJobStart = false;
   private current: IncidentRecord | null = null;
   private epoch = 0;
   private recovering = false;
@@ -212,6 +229,9 @@ export class Session extends EventEmitter {
    * is on its way (the ACK never comes, or the wait is abandoned) is retried once the board is back.
    */
   async startJob(spec: JobSpec, attempts = 5): Promise<void> {
+    this.fullCheckpoints = [];
+    this.jobFirstSeq = null;
+    this.awaitingJobStart = true;
     for (let i = 1; ; i++) {
       try {
         await this.link.request(CMD_START, { job: spec.job, n: spec.n, k: spec.k });
@@ -289,6 +309,7 @@ export class Session extends EventEmitter {
         return;
       case MSG_CHECKPOINT:
         this.emitEvent({ type: 'checkpoint', seq: b.seq, off: b.off, full: b.full, bytes: b.bytes });
+        this.noteCheckpointFrame(b);
         if (typeof b.off === 'number') this.progress(b.off);
         return;
       case MSG_RESULT:
@@ -382,6 +403,44 @@ export class Session extends EventEmitter {
       f.rewind(b.off ?? 0);
       f.resume();
     }
+  }
+
+  // ---- checkpoints a resume can name ----------------------------------------------------------
+
+  private noteCheckpointFrame(b: any): void {
+    if (typeof b.seq !== 'number' || typeof b.off !== 'number') return;
+    // The job's first checkpoint: CMD_START commits its settings, then the running job at offset 0.
+    if (this.awaitingJobStart && b.off === 0) {
+      this.jobFirstSeq = b.seq;
+      this.awaitingJobStart = false;
+    }
+    if (b.full && this.jobFirstSeq !== null && b.seq >= this.jobFirstSeq) this.noteFull(b.seq, b.off);
+  }
+
+  private noteFull(seq: number, off: number): void {
+    if (this.fullCheckpoints.some((c) => c.seq === seq)) return;
+    this.fullCheckpoints.push({ seq, off });
+    this.fullCheckpoints.sort((a, b) => a.seq - b.seq);
+    if (this.fullCheckpoints.length > 16) this.fullCheckpoints.shift();
+  }
+
+  /** Whether a pulled FULL snapshot is a state of the current job (not of one before it). */
+  private isCurrentJobFull(full: NonNullable<CheckpointView['full']>): boolean {
+    if (typeof full.off !== 'number' || !full.state.job) return false;
+    if (this.jobFirstSeq !== null) return full.seq >= this.jobFirstSeq;
+    // A job this host did not start: only a snapshot taken while it ran.
+    return full.state.js === JOB_RUNNING && (!this.job || full.state.n === this.job.n);
+  }
+
+  /**
+   * The checkpoints CMD_RESUME {ck} will find in flash, newest first. The journal keeps one FULL
+   * per page and erases only the page ahead of the active one (docs/journal.md): the newest FULL
+   * (the pulled chain's) and the FULLs of the JOURNAL_PAGES_BEHIND pages behind it are there for
+   * sure; older ones may already be erased.
+   */
+  private resumableCheckpoints(newestFull: number | null): { seq: number; off: number }[] {
+    const known = this.fullCheckpoints.filter((c) => newestFull === null || c.seq <= newestFull).reverse();
+    return known.slice(0, newestFull === null ? JOURNAL_PAGES_BEHIND : JOURNAL_PAGES_BEHIND + 1);
   }
 
   private progress(off: number): void {
@@ -511,6 +570,8 @@ export class Session extends EventEmitter {
       inc.fault = describeFault(fault);
       // The board keeps its newest fault record until the next fault: the boot frame's `fault`
       // says whether THIS reset has one (0: none, e.g. a pin reset after an older fault).
+      const full = inc.checkpoint?.full;
+      if (full && inc.checkpoint?.verified && this.isCurrentJobFull(full)) this.noteFull(full.seq, full.off as number);
       inc.faultIsCurrent = !!inc.fault && boot.fault !== 0;
       inc.faultClass = inc.faultIsCurrent ? (boot.fault || inc.fault!.cls) : FAULT_NONE;
       const faultOff = inc.faultIsCurrent ? inc.fault?.off : undefined;
@@ -525,6 +586,7 @@ export class Session extends EventEmitter {
         ckSeq: inc.checkpoint?.seq ?? null,
         ckOffset: inc.checkpoint?.off ?? null,
         ckOldest: inc.checkpoint?.oldest ?? null,
+        checkpoints: this.resumableCheckpoints(full && this.fullCheckpoints.some((c) => c.seq === full.seq) ? full.seq : null),
         expected: !isUnexpectedReset(boot.rc ?? 0) && inc.faultClass === FAULT_NONE,
         bootCount: boot.boots,
         crashLoop: boot.loop,
@@ -597,16 +659,25 @@ export class Session extends EventEmitter {
       f.resume();
       inc.refedFrom = resumeOffset;
     }
-    const target = this.job ? Math.min(resumeOffset + 1, this.job.n) : resumeOffset + 1;
-    const running = await this.link.waitFor(
-      (x) =>
-        x.type === MSG_RESULT ||
-        (x.type === MSG_HEARTBEAT && ((x.body?.st === JOB_RUNNING && x.body.off >= target) || x.body?.st === JOB_DONE || x.body?.st === JOB_SAFE_MODE)) ||
-        (x.type === MSG_CHECKPOINT && x.body?.off >= target),
-      decision.action === 'none' ? wait * 3 : wait,
-    );
+    // Running again: the board reports its job running at or past the resume point and moving on
+    // past it. Progress needs input, so where the host has none to give at that offset (no feeder,
+    // the end of the input, or the input held at the feeder's limit until a planned fault is in)
+    // the running heartbeat at the resume point is the confirmation; waiting for progress there
+    // would wait for the host itself, until the attempt timed out.
+    const progressPossible = (off: number) => !!f && f.mayFeed(off);
+    const confirmed = (x: LinkMessage): boolean => {
+      const b = x.body ?? {};
+      if (x.type === MSG_RESULT) return true;
+      if (x.type === MSG_CHECKPOINT) return typeof b.off === 'number' && b.off > resumeOffset;
+      if (x.type !== MSG_HEARTBEAT) return false;
+      if (b.st === JOB_DONE || b.st === JOB_SAFE_MODE) return true;
+      if (b.st !== JOB_RUNNING || typeof b.off !== 'number' || b.off < resumeOffset) return false;
+      return b.off > resumeOffset || !progressPossible(b.off);
+    };
+    const limitMs = decision.action === 'none' ? wait * 3 : wait;
+    const running = await this.link.waitFor(confirmed, limitMs);
     if (stale()) return { ok: false, note: 'superseded' };
-    if (!running) return { ok: false, note: `job not running again within ${wait} ms` };
+    if (!running) return { ok: false, note: `job not running again within ${limitMs} ms` };
     if (running.type === MSG_HEARTBEAT && running.body?.st === JOB_SAFE_MODE) return { ok: false, note: 'board entered safe mode (its own fallback)' };
     if (running.type === MSG_CHECKPOINT) this.setState('running');
     inc.resumedAt = running.at;

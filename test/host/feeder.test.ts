@@ -74,6 +74,10 @@ describe('stream feeder (docs/protocol-job.md feed contract)', () => {
     await Promise.resolve();
     expect(indices()).toEqual([0, 1, 2, 3]);
     expect(sent.join('')).toContain('R2:99999\n');
+    // What waits for progress can ask whether the feeder would give the job its next record.
+    expect(f.mayFeed(3)).toBe(true);
+    expect(f.mayFeed(4)).toBe(false);
+    expect(f.mayFeed(100)).toBe(false); // past the input
     f.setLimit(null);
     f.progress(4);
     await Promise.resolve();

@@ -267,8 +267,13 @@ describe('restart budget (maxRestarts within windowMs)', () => {
 
 describe('escalation ladder 1 -> 2 -> 3', () => {
   // Different offsets (no crash loop), each directive reported as failed.
+  // The board's full snapshots (seq 3 and 4) besides its newest state (seq 5).
+  const fulls = [
+    { seq: 3, off: 20 },
+    { seq: 4, off: 30 },
+  ];
   const hangs = [50, 60, 70, 80, 90].map((offset, k) =>
-    incident({ at: 1000 + k * 2000, offset, resetCause: RESET_WATCHDOG, faultClass: FAULT_HANG, ckSeq: 5, ckOffset: 40 }),
+    incident({ at: 1000 + k * 2000, offset, resetCause: RESET_WATCHDOG, faultClass: FAULT_HANG, ckSeq: 5, ckOffset: 40, checkpoints: fulls }),
   );
   const failed = hangs.map(() => ({ ok: false }));
 
@@ -303,6 +308,20 @@ describe('escalation ladder 1 -> 2 -> 3', () => {
     // The list also bounds how far back it goes: with only 4 and 5 on the board, the second is a restart.
     const few = run(hangs.map((h) => ({ ...h, checkpoints: checkpoints.slice(1) })), defaultPolicy(), failed);
     expect(few[3]).toMatchObject({ action: 'restart', resumeOffset: 0 });
+  });
+
+  it('resume-older names only a snapshot the board listed, never a number computed from the newest', () => {
+    // Sequence numbers count every journal record: between the full snapshots 12 and 40 and the
+    // newest state 57 lie deltas and fault records, which the board cannot resume from.
+    const board = hangs.map((h) => ({ ...h, ckSeq: 57, ckOffset: 800, checkpoints: [{ seq: 40, off: 600 }, { seq: 12, off: 176 }] }));
+    const ds = run(board, defaultPolicy(), failed);
+    expect(ds[2]).toMatchObject({ action: 'resume-older', ckSeq: 40, resumeOffset: 600 });
+    expect(ds[3]).toMatchObject({ action: 'resume-older', ckSeq: 12, resumeOffset: 176 });
+    expect(directiveFor(ds[3])).toEqual({ cmd: CMD_RESUME, body: { ck: 12 } });
+    // Without the list there is nothing the board would accept: restart instead of a guess.
+    const blind = run(hangs.map(({ checkpoints, ...h }) => h), defaultPolicy(), failed);
+    expect(blind[2]).toMatchObject({ action: 'restart', level: 2, resumeOffset: 0 });
+    expect(blind[2].reason).toContain('no older checkpoint on the board');
   });
 
   it('level 2 can be restart or skip instead of an older checkpoint', () => {
