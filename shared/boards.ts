@@ -34,24 +34,32 @@ export interface FlashRegion {
   length: number;
 }
 
-export interface BoardInfo {
+/** What the firmware reads of a board row (the bundle carries only this part of the table). */
+export interface FirmwareBoard {
   /** `process.env.BOARD` values that select this row. */
   envNames: string[];
   /** Short profile name used by the host (`--board`). */
   profile: string;
+  resetRegister: ResetRegister | null;
+  /** A raw region nothing else uses, reserved for the checkpoint journal; null: use Storage. */
+  journalRegion: FlashRegion | null;
+}
+
+/** The rest of a row, used by the host and the virtual board only. */
+export interface HostBoardDetails {
   chip: string;
   /** Memory blocks (JsVars) the interpreter has in total. */
   memoryBlocks: number;
-  resetRegister: ResetRegister | null;
   /** Whole flash as the board's Flash module sees it. */
   flash: FlashRegion;
   /** Page (sector) map: consecutive runs of equal-size pages. */
   pages: { addr: number; size: number; count: number }[];
   /** Where Espruino keeps Storage. */
   storage: FlashRegion;
-  /** A raw region nothing else uses, reserved for the checkpoint journal; null: use Storage. */
-  journalRegion: FlashRegion | null;
 }
+
+/** One row of the table: the firmware part and the host details of the same profile. */
+export interface BoardInfo extends FirmwareBoard, HostBoardDetails {}
 
 const STM32_CSR_BITS: ResetRegisterBits = {
   pin: 1 << 26,
@@ -62,29 +70,22 @@ const STM32_CSR_BITS: ResetRegisterBits = {
   lockup: 1 << 31, // LPWRRSTF: low-power reset, treated as a lockup-class unexpected reset
 };
 
-export const BOARDS: BoardInfo[] = [
+/**
+ * The firmware's part of the table. The host's part (HOST_DETAILS) is keyed by the same profile
+ * names; BOARDS joins the two, and the firmware bundle never imports the host's part.
+ */
+export const FIRMWARE_BOARDS: FirmwareBoard[] = [
   {
     envNames: ['PICO_R1_3', 'PICO'],
     profile: 'pico',
-    chip: 'STM32F401CDU6',
-    memoryBlocks: 5100,
     resetRegister: { addr: 0x40023874, bits: STM32_CSR_BITS, clearMask: 1 << 24, w1c: false },
-    flash: { addr: 0x08000000, length: 384 * 1024 },
-    pages: [
-      { addr: 0x08000000, size: 16 * 1024, count: 4 },
-      { addr: 0x08010000, size: 64 * 1024, count: 1 },
-      { addr: 0x08020000, size: 128 * 1024, count: 2 },
-    ],
     // Sector 0 holds the bootloader, sectors 1..3 Storage, the rest the interpreter itself:
     // there is no free sector, so the journal lives in Storage.
-    storage: { addr: 0x08004000, length: 48 * 1024 },
     journalRegion: null,
   },
   {
     envNames: ['PUCKJS', 'MDBT42Q', 'PIXLJS'],
     profile: 'puck',
-    chip: 'nRF52832',
-    memoryBlocks: 2630,
     // Never cleared by the firmware: poking the POWER block while Bluetooth runs can reset the chip.
     resetRegister: {
       addr: 0x40000400,
@@ -92,31 +93,69 @@ export const BOARDS: BoardInfo[] = [
       clearMask: 0,
       w1c: true,
     },
-    flash: { addr: 0x00000000, length: 512 * 1024 },
-    pages: [{ addr: 0x00000000, size: 4096, count: 128 }],
-    storage: { addr: 0x00060000, length: 0x12000 },
     journalRegion: { addr: 0x00072000, length: 4 * 4096 },
   },
 ];
 
 /** A board the table does not name (Linux build, unknown boards): no registers, Storage journal. */
-export const GENERIC_BOARD: BoardInfo = {
-  envNames: [],
-  profile: 'generic',
-  chip: 'generic',
-  memoryBlocks: 5000,
-  resetRegister: null,
-  flash: { addr: 0x00000000, length: 256 * 1024 },
-  pages: [{ addr: 0x00000000, size: 4096, count: 64 }],
-  storage: { addr: 0x00020000, length: 0x20000 },
-  journalRegion: null,
+export const GENERIC_FIRMWARE_BOARD: FirmwareBoard = { envNames: [], profile: 'generic', resetRegister: null, journalRegion: null };
+
+/** Host-only details per profile (chip, memory, flash layout). */
+const HOST_DETAILS: Record<string, HostBoardDetails> = {
+  pico: {
+    chip: 'STM32F401CDU6',
+    memoryBlocks: 5100,
+    flash: { addr: 0x08000000, length: 0x60000 /* 384 KiB */ },
+    pages: [
+      { addr: 0x08000000, size: 0x4000, count: 4 },
+      { addr: 0x08010000, size: 0x10000, count: 1 },
+      { addr: 0x08020000, size: 0x20000, count: 2 },
+    ],
+    storage: { addr: 0x08004000, length: 0xc000 /* 48 KiB */ },
+  },
+  puck: {
+    chip: 'nRF52832',
+    memoryBlocks: 2630,
+    flash: { addr: 0x00000000, length: 0x80000 /* 512 KiB */ },
+    pages: [{ addr: 0x00000000, size: 4096, count: 128 }],
+    storage: { addr: 0x00060000, length: 0x12000 },
+  },
+  generic: {
+    chip: 'generic',
+    memoryBlocks: 5000,
+    flash: { addr: 0x00000000, length: 0x40000 /* 256 KiB */ },
+    pages: [{ addr: 0x00000000, size: 4096, count: 64 }],
+    storage: { addr: 0x00020000, length: 0x20000 },
+  },
 };
 
-export function boardForEnv(envBoard: string | undefined): BoardInfo {
-  for (let i = 0; i < BOARDS.length; i++) {
-    if (BOARDS[i].envNames.indexOf(String(envBoard)) >= 0) return BOARDS[i];
+function withDetails(b: FirmwareBoard): BoardInfo {
+  const h = HOST_DETAILS[b.profile];
+  return {
+    envNames: b.envNames,
+    profile: b.profile,
+    chip: h.chip,
+    memoryBlocks: h.memoryBlocks,
+    resetRegister: b.resetRegister,
+    flash: h.flash,
+    pages: h.pages,
+    storage: h.storage,
+    journalRegion: b.journalRegion,
+  };
+}
+
+/** The whole table (firmware part + host details), for the host and the virtual board. */
+export const BOARDS: BoardInfo[] = /* @__PURE__ */ FIRMWARE_BOARDS.map(withDetails);
+
+/** The generic row with its host details. */
+export const GENERIC_BOARD: BoardInfo = /* @__PURE__ */ withDetails(GENERIC_FIRMWARE_BOARD);
+
+/** The firmware's row for `process.env.BOARD` (the generic row for a board the table does not name). */
+export function boardForEnv(envBoard: string | undefined): FirmwareBoard {
+  for (let i = 0; i < FIRMWARE_BOARDS.length; i++) {
+    if (FIRMWARE_BOARDS[i].envNames.indexOf(String(envBoard)) >= 0) return FIRMWARE_BOARDS[i];
   }
-  return GENERIC_BOARD;
+  return GENERIC_FIRMWARE_BOARD;
 }
 
 export function boardForProfile(profile: string): BoardInfo | undefined {

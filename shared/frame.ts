@@ -27,7 +27,6 @@ export interface FrameError {
 
 export type FrameResult = FrameOk | FrameError;
 
-const HEADER = FRAME_MARKER + PROTOCOL_VERSION + ' ';
 const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const HEX8 = /^[0-9a-f]{8}$/;
 const DIGITS = /^[0-9]{1,5}$/;
@@ -38,44 +37,75 @@ function hex8(n: number): string {
 
 /** The frame line for a payload, without line terminator. */
 export function encodeFrameLine(seq: number, payload: Uint8Array, p: FramePrims): string {
-  const body = HEADER + (seq % SEQ_MODULUS) + ' ' + p.b64encode(payload);
+  const body = FRAME_MARKER + PROTOCOL_VERSION + ' ' + (seq % SEQ_MODULUS) + ' ' + p.b64encode(payload);
   return body + ' ' + hex8(p.crc32(body));
 }
 
-function fail(reason: string, detail: string): FrameError {
-  return { ok: false, reason: reason, detail: detail };
+/**
+ * The board's decoder: the frame, or the reason (one of FrameError's) a line is refused. Text
+ * before the marker (REPL prompt, the `\r\x1b[J` that Espruino prints before asynchronous output)
+ * and trailing CR/space are ignored. Never throws. The board answers a refusal with the reason
+ * only, so the texts that describe it for people (`decodeFrameLine`) stay out of its bundle.
+ */
+export function readFrameLine(line: string, p: FramePrims): FrameOk | string {
+  const start = line.indexOf(FRAME_MARKER);
+  if (start < 0) return 'no-marker';
+  const text = frameText(line, start);
+  if (text.length > MAX_FRAME_LINE) return 'oversized';
+  const parts = text.split(' ');
+  if (parts.length !== 4) return 'malformed';
+  if (parts[0] !== FRAME_MARKER + PROTOCOL_VERSION) return 'version';
+  if (!DIGITS.test(parts[1]) || +parts[1] >= SEQ_MODULUS) return 'seq';
+  if (parts[2].length % 4 !== 0 || !B64.test(parts[2])) return 'base64';
+  if (!HEX8.test(parts[3])) return 'malformed';
+  if (hex8(p.crc32(text.substring(0, text.length - 9))) !== parts[3]) return 'crc';
+  const payload = p.b64decode(parts[2]);
+  if (payload.length > MAX_PAYLOAD_BYTES) return 'payload-size';
+  return { ok: true, seq: +parts[1], payload: payload };
+}
+
+/** The line from the marker at `start`, without trailing CR and spaces. */
+function frameText(line: string, start: number): string {
+  let end = line.length;
+  while (end > start && (line.charCodeAt(end - 1) === 13 || line.charCodeAt(end - 1) === 32)) end--;
+  return line.substring(start, end);
 }
 
 /**
- * Decodes one frame from a text line. Text before the marker (REPL prompt, the `\r\x1b[J` that
- * Espruino prints before asynchronous output) and trailing CR/space are ignored. Never throws.
+ * Decodes one frame from a text line (as readFrameLine), and says what is wrong with a refused
+ * one in `detail`, for people. Never throws.
  */
 export function decodeFrameLine(line: string, p: FramePrims): FrameResult {
-  const start = line.indexOf(FRAME_MARKER);
-  if (start < 0) return fail('no-marker', 'no ' + FRAME_MARKER + ' marker');
-  let end = line.length;
-  while (end > start && (line.charCodeAt(end - 1) === 13 || line.charCodeAt(end - 1) === 32)) end--;
-  if (end - start > MAX_FRAME_LINE) return fail('oversized', end - start + ' chars, limit ' + MAX_FRAME_LINE);
-  const text = line.substring(start, end);
+  const r = readFrameLine(line, p);
+  if (typeof r !== 'string') return r;
+  const text = frameText(line, Math.max(0, line.indexOf(FRAME_MARKER)));
   const parts = text.split(' ');
-  if (parts.length !== 4) return fail('malformed', 'expected 4 fields, got ' + parts.length);
-  const version = parts[0].substring(FRAME_MARKER.length);
-  if (version !== String(PROTOCOL_VERSION)) return fail('version', 'protocol version ' + version + ', expected ' + PROTOCOL_VERSION);
-  if (!DIGITS.test(parts[1]) || +parts[1] >= SEQ_MODULUS) return fail('seq', 'bad sequence number ' + parts[1].substring(0, 12));
-  if (parts[2].length % 4 !== 0 || !B64.test(parts[2])) return fail('base64', 'payload is not base64');
-  if (!HEX8.test(parts[3])) return fail('malformed', 'bad CRC field ' + parts[3].substring(0, 12));
-  const crc = hex8(p.crc32(text.substring(0, text.length - 9)));
-  if (crc !== parts[3]) return fail('crc', 'CRC ' + parts[3] + ' != computed ' + crc);
-  const payload = p.b64decode(parts[2]);
-  if (payload.length > MAX_PAYLOAD_BYTES) return fail('payload-size', payload.length + ' bytes, limit ' + MAX_PAYLOAD_BYTES);
-  return { ok: true, seq: +parts[1], payload: payload };
+  const details: { [reason: string]: () => string } = {
+    'no-marker': () => 'no ' + FRAME_MARKER + ' marker',
+    oversized: () => text.length + ' chars, limit ' + MAX_FRAME_LINE,
+    malformed: () =>
+      parts.length !== 4 ? 'expected 4 fields, got ' + parts.length : 'bad CRC field ' + parts[3].substring(0, 12),
+    version: () => 'protocol version ' + parts[0].substring(FRAME_MARKER.length) + ', expected ' + PROTOCOL_VERSION,
+    seq: () => 'bad sequence number ' + parts[1].substring(0, 12),
+    base64: () => 'payload is not base64',
+    crc: () => 'CRC ' + parts[3] + ' != computed ' + hex8(p.crc32(text.substring(0, text.length - 9))),
+    'payload-size': () => p.b64decode(parts[2]).length + ' bytes, limit ' + MAX_PAYLOAD_BYTES,
+  };
+  return { ok: false, reason: r, detail: details[r]() };
+}
+
+/**
+ * What is wrong with a decoded payload's shape (it must be the array [type, body]): 0 nothing,
+ * 1 not a 2-element array, 2 type not an integer, 3 body not a map (or null).
+ */
+export function messageShapeError(m: any): number {
+  if (!Array.isArray(m) || m.length !== 2) return 1;
+  if (typeof m[0] !== 'number' || m[0] !== Math.floor(m[0])) return 2;
+  if (m[1] !== null && (typeof m[1] !== 'object' || Array.isArray(m[1]) || m[1] instanceof Uint8Array)) return 3;
+  return 0;
 }
 
 /** A decoded payload is the array [type, body]; returns an error string, or '' when well-formed. */
 export function checkMessageShape(m: any): string {
-  if (!Array.isArray(m) || m.length !== 2) return 'payload is not [type, body]';
-  if (typeof m[0] !== 'number' || m[0] !== Math.floor(m[0])) return 'message type is not an integer';
-  if (m[1] !== null && (typeof m[1] !== 'object' || Array.isArray(m[1]) || m[1] instanceof Uint8Array))
-    return 'message body is not a map';
-  return '';
+  return ['', 'payload is not [type, body]', 'message type is not an integer', 'message body is not a map'][messageShapeError(m)];
 }

@@ -7,7 +7,8 @@
  * Integers beyond 32 bits are written as float64, as msgpackr does, so both encoders agree byte
  * for byte on common values; the decoder still reads int64/uint64 from any other encoder.
  * Strings are UTF-8 on the wire (irqmon's own strings are ASCII: one byte per character).
- * Lengths of 16/32 and more use the 16-bit forms (valid, though not always the shortest).
+ * Arrays and maps of 16 and more use the 16/32-bit forms (valid, and what msgpackr writes).
+ * float32 is not read: msgpackr (irqmon's host codec, default options) never writes it.
  */
 
 const MAX_DEPTH = 32; // bounds recursion on hostile input
@@ -17,50 +18,50 @@ const scratchBytes = new Uint8Array(scratch.buffer);
 let out: Uint8Array = new Uint8Array(256);
 let pos = 0;
 
+/** Makes room for n more bytes. */
+function room(n: number): void {
+  if (pos + n > out.length) {
+    const bigger = new Uint8Array((pos + n) * 2);
+    bigger.set(out);
+    out = bigger;
+  }
+}
+
 /** Appends k big-endian bytes of v (k <= 4; v may be negative: two's complement). */
 function be(v: number, k: number): void {
-  if (pos + k > out.length) grow(k);
-  for (let i = k - 1; i >= 0; i--) out[pos + i] = (v >>> ((k - 1 - i) * 8)) & 255;
-  pos += k;
+  room(k);
+  while (k--) out[pos++] = (v >>> (k * 8)) & 255;
 }
 
-function grow(k: number): void {
-  const bigger = new Uint8Array((out.length + k) * 2);
-  bigger.set(out);
-  out = bigger;
+function putBytes(b: ArrayLike<number>): void {
+  room(b.length);
+  out.set(b, pos);
+  pos += b.length;
 }
 
-/** A type byte plus its length: fix form below `fixMax`, else `t` with 8/16/32-bit length. */
-function head(len: number, fix: number, fixMax: number, t8: number, t: number): void {
-  if (len < fixMax) be(fix | len, 1);
-  else if (t8 && len < 256) be((t8 << 8) | len, 2);
-  else if (len < 65536) be((t << 16) | len, 3);
-  else {
-    be(t + 1, 1);
-    be(len, 4);
-  }
+/**
+ * A type byte plus a length or value: the fix form below `fixMax`, else `t` (8-bit form), t+1
+ * (16-bit) or t+2 (32-bit). Arrays and maps (fixMax 16) have no 8-bit form: their `t` is one
+ * below their 16-bit code and the 16-bit form starts at 16. Also writes uint8/16/32 (t 0xcc).
+ */
+function head(len: number, fix: number, fixMax: number, t: number): void {
+  if (len < fixMax) return be(fix | len, 1);
+  const k = len < 256 && fixMax !== 16 ? 0 : len < 65536 ? 1 : 2;
+  be(t + k, 1);
+  be(len, 1 << k);
 }
 
 function putNumber(v: number): void {
   if (v !== Math.floor(v) || v > 4294967295 || v < -2147483648) {
-    scratch.setFloat64(0, v);
     be(0xcb, 1);
-    if (pos + 8 > out.length) grow(8);
-    out.set(scratchBytes, pos);
-    pos += 8;
+    scratch.setFloat64(0, v);
+    putBytes(scratchBytes);
   } else if (v >= -32 && v < 128) be(v, 1);
-  else if (v >= 0) {
-    if (v < 256) be(0xcc00 | v, 2);
-    else if (v < 65536) be(0xcd0000 | v, 3);
-    else {
-      be(0xce, 1);
-      be(v, 4);
-    }
-  } else if (v >= -128) be(0xd000 | (v & 255), 2);
-  else if (v >= -32768) be(0xd10000 | (v & 65535), 3);
+  else if (v >= 0) head(v, 0, 0, 0xcc);
   else {
-    be(0xd2, 1);
-    be(v, 4);
+    const k = v >= -128 ? 0 : v >= -32768 ? 1 : 2;
+    be(0xd0 + k, 1);
+    be(v, 1 << k);
   }
 }
 
@@ -91,34 +92,32 @@ function utf8(s: string): number[] {
   return b;
 }
 
-function putBytes(b: ArrayLike<number>): void {
-  if (pos + b.length > out.length) grow(b.length);
-  out.set(b, pos);
-  pos += b.length;
-}
-
 function putString(s: string): void {
   const b = utf8(s);
-  head(b.length, 0xa0, 32, 0xd9, 0xda);
+  head(b.length, 0xa0, 32, 0xd9);
   putBytes(b);
 }
 
-function putValue(v: any, depth: number): void {
+function deeper(depth: number): void {
   if (depth > MAX_DEPTH) throw new Error('msgpack: nesting deeper than ' + MAX_DEPTH);
+}
+
+function putValue(v: any, depth: number): void {
+  deeper(depth);
   const t = typeof v;
   if (v == null) be(0xc0, 1);
   else if (t === 'boolean') be(v ? 0xc3 : 0xc2, 1);
   else if (t === 'number') putNumber(v);
   else if (t === 'string') putString(v);
   else if (v instanceof Uint8Array) {
-    head(v.length, 0, 0, 0xc4, 0xc5);
+    head(v.length, 0, 0, 0xc4);
     putBytes(v);
   } else if (Array.isArray(v)) {
-    head(v.length, 0x90, 16, 0, 0xdc);
+    head(v.length, 0x90, 16, 0xdb);
     for (let i = 0; i < v.length; i++) putValue(v[i], depth + 1);
   } else if (t === 'object') {
     const keys = Object.keys(v);
-    head(keys.length, 0x80, 16, 0, 0xde);
+    head(keys.length, 0x80, 16, 0xdd);
     for (let k = 0; k < keys.length; k++) {
       putString(keys[k]);
       putValue(v[keys[k]], depth + 1);
@@ -135,7 +134,7 @@ export function encode(value: any): Uint8Array {
 
 // ---- Decoder -------------------------------------------------------------------------------
 
-let src: Uint8Array = new Uint8Array(0);
+let src: Uint8Array = out;
 let at = 0;
 
 function take(n: number): number {
@@ -144,25 +143,12 @@ function take(n: number): number {
   return at - n;
 }
 
-/** Unsigned big-endian integer of k bytes (k <= 8; exact to 2^53). */
-function uint(k: number): number {
-  const p = take(k);
-  let v = 0;
-  for (let i = 0; i < k; i++) v = v * 256 + src[p + i];
+/** Big-endian integer of k bytes (k <= 8), two's complement when `signed`; exact to 2^53. */
+function int(k: number, signed?: boolean): number {
+  let p = take(k);
+  let v = signed && src[p] > 127 ? -1 : 0;
+  while (k--) v = v * 256 + src[p++];
   return v;
-}
-
-function signed(k: number): number {
-  if (k === 8) return signed(4) * 4294967296 + uint(4); // exact where a 64-bit sum would round
-  const v = uint(k);
-  const half = Math.pow(2, 8 * k - 1);
-  return v >= half ? v - 2 * half : v;
-}
-
-function getFloat(k: number): number {
-  const p = take(k);
-  for (let i = 0; i < k; i++) scratchBytes[i] = src[p + i];
-  return k === 4 ? scratch.getFloat32(0) : scratch.getFloat64(0);
 }
 
 function getString(len: number): string {
@@ -186,38 +172,44 @@ function getString(len: number): string {
 }
 
 function getValue(depth: number): any {
-  if (depth > MAX_DEPTH) throw new Error('msgpack: nesting deeper than ' + MAX_DEPTH);
-  const b = uint(1);
+  deeper(depth);
+  const b = int(1);
+  let len = b & 15;
   if (b < 0x80) return b;
   if (b >= 0xe0) return b - 256;
-  if (b < 0x90) return getMap(b & 15, depth);
-  if (b < 0xa0) return getArray(b & 15, depth);
+  if (b < 0x90) return getMap(len, depth);
+  if (b < 0xa0) return getArray(len, depth);
   if (b < 0xc0) return getString(b & 31);
   if (b === 0xc0) return null;
   if (b === 0xc2 || b === 0xc3) return b === 0xc3;
   if (b >= 0xc4 && b <= 0xc6) {
-    const len = uint(1 << (b - 0xc4));
+    len = int(1 << (b - 0xc4));
     const p = take(len);
     return new Uint8Array(src.subarray(p, p + len));
   }
-  if (b === 0xca || b === 0xcb) return getFloat(b === 0xca ? 4 : 8);
-  if (b >= 0xcc && b <= 0xcf) return uint(1 << (b - 0xcc));
-  if (b >= 0xd0 && b <= 0xd3) return signed(1 << (b - 0xd0));
-  if (b >= 0xd9 && b <= 0xdb) return getString(uint(1 << (b - 0xd9)));
-  if (b === 0xdc || b === 0xdd) return getArray(uint(b === 0xdc ? 2 : 4), depth);
-  if (b === 0xde || b === 0xdf) return getMap(uint(b === 0xde ? 2 : 4), depth);
+  if (b === 0xcb) {
+    const p = take(8);
+    for (let i = 0; i < 8; i++) scratchBytes[i] = src[p + i];
+    return scratch.getFloat64(0);
+  }
+  if (b >= 0xcc && b <= 0xcf) return int(1 << (b - 0xcc));
+  if (b >= 0xd0 && b <= 0xd3) return int(1 << (b - 0xd0), true);
+  if (b >= 0xd9 && b <= 0xdb) return getString(int(1 << (b - 0xd9)));
+  len = b & 1 ? 4 : 2;
+  if (b === 0xdc || b === 0xdd) return getArray(int(len), depth);
+  if (b === 0xde || b === 0xdf) return getMap(int(len), depth);
   throw new Error('msgpack: unsupported type byte 0x' + b.toString(16) + ' at byte ' + (at - 1));
 }
 
 function getArray(len: number, depth: number): any[] {
   const a = [];
-  for (let i = 0; i < len; i++) a.push(getValue(depth + 1));
+  while (len--) a.push(getValue(depth + 1));
   return a;
 }
 
 function getMap(len: number, depth: number): any {
   const m: any = {};
-  for (let i = 0; i < len; i++) {
+  while (len--) {
     const k = getValue(depth + 1);
     m[String(k)] = getValue(depth + 1);
   }

@@ -94,6 +94,9 @@ export async function bundleModules(options: BundleOptions): Promise<Bundle> {
       sourcesContent: false,
       metafile: true,
       outfile: join(process.cwd(), 'irqmon.bundle.js'),
+      // folds constant expressions and inlines the shared constants (`MSG_ACK`, `FAULT_HANG`, ...)
+      // at their uses: in the ES5 text they would be variables the minifier cannot inline
+      minifySyntax: true,
       legalComments: 'none',
       logLevel: 'silent',
       // `require("Storage")` names an Espruino module that exists only on the board: hide the calls
@@ -232,14 +235,19 @@ export function moduleAtLine(code: string, line: number): string | null {
   return null;
 }
 
-/** Minifies ES5 text; top-level names (the `irqmon` global) are never renamed in transform mode. */
-export async function minify(code: string): Promise<string> {
+/**
+ * Minifies ES5 text; top-level names (the `irqmon` global) are never renamed in transform mode.
+ * `mangleProps` lists property names that are internal to the bundle (renamed to short names,
+ * consistently, everywhere in it); every other property name is kept.
+ */
+export async function minify(code: string, mangleProps: readonly string[] = []): Promise<string> {
   try {
     const result = await esbuild.transform(code, {
       minify: true,
       target: 'es5',
       legalComments: 'none',
       logLevel: 'silent',
+      ...(mangleProps.length > 0 ? { mangleProps: new RegExp(`^(${mangleProps.join('|')})$`) } : {}),
     });
     return result.code;
   } catch (err) {

@@ -3,7 +3,8 @@
  *
  *   esbuild bundle (ES2022, one global `irqmon`)  ->  tsc lowering to ES5 (helpers refused)
  *   ->  hoisting pass  ->  build hash  ->  Espruino check       => firmware/dist/irqmon.js
- *   ->  esbuild minify (ES5)  ->  hoisting pass  ->  check       => firmware/dist/irqmon.min.js
+ *   ->  constants inlined  ->  esbuild minify (ES5, internal property names shortened)
+ *   ->  hoisting pass  ->  check                                    => firmware/dist/irqmon.min.js
  *   ->  size report (budget on the minified bytes)                => firmware/dist/size.json
  *
  * Nothing is trusted: both outputs go through the same checker the CLI (`irqmon check`) and the
@@ -17,6 +18,7 @@ import * as acorn from 'acorn';
 import { checkSource, formatFindings, type Finding } from '../../host/check/index.ts';
 import type { AnyNode } from '../../host/check/ast.ts';
 import { makeHoistingFree } from './hoist.ts';
+import { inlineConstants } from './inline-constants.ts';
 import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine, type Bundle } from './lower.ts';
 
 export { BuildError } from './lower.ts';
@@ -27,6 +29,26 @@ export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'firmware/dist');
 export const GLOBAL_NAME = 'irqmon';
 /** Budget for the minified bundle: code is memory on the board (FACTS.md section 2). */
 export const DEFAULT_BUDGET_BYTES = 16 * 1024;
+/**
+ * Property names internal to the firmware bundle, shortened by the minifier (esbuild mangleProps).
+ * Only names that never leave the bundle: NOT wire message or journal keys (msgpack writes them),
+ * NOT Espruino API names (E.reboot, Flash.read, Storage.erase, ...) or built-ins, NOT the exported
+ * `cmd`, and NOT the journal's own API (mount, commit, saveFault, stats) or the board row fields
+ * the journal reads (journalRegion, addr, length): test/journal drives those from outside a bundle.
+ * test/build checks each name against the wire keys; test/firmware runs the minified bundle.
+ */
+export const INTERNAL_PROPS: readonly string[] = [
+  // board table row (shared/boards.ts) as the firmware reads it
+  'envNames', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
+  'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
+  // the Port (firmware/src/core/port.ts) and the frame primitives
+  'now', 'every', 'after', 'line', 'crc32', 'b64encode', 'b64decode', 'onRx', 'onErrorFlags',
+  'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore',
+  // journal store and the journal calls only the firmware makes
+  'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain',
+  // status register, flight recorder, job definitions, frame decoding results
+  'raise', 'snap', 'dump', 'load', 'save', 'result', 'record', 'assert', 'payload', 'reason', 'detail',
+];
 /** Stands for the build hash until the raw bundle's CRC is known; same length as the hash. */
 export const HASH_PLACEHOLDER = '#FWHASH#';
 
@@ -87,7 +109,7 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const rawWithPlaceholder = makeHoistingFree(lowered.code);
   const hash = hex8(crc32(rawWithPlaceholder));
   const raw = rawWithPlaceholder.split(HASH_PLACEHOLDER).join(hash);
-  const min = makeHoistingFree(await minify(rawWithPlaceholder), { compact: true }).split(HASH_PLACEHOLDER).join(hash);
+  const min = makeHoistingFree(await minify(inlineConstants(rawWithPlaceholder), INTERNAL_PROPS), { compact: true }).split(HASH_PLACEHOLDER).join(hash);
 
   const started = performance.now();
   const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];

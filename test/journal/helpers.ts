@@ -34,6 +34,7 @@ export function flashModule(flash: NorFlash) {
     read: (len: number, addr: number) => flash.read(addr, len),
     write: (data: Uint8Array, addr: number) => flash.write(addr, data),
     erasePage: (addr: number) => flash.erasePage(addr),
+    getPage: (addr: number) => flash.getPage(addr),
   };
 }
 

@@ -7,7 +7,7 @@
  * Data flows one way: source -> irq.raise -> handler -> record/checkpoint -> frame.
  */
 import { decode, encode } from '../../../shared/msgpack.ts';
-import { checkMessageShape, decodeFrameLine, encodeFrameLine } from '../../../shared/frame.ts';
+import { encodeFrameLine, messageShapeError, readFrameLine } from '../../../shared/frame.ts';
 import {
   ALLOWED_COMMANDS,
   CHUNK_BYTES,
@@ -510,15 +510,15 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   };
   /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
   const cmd = (line: string) => {
-    const f = decodeFrameLine(String(line), prims);
-    if (!f.ok) return ackOut(null, f.reason);
+    const f = readFrameLine(String(line), prims);
+    if (typeof f === 'string') return ackOut(null, f);
     let m: any;
     try {
       m = decode(f.payload);
     } catch (e) {
       m = null;
     }
-    if (checkMessageShape(m)) return ackOut(f.seq, 'payload');
+    if (messageShapeError(m)) return ackOut(f.seq, 'payload');
     const prev = acked[f.seq];
     if (prev !== undefined) return prev === null ? undefined : ackOut(f.seq, prev); // a resend
     acked[f.seq] = null;

@@ -3,7 +3,7 @@
  * Espruino global: the Espruino port (port/espruino/) builds this object on a board, a fake port
  * builds it in Node unit tests. Keep it small: every member is a board capability.
  */
-import type { BoardInfo } from '../../../shared/boards.ts';
+import type { FirmwareBoard } from '../../../shared/boards.ts';
 
 /** Byte store under the checkpoint journal (implemented by port/espruino/journal-store.ts). */
 export type JournalStore = any;
@@ -33,7 +33,7 @@ export interface Port {
   kick(): void;
   reboot(): void;
   /** Board row from shared/boards.ts (process.env.BOARD). */
-  board: BoardInfo;
+  board: FirmwareBoard;
   /** Raw reset-cause register, or -1 on a board the table does not name a register for. */
   resetRegister(): number;
   /** Clears the reset-cause flags where the board table allows it (never on nRF52). */

@@ -11,7 +11,7 @@
  *   deleting it first). "Erasing" a page deletes the file and creates it again at full size; the
  *   journal only ever erases a page that does not hold its newest committed state.
  */
-import type { BoardInfo, FlashRegion } from '../../../../shared/boards.ts';
+import type { FirmwareBoard, FlashRegion } from '../../../../shared/boards.ts';
 import type { JournalStore } from '../../core/journal/journal.ts';
 
 declare const E: any;
@@ -72,16 +72,15 @@ export function storageJournalStore(storage: any, prefix: string, pageSize: numb
   };
 }
 
-/** The board's journal store: its raw region when the table names one, else Storage files. */
-export function openJournalStore(board: BoardInfo): JournalStore {
+/**
+ * The board's journal store: its raw region when the table names one (one journal page per flash
+ * page, the page size as the Flash module reports it), else Storage files.
+ */
+export function openJournalStore(board: FirmwareBoard): JournalStore {
   const region = board.journalRegion;
   if (region) {
-    let pageSize = 0;
-    for (let i = 0; i < board.pages.length; i++) {
-      const run = board.pages[i];
-      if (region.addr >= run.addr && region.addr < run.addr + run.size * run.count) pageSize = run.size;
-    }
-    return flashJournalStore(global.require('Flash'), region, pageSize);
+    const flash = global.require('Flash');
+    return flashJournalStore(flash, region, flash.getPage(region.addr).length);
   }
   return storageJournalStore(global.require('Storage'), STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
 }
