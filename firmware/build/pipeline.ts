@@ -4,7 +4,7 @@
  *   esbuild bundle (ES2022, one global `irqmon`)  ->  tsc lowering to ES5 (helpers refused)
  *   ->  hoisting pass  ->  build hash  ->  Espruino check       => firmware/dist/irqmon.js
  *   ->  constants inlined  ->  esbuild minify (ES5, internal property names shortened)
- *   ->  hoisting pass  ->  check                                    => firmware/dist/irqmon.min.js
+ *   ->  hoisting pass  ->  function expressions as arrows  ->  check  => firmware/dist/irqmon.min.js
  *   ->  size report (budget on the minified bytes)                => firmware/dist/size.json
  *
  * Nothing is trusted: both outputs go through the same checker the CLI (`irqmon check`) and the
@@ -19,6 +19,7 @@ import { checkSource, formatFindings, type Finding } from '../../host/check/inde
 import type { AnyNode } from '../../host/check/ast.ts';
 import { makeHoistingFree } from './hoist.ts';
 import { inlineConstants } from './inline-constants.ts';
+import { functionsToArrows } from './arrows.ts';
 import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine, type Bundle } from './lower.ts';
 
 export { BuildError } from './lower.ts';
@@ -109,7 +110,8 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const rawWithPlaceholder = makeHoistingFree(lowered.code);
   const hash = hex8(crc32(rawWithPlaceholder));
   const raw = rawWithPlaceholder.split(HASH_PLACEHOLDER).join(hash);
-  const min = makeHoistingFree(await minify(inlineConstants(rawWithPlaceholder), INTERNAL_PROPS), { compact: true }).split(HASH_PLACEHOLDER).join(hash);
+  const minified = makeHoistingFree(await minify(inlineConstants(rawWithPlaceholder), INTERNAL_PROPS), { compact: true });
+  const min = functionsToArrows(minified).split(HASH_PLACEHOLDER).join(hash);
 
   const started = performance.now();
   const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];
