@@ -62,7 +62,15 @@ export function parsePolicyText(text: string, file: string): ParsedPolicy {
     }
     return { policy: defaultPolicy(), errors };
   }
-  const { policy, issues } = validatePolicy(doc.toJS());
+  // toJS() throws on what the parser lets through, e.g. an alias to an anchor never set (`*x`).
+  let value: unknown;
+  try {
+    value = doc.toJS();
+  } catch (err) {
+    errors.push({ file, path: '', message: `not valid YAML: ${(err as Error).message}` });
+    return { policy: defaultPolicy(), errors };
+  }
+  const { policy, issues } = validatePolicy(value);
   for (const issue of issues) {
     const node = locate(doc, issue.at, issue.onKey);
     const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
