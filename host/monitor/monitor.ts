@@ -193,6 +193,15 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     sink?.(e);
   };
   session.on('event', emitAll);
+  // The boot frame names the board's profile, the same names --board takes: on the virtual board
+  // they must agree (a firmware built for another table row would read the wrong registers).
+  let boardChecked = false;
+  session.on('event', (e: SessionEvent) => {
+    if (e.type !== 'boot' || boardChecked || !virtual) return;
+    boardChecked = true;
+    const want = opts.board ?? 'pico';
+    if (e.board !== want) emitAll({ type: 'log', t: clock.now(), msg: `the firmware reports board ${e.board}, the virtual board is ${want}: its register and flash layout will not match` });
+  });
   (transport as any).on('moved', (m: { from: string; to: string }) => emitAll({ type: 'port-moved', t: clock.now(), ...m }));
 
   // ---- fault injection (virtual board) --------------------------------------------------------
@@ -226,7 +235,6 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     if (awaitingIncident && now < busyUntil) return;
     if (now < busyUntil || session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
     next++;
-    gate();
     const spec: any = { ...f.spec };
     injected.push({ label: f.label, offset: e.off, at: now });
     clock.setTimeout(() => {
@@ -237,6 +245,9 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
       } catch (err) {
         emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
       }
+      // Only now may the input go on towards the next fault: lifted at the trigger, a fast board
+      // would run on (to the end of the job) during the few ms before this fault lands.
+      gate();
     }, Math.floor(jitter() * 40));
     if (f.durationMs) {
       busyUntil = now + f.durationMs + 500;

@@ -1,6 +1,7 @@
 import type { LinkStats } from '../link/link.ts';
 import type { Session, SessionEvent } from '../session/session.ts';
 import { formatDuration } from '../recovery/decide.ts';
+import { boardProfileName } from '../session/saved-state.ts';
 
 export interface View {
   event(e: SessionEvent): void;
@@ -41,7 +42,7 @@ function secs(t: number): string {
 export function describeEvent(e: SessionEvent, total?: number, lastPct?: { v: number }): string | null {
   switch (e.type) {
     case 'boot':
-      return `boot: ${e.cause}${e.unexpected ? ' (UNEXPECTED)' : ''}, boots ${e.boots}, crash loop ${e.loop ?? 0}${e.hold ? `, job holding ${e.hold} ms for a directive` : ''}${e.ck ? `, checkpoint seq ${e.ck.seq} at offset ${e.ck.off}` : ''}`;
+      return `boot (${e.board ?? '?'}): ${e.cause}${e.unexpected ? ' (UNEXPECTED)' : ''}, boots ${e.boots}, crash loop ${e.loop ?? 0}${e.hold ? `, job holding ${e.hold} ms for a directive` : ''}${e.ck ? `, checkpoint seq ${e.ck.seq} at offset ${e.ck.off}` : ''}`;
     case 'heartbeat': {
       if (!total || !lastPct || typeof e.off !== 'number') return null;
       const pct = Math.floor((e.off / total) * 10) * 10;
@@ -139,7 +140,7 @@ export function ttyView(ctx: ViewContext): View {
     const lines = [
       `\x1b[1mirqmon monitor\x1b[0m  ${ctx.title}   t=${(s.clock.now() / 1000).toFixed(1)} s`,
       '',
-      `board   ${s.state.toUpperCase().padEnd(10)} boots ${s.lastBoot?.boots ?? '?'}  resets ${s.resets}  mem free ${hb?.mem ?? '?'}  overruns ${hb?.ovr ?? 0}`,
+      `board   ${s.state.toUpperCase().padEnd(10)} ${s.lastBoot ? boardProfileName(s.lastBoot.board) : '?'}  boots ${s.lastBoot?.boots ?? '?'}  resets ${s.resets}  mem free ${hb?.mem ?? '?'}  overruns ${hb?.ovr ?? 0}`,
       ctx.total
         ? `job     ${s.job?.job ?? '-'} ${done}/${ctx.total} ${bar(done / ctx.total)}${s.result ? '  DONE' : ''}`
         : `job     ${hb?.job ?? '-'} offset ${hb?.off ?? '-'}`,

@@ -3,10 +3,23 @@ import { packr } from '../wire/index.ts';
 import { KIND_FAULT, KIND_FULL, parseRecords, replayState, type ParsedRecord } from '../../shared/journal-record.ts';
 import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
 import { MESSAGE_NAMES } from '../../shared/protocol.ts';
+import { boardForEnv, boardForProfile } from '../../shared/boards.ts';
 import { FAULT_NAMES, JOB_STATE_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
 import type { PulledState } from './state-pull.ts';
 
 const zcrc = (b: Uint8Array) => crc32(b) >>> 0;
+
+/**
+ * The boot frame's `board` as a profile name (`pico`, `puck`, `generic`: the names `--board`
+ * takes, shared/boards.ts). The firmware sends the profile; a `process.env.BOARD` value (what
+ * early firmware sent, e.g. `PICO_R1_3`) is mapped to its profile so both read the same.
+ */
+export function boardProfileName(board: unknown): string {
+  if (typeof board !== 'string' || board === '') return '?';
+  if (boardForProfile(board)) return board;
+  const row = boardForEnv(board);
+  return row.envNames.length ? row.profile : board;
+}
 
 /** A checkpoint pulled from the board, verified and replayed. */
 export interface CheckpointView {
@@ -152,7 +165,7 @@ export function formatSavedState(ck: CheckpointView | undefined, fault: FaultVie
   const lines: string[] = [];
   if (boot) {
     lines.push(
-      `Board: ${boot.board ?? '?'}  firmware ${boot.fw ?? '?'}${boot.hash ? ` (${boot.hash})` : ''}  ` +
+      `Board: ${boardProfileName(boot.board)}  firmware ${boot.fw ?? '?'}${boot.hash ? ` (${boot.hash})` : ''}  ` +
         `last reset: ${RESET_CAUSE_NAMES[boot.rc] ?? boot.rc}  boots: ${boot.boots ?? '?'}  crash loop: ${boot.loop ?? 0}` +
         (boot.hold ? '  job HOLDING for a directive' : ''),
     );

@@ -31,7 +31,7 @@ import {
   isUnexpectedReset,
 } from '../../shared/taxonomy.ts';
 import type { StreamFeeder } from './feeder.ts';
-import { describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
+import { boardProfileName, describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
 import { pullState, type PulledState } from './state-pull.ts';
 
 /**
@@ -349,7 +349,7 @@ export class Session extends EventEmitter {
     this.supersede(at);
     if (!this.current && (known || b.hold)) this.openIncident(method, at);
     else if (this.current) this.detect(this.current, method, at);
-    this.emitEvent({ type: 'boot', id: this.current?.id, rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fault: b.fault, fw: b.fw, board: b.board });
+    this.emitEvent({ type: 'boot', id: this.current?.id, rc: b.rc, cause, unexpected, boots: b.boots, loop: b.loop, hold: b.hold, ck: b.ck, fault: b.fault, fw: b.fw, board: boardProfileName(b.board) });
     if (b.hold) this.setState('holding');
     else this.setState('idle');
     if (this.current && jobInFlight) {

@@ -60,6 +60,20 @@ describe('directed resume on the virtual board', () => {
     expect(inc.rtoMs!).toBeLessThan(policy.timeouts.attemptMs);
   });
 
+  it('every planned fault lands while the job runs, even on a board that reads its input at full speed', async () => {
+    // The input is held a little past each fault's offset until that fault is in, and only then
+    // let go: a board without UART pacing would otherwise finish the job in the ms before it lands.
+    const out = sink();
+    for (const board of ['puck', 'pico']) {
+      const s = await runMonitor({ job: { n: 300, k: 10 }, inject: 'exception', untilDone: true, virtualClock: true, fast: true, board, seed: 1, out: out.stream });
+      expect(s.match, out.text()).toBe(true);
+      expect(s.injected.map((x) => x.label)).toEqual(['exception']);
+      expect(s.resets, out.text()).toBe(1);
+      expect(s.incidents.map((i) => [i.decision?.kind, i.outcome?.ok])).toEqual([['exception', true]]);
+      for (const inc of s.incidents) expect(inc.offsetBefore).toBeLessThan(300);
+    }
+  });
+
   it('resume-older resumes from full snapshots still in flash, further back each time, and re-feeds from their offsets', async () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
