@@ -13,7 +13,9 @@
  *
  * The journal's own sweep (test/journal/power-cut.test.ts) drives the journal directly with
  * random steps; this one goes through the firmware. Scaled: puck, 120 checkpoints, every 3rd op and every erase.
- * Soak: puck and pico, 260 checkpoints each, every op.
+ * Soak: puck and pico, 260 checkpoints each, every op. On pico (Storage files) the cuts that fall
+ * inside Espruino's own Storage compaction are counted and reported, not asserted: that compaction
+ * is not power-safe (FACTS.md section 5), a limit docs/journal.md states; only a raw region avoids it.
  */
 import { describe, expect, it } from 'vitest';
 import { NorFlash } from '../../host/board/flash/nor-flash.ts';
@@ -80,11 +82,25 @@ async function reference(profile: Profile, n: number, seed: number, image: Uint8
         before.set(flash.opCount, mountImage(profile, flash.image()));
       };
     }
+    // Espruino's Storage compaction (pico) erases and rewrites whole sectors: note its op range.
+    const compactions: [number, number][] = [];
+    const storage = (r.board as any).storage;
+    if (storage && typeof storage.compact === 'function') {
+      const compact = storage.compact.bind(storage);
+      storage.compact = (...a: any[]) => {
+        const from = flash.opCount;
+        try {
+          return compact(...a);
+        } finally {
+          compactions.push([from, flash.opCount]);
+        }
+      };
+    }
     await runJob(r, n);
     expect(r.resets, 'reference run reset').toHaveLength(0);
     expect(r.result()?.off).toBe(n);
     const cks = r.of(5 /* MSG_CHECKPOINT */).map((f) => f.body);
-    return { opStart, opEnd: flash.opCount, before, erases, checkpoints: cks.length, fulls: cks.filter((c) => c.full).length };
+    return { opStart, opEnd: flash.opCount, before, erases, compactions, checkpoints: cks.length, fulls: cks.filter((c) => c.full).length };
   } finally {
     r.stop();
   }
@@ -99,6 +115,7 @@ async function sweep(profile: Profile, n: number, every: number, seed: number) {
   let cuts = 0;
   let older = 0;
   let erasesCut = 0;
+  const inCompaction: { [outcome: string]: number } = {};
   // every `every`-th op (odd steps reach both writes of a record: body and commit mark), and every erase
   const ops: number[] = [];
   for (let op = ref.opStart; op < ref.opEnd; op++) if ((op - ref.opStart) % every === 0 || ref.erases.includes(op)) ops.push(op);
@@ -119,6 +136,15 @@ async function sweep(profile: Profile, n: number, every: number, seed: number) {
       cuts++;
       const want = ref.before.get(op)!;
       const got = mountImage(profile, image!);
+      if (ref.compactions.some(([a, b]) => op >= a && op < b)) {
+        // Inside Espruino's Storage compaction, which is not power-safe (FACTS.md section 5,
+        // docs/journal.md "Limits"): counted, not asserted.
+        const boot = await r.boot(bootFrom);
+        const outcome =
+          JSON.stringify(got.state) === JSON.stringify(want.state) ? 'newest' : !boot ? 'program lost' : got.state === null ? 'journal lost' : 'older state';
+        inCompaction[outcome] = (inCompaction[outcome] ?? 0) + 1;
+        continue;
+      }
       // exactly the newest committed state: not torn, not older
       expect(got.state, where).toEqual(want.state);
       expect(got.seq, where).toBe(want.seq);
@@ -136,28 +162,34 @@ async function sweep(profile: Profile, n: number, every: number, seed: number) {
   console.log(
     `${profile}: ${ref.checkpoints} checkpoints (${ref.fulls} FULL), flash ops ${ref.opStart}..${ref.opEnd}, ${cuts} cuts` +
       ` (${every === 1 ? 'every op' : 'every ' + every + ' ops, and every erase'}), ${older} tore a commit mark, ${erasesCut} tore an erase;` +
-      ` every boot loaded the newest committed checkpoint`,
+      ` every boot loaded the newest committed checkpoint` +
+      (ref.compactions.length
+        ? `; except inside ${ref.compactions.length} Storage compaction(s) (ops ${JSON.stringify(ref.compactions)}), where cuts gave ${JSON.stringify(inCompaction)}`
+        : ''),
   );
   expect(older, 'cuts that tore a commit mark').toBeGreaterThan(0);
   expect(erasesCut, 'cuts that tore an erase').toBeGreaterThan(0);
-  return cuts;
+  return { cuts, inCompaction, compactions: ref.compactions.length };
 }
 
 describe.skipIf(!haveBundle)('power loss through the firmware (built bundle, virtual board)', () => {
   it(
     'puck (raw Flash region): a cut at each flash op boots to the newest committed checkpoint',
     async () => {
-      const cuts = await sweep('puck', scale(120, 260), scale(3, 1), 21);
-      expect(cuts).toBeGreaterThan(scale(75, 520));
+      const res = await sweep('puck', scale(120, 260), scale(3, 1), 21);
+      expect(res.cuts).toBeGreaterThan(scale(75, 520));
+      expect(res.compactions).toBe(0); // a raw Flash region: no Storage compaction anywhere
     },
     TIMEOUT,
   );
 
   it.runIf(SOAK)(
-    'pico (Storage files): a cut at each flash op boots to the newest committed checkpoint',
+    'pico (Storage files): a cut at each flash op outside a Storage compaction boots to the newest committed checkpoint',
     async () => {
-      const cuts = await sweep('pico', 260, 1, 22);
-      expect(cuts).toBeGreaterThan(520);
+      const res = await sweep('pico', 260, 1, 22);
+      expect(res.cuts).toBeGreaterThan(520);
+      // the run did go through Espruino's (not power-safe) Storage compaction; its cuts are reported
+      expect(res.compactions).toBeGreaterThan(0);
     },
     TIMEOUT,
   );
