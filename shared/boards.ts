@@ -93,7 +93,7 @@ export const FIRMWARE_BOARDS: FirmwareBoard[] = [
       clearMask: 0,
       w1c: true,
     },
-    journalRegion: { addr: 0x00072000, length: 4 * 4096 },
+    journalRegion: { addr: 0x00072000, length: 0x4000 /* 4 pages of 4 KiB */ },
   },
 ];
 

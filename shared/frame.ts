@@ -32,7 +32,7 @@ const HEX8 = /^[0-9a-f]{8}$/;
 const DIGITS = /^[0-9]{1,5}$/;
 
 function hex8(n: number): string {
-  return ('0000000' + (n >>> 0).toString(16)).slice(-8);
+  return (n >>> 0).toString(16).padStart(8, '0');
 }
 
 /** The frame line for a payload, without line terminator. */

@@ -134,7 +134,7 @@ export function applyRecord(state: any, kind: number, body: Uint8Array): any {
     sets = v[0];
     dels = v[1];
   }
-  for (const k in sets) state[k] = sets[k];
+  Object.assign(state, sets);
   for (let i = 0; i < dels.length; i++) delete state[dels[i]];
   return state;
 }

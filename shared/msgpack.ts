@@ -81,13 +81,10 @@ function utf8(s: string): number[] {
         i++;
       } else c = 0xfffd;
     }
-    if (c < 0x800) b.push(0xc0 | (c >> 6));
-    else {
-      if (c < 0x10000) b.push(0xe0 | (c >> 12));
-      else b.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63));
-      b.push(0x80 | ((c >> 6) & 63));
-    }
-    b.push(0x80 | (c & 63));
+    // n continuation bytes; the lead byte is 0xc0, 0xe0 or 0xf0 (0xff80 >> n, low byte) with the top bits
+    let n = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
+    b.push(((0xff80 >> n) & 255) | (c >> (6 * n)));
+    while (n--) b.push(0x80 | ((c >> (6 * n)) & 63));
   }
   return b;
 }
@@ -98,8 +95,12 @@ function putString(s: string): void {
   putBytes(b);
 }
 
+function fail(why: string): never {
+  throw new Error('msgpack: ' + why);
+}
+
 function deeper(depth: number): void {
-  if (depth > MAX_DEPTH) throw new Error('msgpack: nesting deeper than ' + MAX_DEPTH);
+  if (depth > MAX_DEPTH) fail('nesting deeper than ' + MAX_DEPTH);
 }
 
 function putValue(v: any, depth: number): void {
@@ -122,7 +123,7 @@ function putValue(v: any, depth: number): void {
       putString(keys[k]);
       putValue(v[keys[k]], depth + 1);
     }
-  } else throw new Error('msgpack: cannot encode a ' + t);
+  } else fail('cannot encode a ' + t);
 }
 
 /** Encodes a value; the result is a fresh Uint8Array the caller owns. */
@@ -138,7 +139,7 @@ let src: Uint8Array = out;
 let at = 0;
 
 function take(n: number): number {
-  if (at + n > src.length) throw new Error('msgpack: truncated at byte ' + at);
+  if (at + n > src.length) fail('truncated at byte ' + at);
   at += n;
   return at - n;
 }
@@ -181,7 +182,7 @@ function getValue(depth: number): any {
   if (b < 0xa0) return getArray(len, depth);
   if (b < 0xc0) return getString(b & 31);
   if (b === 0xc0) return null;
-  if (b === 0xc2 || b === 0xc3) return b === 0xc3;
+  if ((b | 1) === 0xc3) return b === 0xc3; // 0xc2 false, 0xc3 true
   if (b >= 0xc4 && b <= 0xc6) {
     len = int(1 << (b - 0xc4));
     const p = take(len);
@@ -189,16 +190,16 @@ function getValue(depth: number): any {
   }
   if (b === 0xcb) {
     const p = take(8);
-    for (let i = 0; i < 8; i++) scratchBytes[i] = src[p + i];
+    scratchBytes.set(src.subarray(p, p + 8));
     return scratch.getFloat64(0);
   }
   if (b >= 0xcc && b <= 0xcf) return int(1 << (b - 0xcc));
   if (b >= 0xd0 && b <= 0xd3) return int(1 << (b - 0xd0), true);
   if (b >= 0xd9 && b <= 0xdb) return getString(int(1 << (b - 0xd9)));
   len = b & 1 ? 4 : 2;
-  if (b === 0xdc || b === 0xdd) return getArray(int(len), depth);
-  if (b === 0xde || b === 0xdf) return getMap(int(len), depth);
-  throw new Error('msgpack: unsupported type byte 0x' + b.toString(16) + ' at byte ' + (at - 1));
+  if ((b | 1) === 0xdd) return getArray(int(len), depth); // 0xdc, 0xdd
+  if ((b | 1) === 0xdf) return getMap(int(len), depth); // 0xde, 0xdf
+  return fail('unsupported type byte 0x' + b.toString(16) + ' at byte ' + (at - 1));
 }
 
 function getArray(len: number, depth: number): any[] {
@@ -221,6 +222,6 @@ export function decode(bytes: Uint8Array): any {
   src = bytes;
   at = 0;
   const v = getValue(0);
-  if (at !== bytes.length) throw new Error('msgpack: ' + (bytes.length - at) + ' trailing bytes');
+  if (at !== bytes.length) fail(bytes.length - at + ' trailing bytes');
   return v;
 }

@@ -77,6 +77,18 @@ export function functionsToArrows(code: string): string {
         prev = d;
       }
       if (prev) edits.push({ start: prev.end, end: prev.end, text: ';' });
+      // `var a,r;r=x,y;` -> `var a,r=x;y;` (the hoisting pass's list, then the first assignment)
+      const next = statements[1];
+      if (vars && !prev && vars.declarations.every((d: Node) => !d.init) && next && next.type === 'ExpressionStatement') {
+        const seq = next.expression.type === 'SequenceExpression' ? next.expression.expressions : [next.expression];
+        const first = seq[0];
+        const names = vars.declarations.map((d: Node) => d.id.name);
+        if (first.type === 'AssignmentExpression' && first.operator === '=' && first.left.type === 'Identifier' && names.includes(first.left.name)) {
+          const others = names.filter((n: string) => n !== first.left.name);
+          edits.push({ start: vars.start, end: first.right.start, text: `var ${others.concat(first.left.name).join(',')}=` });
+          if (seq.length > 1) edits.push({ start: first.end, end: seq[1].start, text: ';' });
+        }
+      }
     }
   });
   edits.sort((a, b) => b.start - a.start || b.end - a.end);

@@ -105,10 +105,35 @@ function bundleBody(program: Node): Node[] | null {
 
 /** Source text of a literal worth inlining (parenthesised when negative), else null. */
 function literalText(node: Node, code: string): string | null {
-  if (node.type === 'Literal' && (typeof node.value === 'number' || typeof node.value === 'boolean')) return code.slice(node.start, node.end);
+  if (node.type === 'Literal' && typeof node.value === 'boolean') return code.slice(node.start, node.end);
   if (node.type === 'Literal' && typeof node.value === 'string') return JSON.stringify(node.value);
-  if (node.type === 'UnaryExpression' && node.operator === '-' && node.argument.type === 'Literal' && typeof node.argument.value === 'number') {
-    return '(' + code.slice(node.start, node.end) + ')';
+  const v = numberValue(node);
+  if (v === null || !Number.isFinite(v)) return null;
+  return v < 0 || Object.is(v, -0) ? `(${v})` : String(v);
+}
+
+const BINARY: { [op: string]: (a: number, b: number) => number } = {
+  '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b,
+  '<<': (a, b) => a << b, '>>': (a, b) => a >> b, '>>>': (a, b) => a >>> b, '|': (a, b) => a | b, '&': (a, b) => a & b, '^': (a, b) => a ^ b,
+};
+const MATH: { [name: string]: (...a: number[]) => number } = { ceil: Math.ceil, floor: Math.floor, round: Math.round, min: Math.min, max: Math.max, pow: Math.pow };
+
+/** The value of a constant numeric expression (literals, arithmetic, Math.ceil/floor/...), else null. */
+function numberValue(node: Node): number | null {
+  if (node.type === 'Literal') return typeof node.value === 'number' ? node.value : null;
+  if (node.type === 'UnaryExpression' && (node.operator === '-' || node.operator === '~')) {
+    const a = numberValue(node.argument);
+    return a === null ? null : node.operator === '-' ? -a : ~a;
+  }
+  if (node.type === 'BinaryExpression' && BINARY[node.operator]) {
+    const a = numberValue(node.left);
+    const b = numberValue(node.right);
+    return a === null || b === null ? null : BINARY[node.operator](a, b);
+  }
+  const callee = node.type === 'CallExpression' ? node.callee : null;
+  if (callee?.type === 'MemberExpression' && !callee.computed && callee.object.type === 'Identifier' && callee.object.name === 'Math' && MATH[callee.property.name]) {
+    const args = node.arguments.map(numberValue);
+    return args.includes(null) ? null : MATH[callee.property.name](...args);
   }
   return null;
 }

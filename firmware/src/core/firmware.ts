@@ -109,6 +109,9 @@ const ASSERT = 'assert: ';
 const FLOOD_BYTES = 512;
 const ACK_RING = 8;
 
+/** The UART lost bytes: these error flags say so (each flag is a whole name in the list). */
+const bytesLost = (flags: string[]) => flags.indexOf('UART_OVERFLOW') >= 0 || flags.indexOf('BUFFER_FULL') >= 0;
+
 export interface Firmware {
   boot(): void;
   /** The host's entry: one frame line (`irqmon.cmd("#IRQ1 ...")`). */
@@ -116,7 +119,6 @@ export interface Firmware {
 }
 
 export function createFirmware(port: Port, journal: Journal): Firmware {
-  const prims = { crc32: port.crc32, b64encode: port.b64encode, b64decode: port.b64decode };
   const rec = createRecorder(() => port.now());
 
   // ---- live state ---------------------------------------------------------------------------
@@ -173,7 +175,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
 
   // ---- frames -------------------------------------------------------------------------------
   const send = (type: number, body: any) => {
-    port.line(encodeFrameLine(txSeq, encode([type, body]), prims));
+    port.line(encodeFrameLine(txSeq, encode([type, body]), port));
     txSeq = (txSeq + 1) % SEQ_MODULUS;
   };
   const jobName = () => (def ? st.job : null);
@@ -222,14 +224,14 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     ch.off = off;
     ch.skip = skip;
     if (st.loop && off > resumeOff) ch.loop = 0; // progress since the resume: the loop is broken
-    if (extra) for (const k in extra) ch[k] = extra[k];
+    if (extra) Object.assign(ch, extra);
     commit(ch);
   };
 
   // ---- faults -------------------------------------------------------------------------------
   const classify = (e: any) => {
     const s = String(e);
-    if (s.indexOf('ecursion') >= 0 || s.indexOf('call stack') >= 0) return FAULT_STACK_OVERFLOW;
+    if (/ecursion|call stack/.test(s)) return FAULT_STACK_OVERFLOW;
     if (s.indexOf(ASSERT) >= 0) return FAULT_ASSERT;
     if (s.indexOf('emory') >= 0) return FAULT_OUT_OF_MEMORY;
     return FAULT_EXCEPTION;
@@ -332,7 +334,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       cut = false;
       const f = port.pollFlags();
       onFlags(f);
-      if (f.indexOf('UART_OVERFLOW') < 0 && f.indexOf('BUFFER_FULL') < 0) rx = tail + rx;
+      if (!bytesLost(f)) rx = tail + rx;
       else {
         skipLine = true; // bytes lost: drop the line in progress, up to the next newline
         bad++;
@@ -510,7 +512,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   };
   /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
   const cmd = (line: string) => {
-    const f = readFrameLine(String(line), prims);
+    const f = readFrameLine(String(line), port);
     if (typeof f === 'string') return ackOut(null, f);
     let m: any;
     try {
@@ -600,7 +602,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     if (has('MEMORY') || has('LOW_MEMORY')) raiseFault(FAULT_OUT_OF_MEMORY, m);
     else if (has('FIFO_FULL')) fifo = fifo || rxBytes + 1;
     else if (has('CALLBACK')) raiseFault(FAULT_STACK_OVERFLOW, m);
-    if (has('UART_OVERFLOW') || has('BUFFER_FULL')) irq.raise(B_UART_ERR, m);
+    if (bytesLost(flags)) irq.raise(B_UART_ERR, m);
   };
 
   const irq = createIrq(

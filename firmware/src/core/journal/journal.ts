@@ -228,12 +228,6 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     return rec.length;
   };
 
-  const copy = (m: any): any => {
-    const c: any = {};
-    for (const k in m) c[k] = m[k];
-    return c;
-  };
-
   return {
     mount(): MountResult {
       let skipped = 0;
@@ -271,7 +265,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
       if (skipped) lastSeq += (pageCount * pageSize) >> 4;
       ready = erasedFrom((active + 1) % pageCount, 0);
       return {
-        state: state === null ? null : copy(state),
+        state: state === null ? null : Object.assign({}, state),
         seq: stateSeq,
         skipped: skipped,
         faultBlob: faultPage < 0 ? null : new Uint8Array(recordBody(readRecord(faultPage, faultOff))),
@@ -301,14 +295,13 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         const rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
         if (appendable && cursor + rec.length <= pageSize) {
           put(rec);
-          for (const k in sets) state[k] = sets[k];
+          Object.assign(state, sets);
           for (let i = 0; i < dels.length; i++) delete state[dels[i]];
           return { seq: (stateSeq = lastSeq), bytes: rec.length, full: false };
         }
       }
       // A FULL of the merged state: asked for, the first one, or compaction of a full page.
-      const merged = state === null ? {} : copy(state);
-      for (const k in sets) merged[k] = sets[k];
+      const merged = Object.assign({}, state || {}, sets);
       for (let i = 0; i < dels.length; i++) delete merged[dels[i]];
       const before = compactions;
       const bytes = putFull(merged);
