@@ -168,7 +168,9 @@ async function sweep(profile: Profile, n: number, every: number, seed: number) {
         : ''),
   );
   expect(older, 'cuts that tore a commit mark').toBeGreaterThan(0);
-  expect(erasesCut, 'cuts that tore an erase').toBeGreaterThan(0);
+  // raw region: page erases are flash erases; on Storage a journal "erase" re-creates a file and
+  // the only flash erases are inside Storage compactions (counted above)
+  if (!ref.compactions.length) expect(erasesCut, 'cuts that tore an erase').toBeGreaterThan(0);
   return { cuts, inCompaction, compactions: ref.compactions.length };
 }
 
