@@ -12,8 +12,9 @@
  * wrapped in parentheses.
  *
  * Function declarations at the top of a body (where the hoisting pass put them, right after its
- * `var` list) become one `var f=(a)=>...,g=...;` in the same place, under the same conditions: they
- * still exist before the body's first other statement runs, so the code stays hoisting-free.
+ * `var` list) become, under the same conditions, names in that list and one statement
+ * `f=(a)=>...,g=...;` in their place: they still exist before the body's first other statement
+ * runs, and the body keeps the pass's shape (plain `var` list first), so it stays hoisting-free.
  */
 import * as acorn from 'acorn';
 import * as walk from 'acorn-walk';
@@ -64,31 +65,27 @@ export function functionsToArrows(code: string): string {
       const vars: Node = statements.length > 0 && statements[0].type === 'VariableDeclaration' ? statements[0] : null;
       let i = vars ? 1 : 0;
       let prev: Node = null;
-      // `var a,b;var f=...` -> `var a,b,f=...`
-      const joinVars = vars !== null && vars.kind === 'var' && code[vars.end - 1] === ';';
-      for (; i < statements.length; i++) {
+      const names: string[] = [];
+      // all or none: a declaration left after the assignments would follow an ordinary statement
+      let end = i;
+      while (end < statements.length && statements[end].type === 'FunctionDeclaration') end++;
+      if (!statements.slice(i, end).every(convertible)) i = end;
+      for (; i < end; i++) {
         const d = statements[i];
-        if (d.type !== 'FunctionDeclaration' || !convertible(d)) break;
         if (prev && code.slice(prev.end, d.start).trim() !== '') break;
         if (prev) edits.push({ start: prev.end, end: d.start, text: '' });
-        else if (joinVars && code.slice(vars.end, d.start).trim() === '') edits.push({ start: vars.end - 1, end: d.start, text: '' });
-        const joined = prev !== null || (joinVars && code.slice(vars.end, d.start).trim() === '');
-        arrow(d, d.start, (joined ? ',' : 'var ') + d.id.name + '=', '');
+        arrow(d, d.start, (prev ? ',' : '') + d.id.name + '=', '');
+        names.push(d.id.name);
         prev = d;
       }
-      if (prev) edits.push({ start: prev.end, end: prev.end, text: ';' });
-      // `var a,r;r=x,y;` -> `var a,r=x;y;` (the hoisting pass's list, then the first assignment)
-      const next = statements[1];
-      if (vars && !prev && vars.declarations.every((d: Node) => !d.init) && next && next.type === 'ExpressionStatement') {
-        const seq = next.expression.type === 'SequenceExpression' ? next.expression.expressions : [next.expression];
-        const first = seq[0];
-        const names = vars.declarations.map((d: Node) => d.id.name);
-        if (first.type === 'AssignmentExpression' && first.operator === '=' && first.left.type === 'Identifier' && names.includes(first.left.name)) {
-          const others = names.filter((n: string) => n !== first.left.name);
-          edits.push({ start: vars.start, end: first.right.start, text: `var ${others.concat(first.left.name).join(',')}=` });
-          if (seq.length > 1) edits.push({ start: first.end, end: seq[1].start, text: ';' });
-        }
+      if (names.length > 0) {
+        // the names join the body's `var` list (no initialisers: the body keeps its hoisting-free
+        // shape, vars first), and their assignments are its first statement
+        const plain = vars && vars.kind === 'var' && vars.declarations.every((v: Node) => !v.init) && code[vars.end - 1] === ';';
+        if (plain) edits.push({ start: vars.end - 1, end: vars.end, text: ',' + names.join(',') + ';' });
+        else edits.push({ start: statements[vars ? 1 : 0].start, end: statements[vars ? 1 : 0].start, text: `var ${names.join(',')};` });
       }
+      if (prev) edits.push({ start: prev.end, end: prev.end, text: ';' });
     }
   });
   edits.sort((a, b) => b.start - a.start || b.end - a.end);

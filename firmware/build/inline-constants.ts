@@ -20,6 +20,15 @@ import * as walk from 'acorn-walk';
 type Node = any;
 
 export function inlineConstants(code: string): string {
+  // a constant defined from others (`B = Math.round(Math.log(A) / Math.LN2)`) folds once A is inlined
+  for (;;) {
+    const next = inlineOnce(code);
+    if (next === code) return code;
+    code = next;
+  }
+}
+
+function inlineOnce(code: string): string {
   const program: Node = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' });
   const body = bundleBody(program);
   if (!body || body.length === 0 || body[0].type !== 'VariableDeclaration') return code;
@@ -116,9 +125,12 @@ const BINARY: { [op: string]: (a: number, b: number) => number } = {
   '+': (a, b) => a + b, '-': (a, b) => a - b, '*': (a, b) => a * b, '/': (a, b) => a / b, '%': (a, b) => a % b,
   '<<': (a, b) => a << b, '>>': (a, b) => a >> b, '>>>': (a, b) => a >>> b, '|': (a, b) => a | b, '&': (a, b) => a & b, '^': (a, b) => a ^ b,
 };
-const MATH: { [name: string]: (...a: number[]) => number } = { ceil: Math.ceil, floor: Math.floor, round: Math.round, min: Math.min, max: Math.max, pow: Math.pow };
+const MATH: { [name: string]: (...a: number[]) => number } = { ceil: Math.ceil, floor: Math.floor, round: Math.round, min: Math.min, max: Math.max, pow: Math.pow, log: Math.log };
+const MATH_CONSTANTS = ['LN2', 'LN10', 'E', 'PI'];
 
-/** The value of a constant numeric expression (literals, arithmetic, Math.ceil/floor/...), else null. */
+const isMath = (n: Node) => n.type === 'MemberExpression' && !n.computed && n.object.type === 'Identifier' && n.object.name === 'Math';
+
+/** The value of a constant numeric expression (literals, arithmetic, Math.ceil/log/LN2/...), else null. */
 function numberValue(node: Node): number | null {
   if (node.type === 'Literal') return typeof node.value === 'number' ? node.value : null;
   if (node.type === 'UnaryExpression' && (node.operator === '-' || node.operator === '~')) {
@@ -130,8 +142,9 @@ function numberValue(node: Node): number | null {
     const b = numberValue(node.right);
     return a === null || b === null ? null : BINARY[node.operator](a, b);
   }
+  if (isMath(node) && MATH_CONSTANTS.includes(node.property.name)) return (Math as any)[node.property.name];
   const callee = node.type === 'CallExpression' ? node.callee : null;
-  if (callee?.type === 'MemberExpression' && !callee.computed && callee.object.type === 'Identifier' && callee.object.name === 'Math' && MATH[callee.property.name]) {
+  if (callee && isMath(callee) && MATH[callee.property.name]) {
     const args = node.arguments.map(numberValue);
     return args.includes(null) ? null : MATH[callee.property.name](...args);
   }

@@ -36,14 +36,15 @@ export const DEFAULT_BUDGET_BYTES = 16 * 1024;
  * NOT Espruino API names (E.reboot, Flash.read, Storage.erase, ...) or built-ins, NOT the exported
  * `cmd`, and NOT the journal's own API (mount, commit, saveFault, stats) or the board row fields
  * the journal reads (journalRegion, addr, length): test/journal drives those from outside a bundle.
- * test/build checks each name against the wire keys; test/firmware runs the minified bundle.
+ * Nor `now`/`every` (Date.now, Array.prototype.every). test/firmware/mangle.test.ts checks every
+ * name against the keys a run sends and stores, the Espruino objects' members and the built-ins.
  */
 export const INTERNAL_PROPS: readonly string[] = [
   // board table row (shared/boards.ts) as the firmware reads it
   'envNames', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
-  'now', 'every', 'after', 'line', 'crc32', 'b64encode', 'b64decode', 'onRx', 'onErrorFlags',
+  'after', 'line', 'crc32', 'b64encode', 'b64decode', 'onRx', 'onErrorFlags',
   'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore',
   // journal store and the journal calls only the firmware makes
   'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',

@@ -62,7 +62,7 @@ import {
   RESET_POWER_LOSS,
   RESET_TASK_WATCHDOG,
 } from '../../../shared/taxonomy.ts';
-import { bit, createIrq } from './irq.ts';
+import { createIrq } from './irq.ts';
 import type { Journal } from './journal/journal.ts';
 import { JobApi, JobDef, JOBS } from './job.ts';
 import type { Port } from './port.ts';
@@ -95,14 +95,16 @@ export const RX_MAX = 2048;
 /** The figures above for host-side tools and benchmarks (tree-shaken out of the bundle). */
 export const DEFAULT_CONFIG = { tickMs: TICK_MS, hbMs: HB_MS, holdMs: HOLD_MS, wdtS: WDT_S, earlyMs: EARLY_MS, loopMax: LOOP_MAX, ckMs: CK_MS };
 
-// Source numbers (bit positions) of the status register's one-bit masks.
-const B_FAULT = bit(IRQ_FAULT);
-const B_WDT_EARLY = bit(IRQ_WDT_EARLY);
-const B_UART_ERR = bit(IRQ_UART_ERR);
-const B_UART_RX = bit(IRQ_UART_RX);
-const B_TIMER = bit(IRQ_TIMER);
-const B_SWI = bit(IRQ_SWI);
-const B_INJECT = bit(IRQ_INJECT);
+// Source numbers (bit positions) of the status register's one-bit masks: log2 of each mask, written
+// as arithmetic the build folds into literals (firmware/build/inline-constants.ts), where bit()
+// would be a call at every boot.
+const B_FAULT = Math.round(Math.log(IRQ_FAULT) / Math.LN2);
+const B_WDT_EARLY = Math.round(Math.log(IRQ_WDT_EARLY) / Math.LN2);
+const B_UART_ERR = Math.round(Math.log(IRQ_UART_ERR) / Math.LN2);
+const B_UART_RX = Math.round(Math.log(IRQ_UART_RX) / Math.LN2);
+const B_TIMER = Math.round(Math.log(IRQ_TIMER) / Math.LN2);
+const B_SWI = Math.round(Math.log(IRQ_SWI) / Math.LN2);
+const B_INJECT = Math.round(Math.log(IRQ_INJECT) / Math.LN2);
 
 const ASSERT = 'assert: ';
 /** Job-UART bytes after an event-queue overflow that make it a UART flood, not a storm. */
