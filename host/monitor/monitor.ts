@@ -5,7 +5,7 @@ import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
 import { EXIT_DEVICE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UserError } from '../cli/errors.ts';
 import { openJournal, type JournalWriter } from '../journal/journal.ts';
 import { CommandRefusedError, Link, LinkTimeoutError } from '../link/link.ts';
-import { formatDuration } from '../recovery/decide.ts';
+import { formatDuration, restartsInWindow } from '../recovery/decide.ts';
 import { defaultPolicy, type Policy } from '../recovery/policy.ts';
 import { loadPolicy } from '../recovery/policy-file.ts';
 import { StreamFeeder } from '../session/feeder.ts';
@@ -210,6 +210,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   let next = 0;
   let busyUntil = 0; // host ms: no injection before this
   let awaitingIncident = false;
+  let budgetWait = false;
   const injectFor = (label: string) => injected.findIndex((x) => x.label === label);
   session.on('incident', () => {
     awaitingIncident = false;
@@ -234,6 +235,16 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     const now = clock.now();
     if (awaitingIncident && now < busyUntil) return;
     if (now < busyUntil || session.state !== 'running' || session.incidentOpen || typeof e.off !== 'number' || e.off < f.atOffset) return;
+    // No faster than the policy's restart budget allows, with one recovery to spare (a recovery
+    // that fails takes a second one): a plan that used the budget up would end in safe mode, the
+    // policy doing its job, not a recovery failing. The job waits at the input limit meanwhile.
+    const budget = policy.maxRestarts.count;
+    if (!f.noReset && budget > 0 && restartsInWindow(now, session.history, policy) >= Math.max(1, budget - 1)) {
+      if (!budgetWait) emitAll({ type: 'note', t: now, msg: `next fault (${f.label}) waits: the policy allows ${budget} recoveries per ${formatDuration(policy.maxRestarts.windowMs)}` });
+      budgetWait = true;
+      return;
+    }
+    budgetWait = false;
     next++;
     const spec: any = { ...f.spec };
     injected.push({ label: f.label, offset: e.off, at: now });

@@ -84,6 +84,8 @@ export function describeEvent(e: SessionEvent, total?: number, lastPct?: { v: nu
       return `inject: ${e.label} at offset ${e.offset}`;
     case 'log':
       return `board log: ${e.msg}`;
+    case 'note':
+      return `note: ${e.msg}`;
     case 'console':
       return `board: ${e.line}`;
     case 'state':

@@ -74,6 +74,25 @@ describe('directed resume on the virtual board', () => {
     }
   });
 
+  it('injects no faster than the policy\'s restart budget allows, so a plan never ends in safe mode by itself', async () => {
+    const out = sink();
+    const policy = defaultPolicy();
+    policy.maxRestarts = { count: 3, windowMs: 20_000 };
+    const s = await runMonitor({
+      job: { n: 600, k: 10 },
+      inject: 'exception,power-cut,stack-overflow,out-of-memory,brown-out',
+      untilDone: true,
+      virtualClock: true,
+      fast: true,
+      seed: 2,
+      policy,
+      out: out.stream,
+    });
+    expect(s.exitCode, out.text()).toBe(0);
+    expect(s.incidents.map((i) => i.decision?.action)).toEqual(['resume', 'resume', 'resume', 'resume', 'resume']);
+    expect(out.text()).toMatch(/note: next fault \(\S+\) waits: the policy allows 3 recoveries per 20 s/);
+  });
+
   it('resume-older resumes from full snapshots still in flash, further back each time, and re-feeds from their offsets', async () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
