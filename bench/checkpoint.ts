@@ -18,7 +18,7 @@
 import { encode } from '../shared/msgpack.ts';
 import { rig, type Rig } from '../test/journal/helpers.ts';
 import type { BenchOutput } from './run.ts';
-import { figure, type Figure } from './lib/result.ts';
+import { component, figure, type Figure } from './lib/result.ts';
 
 const SIZES = [64, 256, 1024, 2048, 4096];
 const CHECKPOINTS = 1000;
@@ -120,7 +120,7 @@ export async function run(): Promise<BenchOutput> {
   for (const profile of ['puck', 'pico'] as const) {
     let largestFit = 0;
     for (const size of SIZES) {
-      const m: any = measure(profile, size);
+      const m: any = await component('journal (firmware/src/core/journal) on NorFlash', () => measure(profile, size));
       details.push(m);
       const tag = `${profile} @${size} B`;
       if (!m.fits) {

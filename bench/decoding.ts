@@ -9,7 +9,7 @@
 import { RealClock } from '../host/clock/clock.ts';
 import { Link } from '../host/link/link.ts';
 import type { BenchOutput } from './run.ts';
-import { figure, median, type Figure } from './lib/result.ts';
+import { component, figure, median, type Figure } from './lib/result.ts';
 import { NullTransport, consoleStream } from './lib/streams.ts';
 
 const TARGET_MBPS = 20;
@@ -56,7 +56,7 @@ export async function run(): Promise<BenchOutput> {
     const rates: number[] = [];
     const bare: number[] = [];
     for (let rep = 0; rep < 3; rep++) {
-      rates.push(decodeRate(stream.bytes, chunk, stream.frames));
+      rates.push(await component('host link (host/link)', () => decodeRate(stream.bytes, chunk, stream.frames)));
       bare.push(splitRate(stream.bytes, chunk));
     }
     const mbps = median(rates);

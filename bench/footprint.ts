@@ -15,7 +15,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { VirtualClock } from '../host/clock/clock.ts';
 import { VirtualBoard } from '../host/board/index.ts';
 import type { BenchOutput } from './run.ts';
-import { figure, type Figure } from './lib/result.ts';
+import { component, figure, type Figure } from './lib/result.ts';
 import { firmwareCode, firmwareFile, sizeReport } from './lib/firmware.ts';
 import { closureBlocks } from './lib/closure-walk.ts';
 
@@ -58,7 +58,7 @@ export async function run(): Promise<BenchOutput> {
   const code = firmwareCode();
   const details: any = {};
   for (const profile of ['pico', 'puck'] as const) {
-    const m = await idleMemory(profile, code);
+    const m = await component(`virtual board (${profile})`, () => idleMemory(profile, code));
     details[profile] = m;
     const held = m.idle.usage - m.empty.usage;
     figures.push(figure(`${profile}: idle RAM held by irqmon (board model)`, held, 'blocks', m.idle.total, 'board total'));
@@ -68,7 +68,7 @@ export async function run(): Promise<BenchOutput> {
     }
   }
   // The same walk over the unminified bundle (generic board: 128 KiB of Storage) names the structures.
-  const named = await idleMemory('generic', firmwareCode('irqmon.js'));
+  const named = await component('virtual board (generic)', () => idleMemory('generic', firmwareCode('irqmon.js')));
   details.namedWalk = named.walk;
   if (named.walk) notes.push(`largest structures (unminified bundle, blocks): ${named.walk.top.map((t) => `${t.name} ${t.blocks}`).join(', ')}`);
   return { figures, notes, details };

@@ -12,7 +12,7 @@
  */
 import { Writable } from 'node:stream';
 import type { BenchOutput } from './run.ts';
-import { figure, median, notAvailable, type Figure } from './lib/result.ts';
+import { component, figure, median, notAvailable, type Figure } from './lib/result.ts';
 import { firmwareFile } from './lib/firmware.ts';
 import { FAULT_NAMES, RESET_CAUSE_NAMES } from '../shared/taxonomy.ts';
 
@@ -38,7 +38,7 @@ export async function run(): Promise<BenchOutput> {
   for (let s = 0; s < samples; s++) plan.push(...labels);
   const bootMs = profiles.profileFor(PROFILE).bootTimeMs;
   const n = plan.length * 150;
-  const sum = await mod.runMonitor({
+  const sum = await component('irqmon monitor (host/monitor)', () => mod.runMonitor({
     job: { n, k: 16 },
     inject: plan.join(','),
     board: PROFILE,
@@ -50,7 +50,7 @@ export async function run(): Promise<BenchOutput> {
     firmware,
     out: new Writable({ write: (_c, _e, cb) => cb() }),
     tty: false,
-  });
+  }));
   if (!sum.result) notAvailable(`the monitor run did not finish its job (exit ${sum.exitCode})`);
   type Row = { rto: number; limit: number; delay: number; bytes: number; boot: number; pull: number };
   const byClass: { [cls: string]: Row[] } = {};

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { BenchOutput } from './run.ts';
-import { figure, notAvailable, type Figure } from './lib/result.ts';
+import { component, figure, notAvailable, type Figure } from './lib/result.ts';
 import { firmwareFile } from './lib/firmware.ts';
 import { RealClock } from '../host/clock/clock.ts';
 
@@ -30,7 +30,7 @@ export async function run(): Promise<BenchOutput> {
   // generic: Storage room for a staged copy (the default mode); pico: 48 KiB of Storage, direct.
   for (const board of ['generic', 'pico']) {
     const clock = new RealClock();
-    const dev = await device.openDevice({ clock, board, fast: false, baud: BAUD });
+    const dev = await component('virtual board (host/hil/device)', () => device.openDevice({ clock, board, fast: false, baud: BAUD }));
     try {
       // The board boots the firmware it is given first: flash onto a board that runs nothing yet.
       await clock.sleep(600);
@@ -40,7 +40,7 @@ export async function run(): Promise<BenchOutput> {
         sent += d.length;
         return write(d);
       };
-      const r = await flasher.flashProgram({ transport: dev.transport, clock, program, paceBaud: BAUD });
+      const r = await component('irqmon flash (host/flash)', () => flasher.flashProgram({ transport: dev.transport, clock, program, paceBaud: BAUD }));
       details[board] = { sentBytes: sent, mode: r.mode, bytes: r.bytes, chunks: r.chunks, writeMs: r.writeMs, totalMs: r.totalMs, hash: r.boot?.body?.hash };
       figures.push(figure(`${board} (${r.mode}): bytes sent to the board`, sent, 'B', program.length, 'bundle bytes'));
       figures.push(figure(`${board} (${r.mode}): write, first byte to verified switch`, r.writeMs, 'ms', wireMs, `${program.length} B x 10 / baud`));

@@ -107,3 +107,16 @@ export function table(results: BenchResult[]): string {
   }
   return out.join('\n');
 }
+
+/**
+ * Runs a call into a component under test; if the component throws, the benchmark is "not
+ * available: <component> failed: <message>" instead of a crash (a crash is a bug in the bench).
+ */
+export async function component<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof NotAvailable) throw err;
+    throw new NotAvailable(`${name} failed: ${String((err as Error)?.message ?? err).split('\n')[0].slice(0, 200)}`);
+  }
+}
