@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { createRandom as rng } from '../../host/recovery/random.ts';
 import { crc32 } from 'node:zlib';
 import { decodeMessageLine, encodeMessageLine, nodeFramePrims } from '../../host/wire/index.ts';
 import { decodeFrameLine, encodeFrameLine } from '../../shared/frame.ts';
 import { MAX_PAYLOAD_BYTES, MSG_BOOT, MSG_HEARTBEAT, MSG_STATE_CHUNK, PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { loadInBoardContext } from './board-context.ts';
 
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SAMPLES = [
   encodeMessageLine(0, MSG_BOOT, { fw: '0.1.0', hash: 'a1b2c3d4', board: 'PICO_R1_3', rc: 0x8001, boots: 12, loop: 2 }),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRandom as rng } from '../../host/recovery/random.ts';
 import { Packr } from 'msgpackr';
 import { loadInBoardContext } from './board-context.ts';
 
@@ -18,16 +19,6 @@ function toBoardRealm(v: any): any {
   return v;
 }
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const EDGE_INTS = [
   0, 1, -1, 31, 32, -32, -33, 127, 128, 255, 256, -128, -129, 32767, 32768, -32768, -32769, 65535, 65536,
