@@ -7,17 +7,8 @@ import { EventEmitter } from 'node:events';
 import { encodeMessageLine } from '../../host/wire/index.ts';
 import { MSG_ACK, MSG_CHECKPOINT, MSG_HEARTBEAT, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
 
-/** Seeded PRNG (mulberry32): every stream and mutation replays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), under the name these helpers' callers use. */
+export { createRandom as prng } from '../../host/recovery/random.ts';
 
 /** One frame line of a typical mix (without decoration or line end). */
 export function typicalFrame(i: number): string {

@@ -207,11 +207,6 @@ export class Bench {
     this.feeder = feeder;
     this.job = { n, k, seed };
     await session.startJob({ job: 'stream', n, k, seed });
-    // A board whose previous job had finished repeats that job's result with its heartbeats until
-    // the start command lands: what the session took from those is not this job's result.
-    // Same for the offset those heartbeats carried (the old job's end).
-    session.result = null;
-    session.highestOffset = 0;
     this.mark('job', `job stream:${n} (checkpoint every ${k}) started`);
   }
 

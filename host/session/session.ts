@@ -241,6 +241,10 @@ export class Session extends EventEmitter {
         await this.waitIdle(this.policy.timeouts.attemptMs * 2);
       }
     }
+    // A board whose previous job had finished repeats that job's result (and its end offset) in
+    // its heartbeats until the start command lands: none of that belongs to this job.
+    this.result = null;
+    this.highestOffset = 0;
     this.job = spec;
     this.setState('running');
     this.emitEvent({ type: 'job-start', job: spec.job, n: spec.n, k: spec.k, seed: spec.seed });

@@ -77,17 +77,8 @@ export function rig(profile: 'puck' | 'pico', opts: { flash?: NorFlash; rng?: ()
   return { board, flash, storage, store, journal: createJournal(store, crc32) };
 }
 
-/** Seeded PRNG (mulberry32) so every failure replays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), under the name these helpers' callers use. */
+export { createRandom as prng } from '../../host/recovery/random.ts';
 
 /**
  * A job-like state as the firmware keeps it: the job's position and accumulators (move every
