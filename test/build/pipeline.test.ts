@@ -223,6 +223,7 @@ describe('the real firmware bundle (firmware/dist, built by npm run build)', () 
   const dist = join(HERE, '../../firmware/dist');
   const built = existsSync(join(dist, 'irqmon.js')) && existsSync(join(dist, 'irqmon.min.js'));
   if (!built) console.warn(`SKIPPED: ${dist}/irqmon.js is missing; run \`npm run build\` first (npm test does)`);
+  if (!built && process.env.CI) throw new Error('firmware/dist is missing in CI: npm test builds it first');
 
   it.skipIf(!built)('declares before it runs in every function body, defines only irqmon, carries its size.json hash', () => {
     const size = JSON.parse(readFileSync(join(dist, 'size.json'), 'utf8'));

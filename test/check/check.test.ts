@@ -162,6 +162,7 @@ describe('the real firmware bundle', () => {
   if (!built) {
     console.warn(`SKIPPED: ${DIST}/irqmon.js is missing; run \`npm run build\` first (npm test does)`);
   }
+  if (!built && process.env.CI) throw new Error('firmware/dist is missing in CI: npm test builds it first');
   it.skipIf(!built)('firmware/dist/irqmon.js and irqmon.min.js have no findings', () => {
     for (const file of outputs) {
       const findings: Finding[] = checkSource(readFileSync(file, 'utf8'), file);

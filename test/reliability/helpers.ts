@@ -28,6 +28,8 @@ export const TIMEOUT = SOAK ? 30 * 60_000 : 60_000;
 /** The bundle boards run: $IRQMON_FIRMWARE (as the monitor reads it), else the built one. */
 export const BUNDLE = process.env.IRQMON_FIRMWARE || join(import.meta.dirname, '../../firmware/dist/irqmon.min.js');
 export const haveBundle = existsSync(BUNDLE);
+// In CI the bundle is always built first (npm test builds): missing, these cases must fail, not skip.
+if (!haveBundle && process.env.CI) throw new Error(`${BUNDLE} is missing: run npm run build first`);
 // Read once: a rebuild while a long run goes on must not swap the firmware under it.
 const CODE = haveBundle ? readFileSync(BUNDLE, 'latin1') : '';
 export const bundle = (): string => CODE;
