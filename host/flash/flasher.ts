@@ -34,11 +34,12 @@ import {
   BOOT_FILE,
   MARKER,
   STAGING_FILE,
-  chunkLine,
+  chunkWriterDefinition,
   fileInfoExpr,
   markedLine,
   parseFileInfo,
   truncationHazard,
+  writerChunkLine,
 } from './repl-code.ts';
 
 export type FlashPhase = 'prepare' | 'upload' | 'verify' | 'switch' | 'restart';
@@ -140,13 +141,16 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const sendPaced = async (line: string) => {
     if (!paceBaud) return repl.send(line);
     const boots = repl.boots.length;
+    // One schedule for the whole line (slice k may start at start + bytes before it x 10 / baud):
+    // a timer that wakes late is made up by the next slices instead of adding up over the
+    // ~140 slices of an upload, and the line is still never sent ahead of the baud rate.
+    const start = clock.now();
     for (let i = 0; i < line.length; i += PACE_SLICE) {
       // The board reset under us: the rest of this line would land in the fresh REPL as garbage.
       if (repl.boots.length !== boots) throw new ConsoleWaitError({ kind: 'boot', boot: repl.boots[repl.boots.length - 1] });
       const slice = line.slice(i, i + PACE_SLICE);
-      const start = clock.now();
       await repl.send(slice);
-      const due = (slice.length * 10 * 1000) / paceBaud - (clock.now() - start);
+      const due = start + ((i + slice.length) * 10 * 1000) / paceBaud - clock.now();
       if (due > 0) await clock.sleep(due);
     }
   };
@@ -193,10 +197,16 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
       await sync();
       await repl.send('\x10reset();\n');
       await sync();
-      previous = parseFileInfo(await ask('', fileInfoExpr(BOOT_FILE)));
-      const stats = await ask('', `(function(s){var t=s.getStats();return t.freeBytes+","+t.trashBytes})(require("Storage"))`);
-      const [free, trash] = stats.split(',').map(Number);
-      const staging = parseFileInfo(await ask('', fileInfoExpr(STAGING_FILE)));
+      // One question, three answers (one round trip): .bootcde, Storage's room, a leftover .bootnew.
+      const [bootInfo, stats, stagingInfo] = (
+        await ask(
+          '',
+          `${fileInfoExpr(BOOT_FILE)}+";"+(function(s){var t=s.getStats();return t.freeBytes+","+t.trashBytes})(require("Storage"))+";"+${fileInfoExpr(STAGING_FILE)}`,
+        )
+      ).split(';');
+      previous = parseFileInfo(bootInfo ?? '');
+      const [free, trash] = (stats ?? '').split(',').map(Number);
+      const staging = parseFileInfo(stagingInfo ?? '');
       // Leftovers of an interrupted flash are erased (they are never booted, only taking space).
       if (staging) await ask(`require("Storage").erase(${JSON.stringify(STAGING_FILE)});`);
       const reclaimable = free + trash + (staging ? staging.length + STORAGE_HEADER_ALLOWANCE : 0);
@@ -225,7 +235,9 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
         const tag = `${++seq}`;
         const prefix = `${MARKER}${tag}:`;
         const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
-        await sendPaced(chunkLine(target, piece, offset, total, tag));
+        // The first line also defines the writer (no round trip of its own); its answer is the
+        // writer's marker, so a definition that did not take fails this chunk like any other.
+        await sendPaced(writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : ''));
         answer(await wait, prefix);
         progress.done = offset + piece.length;
         await report('upload');
@@ -252,13 +264,18 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
       try {
         await report('switch');
         const s = JSON.stringify;
+        // One line: copy, read .bootcde's CRC back and, only when it is the verified program, erase
+        // .bootnew (the same check the host makes on the answer; a mismatch keeps .bootnew).
+        const expected = `${crc},${total}`;
         const got = parseFileInfo(
-          await ask(`var s=require("Storage");s.write(${s(BOOT_FILE)},s.read(${s(STAGING_FILE)}));`, fileInfoExpr(BOOT_FILE)),
+          await ask(
+            `var s=require("Storage");s.write(${s(BOOT_FILE)},s.read(${s(STAGING_FILE)}));`,
+            `(function(i){if(i==${s(expected)})s.erase(${s(STAGING_FILE)});return i})(${fileInfoExpr(BOOT_FILE)})`,
+          ),
         );
         if (!got || got.crc !== crc || got.length !== total) {
           throw new MismatchError(`${BOOT_FILE} after the switch gives ${got ? `CRC 0x${hex(got.crc)}` : 'no file'}; expected 0x${hex(crc)}`);
         }
-        await ask(`require("Storage").erase(${s(STAGING_FILE)});`);
       } catch (err) {
         throw interrupted('switch', err);
       }

@@ -11,17 +11,40 @@ export const MARKER = '@@irqfl:';
 export const STAGING_FILE = '.bootnew';
 export const BOOT_FILE = '.bootcde';
 
-/** A JS string literal holding `bytes` exactly, for an interpreter whose strings are byte strings. */
+/**
+ * A JS string literal holding `bytes` exactly, for an interpreter whose strings are byte strings.
+ * Printable ASCII goes as is; the quote character is whichever of `"` and `'` the bytes hold fewer
+ * of, and only that one is escaped (`\"`), like `\\`, `\n`, `\r` and `\t` (two bytes each instead
+ * of four). Every other byte (controls, DEL, 128-255) goes as `\xNN`, so the line holds no raw byte
+ * the console acts on (DLE, Ctrl-C, ESC, backspace, newline) and none a UTF-8 aware console could
+ * reinterpret.
+ */
 export function byteStringLiteral(bytes: Uint8Array): string {
-  let out = '"';
+  let doubles = 0;
+  let singles = 0;
   for (const b of bytes) {
-    // Printable ASCII goes as is, except the quote and the backslash; everything else as \xNN,
-    // so the line holds no raw control or 8-bit bytes the console could eat (DLE, Ctrl-C, newline).
-    if (b >= 0x20 && b < 0x7f && b !== 0x22 && b !== 0x5c) out += String.fromCharCode(b);
-    else out += '\\x' + b.toString(16).padStart(2, '0');
+    if (b === 0x22) doubles++;
+    else if (b === 0x27) singles++;
   }
-  return out + '"';
+  const quote = singles < doubles ? 0x27 : 0x22;
+  const parts: string[] = [];
+  let run = 0; // start of the pending run of bytes that go as is
+  const flush = (end: number) => {
+    if (end > run) parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + run, end - run).toString('latin1'));
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b >= 0x20 && b < 0x7f && b !== quote && b !== 0x5c) continue;
+    flush(i);
+    run = i + 1;
+    parts.push(SHORT_ESCAPES[b] ?? (b === quote ? '\\' + String.fromCharCode(b) : '\\x' + b.toString(16).padStart(2, '0')));
+  }
+  flush(bytes.length);
+  const q = String.fromCharCode(quote);
+  return q + parts.join('') + q;
 }
+
+const SHORT_ESCAPES: Record<number, string> = { 0x5c: '\\\\', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t' };
 
 /** Wraps statements so the answer is `@@irqfl:<tag>:ok[:value]` or `@@irqfl:<tag>:err:<error>`. */
 export function markedLine(tag: string, statements: string, valueExpr?: string): string {
@@ -35,6 +58,29 @@ export function markedLine(tag: string, statements: string, valueExpr?: string):
 /** `Storage.write(file, chunk, offset, total)`: the first chunk (offset 0) creates the file at full size. */
 export function chunkLine(file: string, chunk: Uint8Array, offset: number, total: number, tag: string): string {
   return markedLine(tag, `require("Storage").write(${JSON.stringify(file)},${byteStringLiteral(chunk)},${offset},${total});`);
+}
+
+/**
+ * The chunk writer a flash defines on the board once, in its first chunk line (RAM only: a reset or
+ * `load()` clears it), so each chunk line carries the chunk and little else:
+ * `\x10_fw(tag,"chunk",offset)\n` instead of the whole try/print wrapper (~125 bytes a line).
+ * It answers exactly like a markedLine: `@@irqfl:<tag>:ok` or `@@irqfl:<tag>:err:<error>`, the
+ * marker again built by concatenation, so neither this definition nor a call can fake an answer.
+ */
+export const CHUNK_WRITER = '_fw';
+
+/** Statements (for markedLine) defining the writer: `Storage.write(file, chunk, offset, total)`. */
+export function chunkWriterDefinition(file: string, total: number): string {
+  return (
+    `var ${CHUNK_WRITER}=function(t,c,o){E.kickWatchdog();try{require("Storage").write(${JSON.stringify(file)},c,o,${total});` +
+    `print("${MARKER}"+t+":ok")}catch(e){print("${MARKER}"+t+":err:"+e)}};`
+  );
+}
+
+/** One chunk through the writer (the first, at offset 0, creates the file at full size). */
+export function writerChunkLine(chunk: Uint8Array, offset: number, tag: string, definition = ''): string {
+  const t = /^[1-9]\d{0,8}$/.test(tag) ? tag : JSON.stringify(tag);
+  return `\x10${definition}${CHUNK_WRITER}(${t},${byteStringLiteral(chunk)},${offset})\n`;
 }
 
 /** What the board holds: CRC and length of a Storage file (-1 when missing). */

@@ -5,7 +5,7 @@ import { VirtualClock } from '../../host/clock/clock.ts';
 import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/hil/device.ts';
 import { FlashInterruptedError, describeHolds, flashProgram, inspectBoard } from '../../host/flash/flasher.ts';
 import { ReplConsole } from '../../host/flash/repl-console.ts';
-import { byteStringLiteral, truncationHazard } from '../../host/flash/repl-code.ts';
+import { CHUNK_WRITER, byteStringLiteral, chunkWriterDefinition, truncationHazard, writerChunkLine } from '../../host/flash/repl-code.ts';
 
 const firmware = readFileSync(DEFAULT_FIRMWARE, 'latin1');
 const hashOf = (code: string) => /"([0-9a-f]{8})"/.exec(code.slice(code.indexOf('0.1.0') - 200))?.[1];
@@ -48,6 +48,25 @@ describe('byte string literal', () => {
     expect(/[\x00-\x1f\x7f-\xff]/.test(lit)).toBe(false);
     const back = new Function(`return ${lit}`)() as string;
     expect(Buffer.from(back, 'latin1')).toEqual(Buffer.from(all));
+  });
+});
+
+describe('chunk lines', () => {
+  it('quote the chunk with the quote character it holds fewer of, escaping it in two bytes', () => {
+    const text = 'a="x";b="y";c=\'z\';d="\\\n"';
+    const lit = byteStringLiteral(Buffer.from(text, 'latin1'));
+    expect(lit.startsWith("'")).toBe(true);
+    expect(lit).toBe(`'a="x";b="y";c=\\'z\\';d="\\\\\\n"'`);
+    expect(new Function(`return ${lit}`)()).toBe(text);
+    expect(byteStringLiteral(Buffer.from("it's", 'latin1'))).toBe(`"it's"`);
+  });
+
+  it('send a chunk with ~20 bytes of overhead through the writer defined once on the board', () => {
+    const chunk = Buffer.from('var irqmon=1;', 'latin1');
+    const line = writerChunkLine(chunk, 2048, '7');
+    expect(line).toBe(`\x10${CHUNK_WRITER}(7,"var irqmon=1;",2048)\n`);
+    // The definition prints the marker by concatenation: its text never holds "@@irqfl:7:".
+    expect(chunkWriterDefinition('.bootnew', 16341)).not.toMatch(/@@irqfl:\d/);
   });
 });
 
