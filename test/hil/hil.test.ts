@@ -2,32 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../host/cli/main.ts';
 import { loadScenario } from '../../host/hil/scenario.ts';
 import { runScenario } from '../../host/hil/runner.ts';
 import { junitXml } from '../../host/hil/junit.ts';
+import { runCli } from '../cli-harness.ts';
 
 const DOCS = new URL('../../docs/scenarios/', import.meta.url).pathname;
 const examples = readdirSync(DOCS).filter((f) => f.endsWith('.yaml')).map((f) => join(DOCS, f));
 
 /** Runs the CLI in-process, capturing what it prints. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  (process.stdout as any).write = (s: string) => ((out += s), true);
-  (process.stderr as any).write = (s: string) => ((err += s), true);
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'irqmon', ...args]);
-    return { code, out, err };
-  } finally {
-    (process.stdout as any).write = o;
-    (process.stderr as any).write = e;
-    process.exitCode = undefined;
-  }
-}
+const cli = (args: string[]) => runCli(...args);
 
 describe('irqmon hil', () => {
   it('every example scenario in docs/scenarios passes, with JUnit XML and an HTML report', async () => {

@@ -7,26 +7,13 @@ import { openJournal, readJournal } from '../../host/journal/journal.ts';
 import { Bench } from '../../host/hil/bench.ts';
 import { replayDecisions, replayOnDevice } from '../../host/hil/replay.ts';
 import { defaultPolicy } from '../../host/recovery/policy.ts';
-import { main } from '../../host/cli/main.ts';
+import { runCli } from '../cli-harness.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'irqmon-replay-'));
 const journalDir = join(base, 'journal');
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  (process.stdout as any).write = (s: string) => ((out += s), true);
-  (process.stderr as any).write = (s: string) => ((err += s), true);
-  try {
-    return { code: await main(['node', 'irqmon', ...args]), out, err };
-  } finally {
-    (process.stdout as any).write = o;
-    (process.stderr as any).write = e;
-    process.exitCode = undefined;
-  }
-}
+/** Runs the CLI in-process, capturing what it prints. */
+const cli = (args: string[]) => runCli(...args);
 
 /** Records a journal the way the monitor does: a job, three faults, each recovered. */
 beforeAll(async () => {

@@ -1,24 +1,8 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../host/cli/main.ts';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../cli-harness.ts';
 
-/** Runs the CLI in-process; returns its exit code and what it wrote. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: any) => ((out += String(s)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: any) => ((err += String(s)), true));
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'irqmon', ...args]);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 
-afterEach(() => vi.restoreAllMocks());
 
 describe('irqmon monitor command line', () => {
   it('runs the stream job through a fault to the golden value (exit 0) with one JSON event per line', async () => {

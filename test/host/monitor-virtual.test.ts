@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -9,20 +8,9 @@ import { readJournal } from '../../host/journal/journal.ts';
 import { metricsFromJournal } from '../../host/recovery/metrics.ts';
 import { defaultPolicy } from '../../host/recovery/policy.ts';
 import type { SessionEvent } from '../../host/session/session.ts';
+import { outputSink } from '../cli-harness.ts';
 
-/** Collects what the monitor prints (plain lines) so a failure shows the story. */
-function sink(): { stream: Writable; text: () => string } {
-  let buf = '';
-  return {
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        buf += chunk.toString();
-        cb();
-      },
-    }),
-    text: () => buf,
-  };
-}
+const sink = outputSink;
 
 describe('monitor on the in-process virtual board (built firmware, virtual clock)', () => {
   it('recovers every injected fault class to the golden result', async () => {

@@ -3,24 +3,13 @@
  * session confirms a resume while the host itself holds the input, and resume-older names full
  * snapshots the firmware really holds and re-feeds from their offsets.
  */
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
 import { defaultPolicy } from '../../host/recovery/policy.ts';
 import type { SessionEvent } from '../../host/session/session.ts';
+import { outputSink } from '../cli-harness.ts';
 
-function sink(): { stream: Writable; text: () => string } {
-  let buf = '';
-  return {
-    stream: new Writable({
-      write(chunk, _enc, cb) {
-        buf += chunk.toString();
-        cb();
-      },
-    }),
-    text: () => buf,
-  };
-}
+const sink = outputSink;
 
 describe('directed resume on the virtual board', () => {
   it('confirms the job running again while the host holds its input at the resume point', async () => {

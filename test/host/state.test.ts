@@ -3,26 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../host/cli/main.ts';
+import { afterAll, describe, expect, it } from 'vitest';
 import { runMonitor, type MonitorContext } from '../../host/monitor/monitor.ts';
 import { JOB_DONE } from '../../shared/taxonomy.ts';
+import { runCli } from '../cli-harness.ts';
 
-/** The CLI in-process: exit code and what it wrote. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((x: any) => ((stdout += String(x)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((x: any) => ((stderr += String(x)), true));
-  try {
-    const code = await main(['node', 'irqmon', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    process.exitCode = undefined;
-  }
-}
+const cli = runCli;
 const quiet = () => new Writable({ write: (_c, _e, cb) => cb() });
 const dir = mkdtempSync(join(tmpdir(), 'irqmon-state-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,7 +39,7 @@ describe('irqmon state', () => {
     const img = join(dir, 'board.img');
     expect(await imageAfterFault(img)).toBeGreaterThanOrEqual(1);
     const before = sha(img);
-    const { stdout, code } = await cli('state', '--flash', img, '--json');
+    const { out: stdout, code } = await cli('state', '--flash', img, '--json');
     expect(code).toBe(0);
     const report = JSON.parse(stdout);
     expect(report.verified).toBe(true);
@@ -72,7 +58,7 @@ describe('irqmon state', () => {
     const last = report.fault.recorder[report.fault.recorder.length - 1];
     expect([last.source, last.detail]).toEqual(['fault', 1]); // FAULT_EXCEPTION, the newest event
     // For a person: the same facts in words.
-    const text = (await cli('state', '--flash', img)).stdout;
+    const text = (await cli('state', '--flash', img)).out;
     expect(text).toMatch(/Checkpoint: seq \d+, resumes at input offset 300 {2}\[verified\]/);
     expect(text).toMatch(/Fault record #\d+: exception "Error: injected/);
     expect(text).toMatch(/Flight recorder \(\d+ events/);
@@ -85,13 +71,13 @@ describe('irqmon state', () => {
     writeFileSync(bad, Buffer.alloc(1000, 0xff));
     const err = await cli('state', '--flash', bad);
     expect(err.code).toBe(2);
-    expect(err.stderr).toMatch(/--flash .*short\.img: image is 1000 bytes but board pico has/);
+    expect(err.err).toMatch(/--flash .*short\.img: image is 1000 bytes but board pico has/);
     expect(readFileSync(bad).length).toBe(1000);
   });
 
   it('names a missing port and lists the ports there are (exit 3)', async () => {
     const err = await cli('state', '--port', '/dev/ttyIRQMON-nope');
     expect(err.code).toBe(3);
-    expect(err.stderr).toMatch(/serial port \/dev\/ttyIRQMON-nope does not exist\. Ports on this machine: /);
+    expect(err.err).toMatch(/serial port \/dev\/ttyIRQMON-nope does not exist\. Ports on this machine: /);
   });
 });
