@@ -27,9 +27,11 @@ export interface FrameError {
 
 export type FrameResult = FrameOk | FrameError;
 
-const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const HEX8 = /^[0-9a-f]{8}$/;
-const DIGITS = /^[0-9]{1,5}$/;
+// Espruino's RegExp engine has no {n,m} quantifiers and rejects an unescaped / in a class
+// (FACTS.md section 1): lengths are checked in code, classes escape the slash.
+const B64 = /^[A-Za-z0-9+\/]*=*$/;
+const HEX = /^[0-9a-f]*$/;
+const DIGITS = /^[0-9]+$/;
 
 function hex8(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');
@@ -55,9 +57,10 @@ export function readFrameLine(line: string, p: FramePrims): FrameOk | string {
   const parts = text.split(' ');
   if (parts.length !== 4) return 'malformed';
   if (parts[0] !== FRAME_MARKER + PROTOCOL_VERSION) return 'version';
-  if (!DIGITS.test(parts[1]) || +parts[1] >= SEQ_MODULUS) return 'seq';
-  if (parts[2].length % 4 !== 0 || !B64.test(parts[2])) return 'base64';
-  if (!HEX8.test(parts[3])) return 'malformed';
+  if (parts[1].length > 5 || !DIGITS.test(parts[1]) || +parts[1] >= SEQ_MODULUS) return 'seq';
+  const b = parts[2];
+  if (b.length % 4 !== 0 || !B64.test(b) || b.charAt(b.length - 3) === '=') return 'base64';
+  if (parts[3].length !== 8 || !HEX.test(parts[3])) return 'malformed';
   if (hex8(p.crc32(text.substring(0, text.length - 9))) !== parts[3]) return 'crc';
   const payload = p.b64decode(parts[2]);
   if (payload.length > MAX_PAYLOAD_BYTES) return 'payload-size';

@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { EXIT_OK, EXIT_USAGE, UserError } from './errors.ts';
+import { EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
 import { COMMANDS } from './commands/index.ts';
 
 /** Builds the command tree; each subcommand lives in host/cli/commands/<name>.ts. */

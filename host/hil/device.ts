@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../clock/clock.ts';
-import { EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { EXIT_USAGE, UserError } from '../errors.ts';
 import { VirtualBoard } from '../board/virtual-board.ts';
 import { NorFlash } from '../board/flash/nor-flash.ts';
 import { profileFor, type ProfileName } from '../board/profiles.ts';

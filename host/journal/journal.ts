@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { EXIT_USAGE, UserError } from '../errors.ts';
 
 export const JOURNAL_FILE = 'journal.jsonl';
 export const BLOB_DIR = 'blobs';

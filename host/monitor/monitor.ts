@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
-import { EXIT_DEVICE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TIMEOUT, EXIT_USAGE, UserError } from '../errors.ts';
 import { openJournal, type JournalWriter } from '../journal/journal.ts';
 import { CommandRefusedError, Link, LinkTimeoutError } from '../link/link.ts';
 import { formatDuration, restartsInWindow } from '../recovery/decide.ts';

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair, type Document, type Node } from 'yaml';
-import { EXIT_USAGE, UserError } from '../cli/errors.ts';
+import { EXIT_USAGE, UserError } from '../errors.ts';
 import { defaultPolicy, validatePolicy, type Policy } from './policy.ts';
 
 export const DEFAULT_POLICY_FILE = 'irqmon-policy.yaml';

@@ -1,6 +1,6 @@
 import { SerialPort } from 'serialport';
 import type { Clock } from '../clock/clock.ts';
-import { EXIT_DEVICE, UserError } from '../cli/errors.ts';
+import { EXIT_DEVICE, UserError } from '../errors.ts';
 import { DEFAULT_REOPEN_BACKOFF, type ReopenBackoff, TransportBase, toBuffer } from './transport.ts';
 import { describePortList, listPorts, type PortInfo } from './ports.ts';
 

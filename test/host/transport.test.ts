@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT_DEVICE, UserError } from '../../host/cli/errors.ts';
+import { EXIT_DEVICE, UserError } from '../../host/errors.ts';
 import { classifyPort, describePortList, listFromSysfs } from '../../host/transport/ports.ts';
 import { explainOpenError, SerialTransport } from '../../host/transport/serial-transport.ts';
 import { RealClock } from '../../host/clock/clock.ts';

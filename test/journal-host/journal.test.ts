@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UserError } from '../../host/cli/errors.ts';
+import { UserError } from '../../host/errors.ts';
 import { JOURNAL_FILE, openJournal, readBlob, readJournal } from '../../host/journal/index.ts';
 
 let dir: string;

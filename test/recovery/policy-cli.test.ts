@@ -108,7 +108,7 @@ describe('loadPolicy (what monitor --policy and replay --policy use)', () => {
 
   it('an invalid or missing file is one UserError (exit 2) listing every error', async () => {
     const { loadPolicy } = await import('../../host/recovery/index.ts');
-    const { UserError } = await import('../../host/cli/errors.ts');
+    const { UserError } = await import('../../host/errors.ts');
     fs.writeFileSync(at('bad.yaml'), 'backoff: {factor: two}\nmaxRestarts: {cout: 3}\n');
     let caught: unknown;
     try {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RealClock } from '../../host/clock/clock.ts';
-import { UserError } from '../../host/cli/errors.ts';
+import { UserError } from '../../host/errors.ts';
 import { Link, type LinkMessage } from '../../host/link/link.ts';
 import { commandReplLine, decodeMessageLine, encodeMessageLine } from '../../host/wire/index.ts';
 import { loadPolicy, policyTemplate, readPolicyFile } from '../../host/recovery/policy-file.ts';

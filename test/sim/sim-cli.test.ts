@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { parseSimOptions, startSim as startSimInProcess } from '../../host/cli/commands/sim.ts';
-import { EXIT_USAGE, UserError } from '../../host/cli/errors.ts';
+import { EXIT_USAGE, UserError } from '../../host/errors.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const dirs: string[] = [];

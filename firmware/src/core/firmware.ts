@@ -234,8 +234,9 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   const classify = (e: any) => {
     const s = String(e);
     if (/ecursion|call stack/.test(s)) return FAULT_STACK_OVERFLOW;
-    if (s.indexOf(ASSERT) >= 0) return FAULT_ASSERT;
-    if (s.indexOf('emory') >= 0) return FAULT_OUT_OF_MEMORY;
+    // A regex, not indexOf: Espruino's indexOf matches a needle that runs off the string's end.
+    if (/assert: /.test(s)) return FAULT_ASSERT;
+    if (/emory/.test(s)) return FAULT_OUT_OF_MEMORY;
     return FAULT_EXCEPTION;
   };
 
@@ -420,7 +421,9 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     ackOut(s, err);
   };
   const sendChunk = () => {
-    send(MSG_STATE_CHUNK, { id: xId, i: xI, d: xB.subarray(xI * CHUNK_BYTES, (xI + 1) * CHUNK_BYTES) });
+    // end clamped by hand: Espruino's subarray does not clamp it (it would pad with zeros)
+    const b = xI * CHUNK_BYTES;
+    send(MSG_STATE_CHUNK, { id: xId, i: xI, d: xB.subarray(b, Math.min(b + CHUNK_BYTES, xB.length)) });
     xDue = port.now() + CHUNK_MS;
   };
   const endXfer = (body: any) => {

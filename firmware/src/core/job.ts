@@ -36,7 +36,7 @@ export const streamJob: JobDef = {
   load: (s: any) => ({ n: s.cn || 0, sum: s.sum || 0, crc: s.crc || 0 }),
   save: (a: StreamResult) => ({ cn: a.n, sum: a.sum, crc: a.crc }),
   record: (acc: StreamResult, p: string, api: JobApi) => {
-    if (!/^[0-9]{1,9}$/.test(p)) return false;
+    if (p.length > 9 || !/^[0-9]+$/.test(p)) return false; // no {n,m} on Espruino
     const v = +p;
     api.assert(v <= 65535, 'value ' + p);
     foldValue(acc, v, api.crc32);

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { BenchError } from '../../hil/bench.ts';
 import { loadPolicy } from '../../recovery/policy-file.ts';
 import { CampaignError, runCampaign, type CampaignResult } from '../../hil/campaign.ts';

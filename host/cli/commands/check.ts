@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { EXIT_FAILED, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_FAILED, EXIT_USAGE, UserError } from '../../errors.ts';
 import { checkSource, formatFindings, SourceSyntaxError, type Finding } from '../../check/index.ts';
 
 interface FileResult {

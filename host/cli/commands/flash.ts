@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { EXIT_DEVICE, EXIT_FAILED, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_USAGE, UserError } from '../../errors.ts';
 import { RealClock } from '../../clock/clock.ts';
 import { FlashInterruptedError, describeHolds, flashProgram, hex, inspectBoard, type FlashProgress } from '../../flash/flasher.ts';
 import { openDevice, DEFAULT_FIRMWARE } from '../../hil/device.ts';

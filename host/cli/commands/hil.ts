@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { loadScenario, ScenarioError, type Scenario } from '../../hil/scenario.ts';
 import { runScenarios, type RunTarget, type ScenarioResult } from '../../hil/runner.ts';
 import { junitXml } from '../../hil/junit.ts';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_USAGE, UserError } from '../../errors.ts';
 import {
   DEFAULT_POLICY_FILE,
   formatPolicyError,

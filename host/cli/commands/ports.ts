@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { EXIT_DEVICE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, UserError } from '../../errors.ts';
 import { listPorts } from '../../transport/ports.ts';
 
 /** `irqmon ports`: serial ports on this machine, likely Espruino boards marked. */

@@ -6,7 +6,7 @@
  * virtual board) and checks that classification and recovery come out the same (exit 1 if not).
  */
 import type { Command } from 'commander';
-import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { readJournal } from '../../journal/journal.ts';
 import { defaultPolicy } from '../../recovery/policy.ts';
 import { loadPolicy } from '../../recovery/policy-file.ts';

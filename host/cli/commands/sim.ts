@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { existsSync, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { boardForProfile } from '../../../shared/boards.ts';
 import type { NorFlash } from '../../board/flash/nor-flash.ts';
 import { PtyPort } from '../../board/pty/pty-port.ts';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { RealClock, VirtualClock, type Clock } from '../../clock/clock.ts';
-import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../errors.ts';
+import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { CommandRefusedError, Link, LinkTimeoutError } from '../../link/link.ts';
 import { readSavedState, type SavedStateReport } from '../../session/read-state.ts';
 import { formatSavedState } from '../../session/saved-state.ts';
