@@ -16,10 +16,10 @@ const BAUD = 115200;
 export async function run(): Promise<BenchOutput> {
   const file = firmwareFile();
   let flasher: typeof import('../host/flash/flasher.ts');
-  let device: typeof import('../host/hil/device.ts');
+  let device: typeof import('../host/device/device.ts');
   try {
     flasher = await import('../host/flash/flasher.ts');
-    device = await import('../host/hil/device.ts');
+    device = await import('../host/device/device.ts');
   } catch (e) {
     notAvailable(`irqmon flash not loadable: ${String((e as Error).message).split('\n')[0]}`);
   }

@@ -38,6 +38,8 @@ export interface FlashRegion {
 export interface FirmwareBoard {
   /** `process.env.BOARD` values that select this row. */
   envNames: string[];
+  /** true: `envNames` are prefixes (LINUX matches LINUX5100). */
+  envPrefix?: boolean;
   /** Short profile name used by the host (`--board`). */
   profile: string;
   resetRegister: ResetRegister | null;
@@ -95,9 +97,23 @@ export const FIRMWARE_BOARDS: FirmwareBoard[] = [
     },
     journalRegion: { addr: 0x00072000, length: 0x4000 /* 4 pages of 4 KiB */ },
   },
+
+  {
+    // Espruino's Linux build (`process.env.BOARD` LINUX, LINUX5100, ...: matched by prefix). No
+    // reset-cause register: peek32 dereferences a raw host address there and kills the process,
+    // so the cause comes from the breadcrumb alone (none: power-on). Its watchdog calls do nothing
+    // (the host's heartbeat is the hang detector), and Flash.getFree() overlaps Storage, so the
+    // journal lives in Storage files. Serial1 needs a device path, kept on the board in
+    // SERIAL1_SETUP_FILE (`irqmon flash --serial1 PATH`).
+    envNames: ['LINUX'],
+    envPrefix: true,
+    profile: 'linux',
+    resetRegister: null,
+    journalRegion: null,
+  },
 ];
 
-/** A board the table does not name (Linux build, unknown boards): no registers, Storage journal. */
+/** A board the table does not name (unknown boards): no registers, Storage journal. */
 export const GENERIC_FIRMWARE_BOARD: FirmwareBoard = { envNames: [], profile: 'generic', resetRegister: null, journalRegion: null };
 
 /** Host-only details per profile (chip, memory, flash layout). */
@@ -119,6 +135,15 @@ const HOST_DETAILS: Record<string, HostBoardDetails> = {
     flash: { addr: 0x00000000, length: 0x80000 /* 512 KiB */ },
     pages: [{ addr: 0x00000000, size: 4096, count: 128 }],
     storage: { addr: 0x00060000, length: 0x12000 },
+  },
+  linux: {
+    // Espruino's Linux build: ./espruino.flash, 256 KiB of 1 KiB pages at 0x10000000, all of it
+    // Storage's (Flash.getFree() reports the same area: there is no raw region to carve out).
+    chip: 'Linux (espruino.flash)',
+    memoryBlocks: 5100, // the LINUX5100 build; the plain build starts at 4096 and grows
+    flash: { addr: 0x10000000, length: 0x40000 },
+    pages: [{ addr: 0x10000000, size: 1024, count: 256 }],
+    storage: { addr: 0x10000000, length: 0x40000 },
   },
   generic: {
     chip: 'generic',
@@ -153,10 +178,18 @@ export const GENERIC_BOARD: BoardInfo = /* @__PURE__ */ withDetails(GENERIC_FIRM
 /** The firmware's row for `process.env.BOARD` (the generic row for a board the table does not name). */
 export function boardForEnv(envBoard: string | undefined): FirmwareBoard {
   for (let i = 0; i < FIRMWARE_BOARDS.length; i++) {
-    if (FIRMWARE_BOARDS[i].envNames.indexOf(String(envBoard)) >= 0) return FIRMWARE_BOARDS[i];
+    const b = FIRMWARE_BOARDS[i];
+    const env = String(envBoard);
+    if (b.envNames.indexOf(b.envPrefix ? env.substring(0, b.envNames[0].length) : env) >= 0) return b;
   }
   return GENERIC_FIRMWARE_BOARD;
 }
+
+/**
+ * Storage file holding Serial1's setup options as JSON (e.g. `{"path":"/dev/pts/4"}` on the Linux
+ * build, `{"rx":..,"tx":..}` on a board without default pins); absent: Serial1's defaults.
+ */
+export const SERIAL1_SETUP_FILE = 'irqmon.s1';
 
 export function boardForProfile(profile: string): BoardInfo | undefined {
   if (profile === 'generic') return GENERIC_BOARD;

@@ -29,6 +29,7 @@ import { crc32 } from 'node:zlib';
 import type { Clock } from '../clock/clock.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { WireMessage } from '../wire/index.ts';
+import { SERIAL1_SETUP_FILE } from '../../shared/boards.ts';
 import { ConsoleWaitError, ReplConsole, describeFailure, type WaitFailure } from './repl-console.ts';
 import {
   BOOT_FILE,
@@ -73,6 +74,11 @@ export interface FlashOptions {
   paceBaud?: number;
   /** 'auto' (staged when Storage holds two copies), 'staged' or 'direct'. */
   mode?: 'auto' | 'staged' | 'direct';
+  /**
+   * Serial1's setup options to keep on the board (SERIAL1_SETUP_FILE), e.g. `{path}` for the
+   * Linux build's device path; the firmware passes them to Serial1.setup at boot. Absent: left as is.
+   */
+  serial1?: Record<string, unknown>;
 }
 
 export interface FlashResult {
@@ -276,6 +282,16 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
         if (!got || got.crc !== crc || got.length !== total) {
           throw new MismatchError(`${BOOT_FILE} after the switch gives ${got ? `CRC 0x${hex(got.crc)}` : 'no file'}; expected 0x${hex(crc)}`);
         }
+      } catch (err) {
+        throw interrupted('switch', err);
+      }
+    }
+    // 4b. Serial1's options, a small file of their own (replaced whole: it is read only at boot).
+    if (opts.serial1) {
+      try {
+        const json = JSON.stringify(JSON.stringify(opts.serial1));
+        const got = await ask(`require("Storage").write(${JSON.stringify(SERIAL1_SETUP_FILE)},${json});`, `require("Storage").read(${JSON.stringify(SERIAL1_SETUP_FILE)})`);
+        if (got !== JSON.stringify(opts.serial1)) throw new MismatchError(`${SERIAL1_SETUP_FILE} reads back as ${JSON.stringify(got)}; expected ${JSON.stringify(opts.serial1)}`);
       } catch (err) {
         throw interrupted('switch', err);
       }

@@ -22,7 +22,7 @@ import { CMD_INJECT } from '../../shared/protocol.ts';
 import { FAULT_NAMES } from '../../shared/taxonomy.ts';
 import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
 import { goldenResult, type StreamResult } from '../../shared/stream-job.ts';
-import { DEFAULT_FIRMWARE, openDevice, type Device } from './device.ts';
+import { DEFAULT_FIRMWARE, openDevice, type Device } from '../device/device.ts';
 
 export type TimelineKind = 'flash' | 'boot' | 'inject' | 'reset' | 'fault' | 'decision' | 'recovered' | 'failed' | 'result' | 'job';
 

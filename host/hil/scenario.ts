@@ -19,7 +19,7 @@ import { parseDocument } from 'yaml';
 import { ACTIONS } from '../recovery/policy.ts';
 import { FAULT_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
 import { AUTO_FAULTS } from '../monitor/inject-plan.ts';
-import { BOARD_PROFILES } from './device.ts';
+import { BOARD_PROFILES } from '../device/device.ts';
 
 /** Faults the virtual board itself injects (the firmware does not cooperate). */
 export const BOARD_FAULTS = AUTO_FAULTS.map((f) => f.label);

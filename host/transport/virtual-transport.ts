@@ -24,9 +24,10 @@ export class VirtualTransport extends TransportBase {
   constructor(
     private readonly board: VirtualConsole,
     name = 'virtual',
+    description = `virtual:${name}`,
   ) {
     super();
-    this.description = `virtual:${name}`;
+    this.description = description;
   }
 
   async open(): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { DEFAULT_FIRMWARE } from '../../host/hil/device.ts';
+import { DEFAULT_FIRMWARE } from '../../host/device/device.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSim, type RunningSim } from '../../host/cli/commands/sim.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { VirtualClock } from '../../host/clock/clock.ts';
-import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/hil/device.ts';
+import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/device/device.ts';
 import { FlashInterruptedError, describeHolds, flashProgram, inspectBoard } from '../../host/flash/flasher.ts';
 import { ReplConsole } from '../../host/flash/repl-console.ts';
 import { CHUNK_WRITER, byteStringLiteral, chunkWriterDefinition, truncationHazard, writerChunkLine } from '../../host/flash/repl-code.ts';

@@ -11,7 +11,7 @@ import { BenchError } from '../../hil/bench.ts';
 import { loadPolicy } from '../../recovery/policy-file.ts';
 import { CampaignError, runCampaign, type CampaignResult } from '../../hil/campaign.ts';
 import { campaignReport } from '../../report/campaign-report.ts';
-import { BOARD_PROFILES } from '../../hil/device.ts';
+import { BOARD_PROFILES } from '../../device/device.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 

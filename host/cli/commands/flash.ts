@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { EXIT_DEVICE, EXIT_FAILED, EXIT_USAGE, UserError } from '../../errors.ts';
 import { RealClock } from '../../clock/clock.ts';
 import { FlashInterruptedError, describeHolds, flashProgram, hex, inspectBoard, type FlashProgress } from '../../flash/flasher.ts';
-import { openDevice, DEFAULT_FIRMWARE } from '../../hil/device.ts';
+import { openDevice, DEFAULT_FIRMWARE } from '../../device/device.ts';
 import { RESET_CAUSE_NAMES } from '../../../shared/taxonomy.ts';
 
 interface FlashCliOptions {
@@ -19,6 +19,9 @@ interface FlashCliOptions {
   chunk: string;
   mode: string;
   bootTimeout: string;
+  espruino?: string;
+  dir?: string;
+  serial1?: string;
   json?: boolean;
 }
 
@@ -31,6 +34,9 @@ export function register(program: Command): void {
     .option('--baud <n>', 'baud rate', '115200')
     .option('--board <name>', 'in-process virtual board profile (no --port): pico, puck, generic', 'pico')
     .option('--image <file>', 'in-process virtual board: flash image to load and save (as `irqmon sim --flash`)')
+    .option('--espruino <bin>', 'no --port: host this real Espruino interpreter (Linux build) instead of the virtual board')
+    .option('--dir <dir>', 'with --espruino: its working directory, where its flash (espruino.flash) is kept')
+    .option('--serial1 <path>', "device path the firmware opens as Serial1 (Espruino's Linux build: `irqmon sim --espruino` prints it), kept on the board")
     .option('--chunk <bytes>', 'program bytes per Storage.write line', '1024')
     .option('--mode <mode>', 'auto | staged | direct (see docs/hil.md)', 'auto')
     .option('--boot-timeout <ms>', 'wait this long for the new firmware\'s boot frame; 0: do not wait', '10000')
@@ -59,9 +65,11 @@ async function runFlash(file: string, raw: FlashCliOptions): Promise<number> {
   if (!['auto', 'staged', 'direct'].includes(raw.mode)) throw new UserError(`--mode ${raw.mode}: expected auto, staged or direct`, EXIT_USAGE);
   const port = raw.port ?? process.env.IRQMON_PORT;
   const clock = new RealClock();
-  const device = await openDevice({ port, baud, clock, board: raw.board, image: raw.image });
+  const device = await openDevice({ port, baud, clock, board: raw.board, image: raw.image, espruino: port ? undefined : raw.espruino, dir: raw.dir, fast: raw.espruino ? false : undefined });
   const err = process.stderr;
-  if (!port) err.write(`irqmon flash: no --port: flashing an in-process virtual board (${raw.board})${raw.image ? `, image ${raw.image}` : ', discarded at exit'}\n`);
+  if (!port && !raw.espruino) err.write(`irqmon flash: no --port: flashing an in-process virtual board (${raw.board})${raw.image ? `, image ${raw.image}` : ', discarded at exit'}\n`);
+  if (!port && raw.espruino) err.write(`irqmon flash: no --port: flashing a hosted Espruino interpreter in ${raw.dir ?? 'a temporary directory (discarded at exit)'}\n`);
+  const serial1Path = raw.serial1 ?? device.espruino?.serial1Path;
   const bar = makeProgressBar(err, programBytes.length, file);
   try {
     const result = await flashProgram({
@@ -72,6 +80,7 @@ async function runFlash(file: string, raw: FlashCliOptions): Promise<number> {
       bootTimeoutMs,
       mode: raw.mode as 'auto' | 'staged' | 'direct',
       onProgress: bar.update,
+      serial1: serial1Path ? { path: serial1Path } : undefined,
     });
     bar.done();
     if (result.hazard) err.write(`irqmon flash: warning: ${file}: ${result.hazard}\n`);

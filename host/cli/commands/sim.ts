@@ -18,6 +18,7 @@ import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { boardForProfile } from '../../../shared/boards.ts';
 import type { NorFlash } from '../../board/flash/nor-flash.ts';
 import { PtyPort } from '../../board/pty/pty-port.ts';
+import { saveFlashImage } from '../../board/flash/image-file.ts';
 import type { InjectSpec, VirtualBoard } from '../../board/virtual-board.ts';
 
 export interface SimOptions {
@@ -147,12 +148,6 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Writes the image next to the target and renames it over, so a crash never leaves half a file. */
-export function saveFlashImage(file: string, image: Uint8Array): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, image);
-  renameSync(tmp, file);
-}
 
 export interface RunningSim {
   board: VirtualBoard;

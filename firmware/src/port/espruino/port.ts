@@ -3,11 +3,12 @@
  * print and process. Board specifics come from the board table (shared/boards.ts) selected by
  * process.env.BOARD; on a board the table does not name, peek32/poke32 are never called.
  */
-import { boardForEnv } from '../../../../shared/boards.ts';
+import { boardForEnv, SERIAL1_SETUP_FILE } from '../../../../shared/boards.ts';
 import type { Port } from '../../core/port.ts';
 import { openJournalStore } from './journal-store.ts';
 
 declare const E: any;
+declare const global: any;
 declare const Serial1: any;
 declare const process: any;
 declare function peek32(addr: number): number;
@@ -32,9 +33,10 @@ export function createEspruinoPort(): Port {
     b64encode: (b) => btoa(E.toString(b)),
     b64decode: (s) => E.toUint8Array(atob(s)),
     onRx: (fn) => {
-      // Default pins: boards without default Serial1 pins (Puck.js) need them set by the user.
+      // Options kept on the board (`irqmon flash --serial1`): a device path on the Linux build,
+      // pins on a board without default ones (Puck.js); none: the board's default pins.
       try {
-        Serial1.setup(JOB_BAUD);
+        Serial1.setup(JOB_BAUD, global.require('Storage').readJSON(SERIAL1_SETUP_FILE, true));
       } catch (e) {}
       Serial1.on('data', fn);
     },

@@ -1,6 +1,9 @@
 /**
- * One board to talk to: a serial port (a real board, or `irqmon sim`'s pseudo-terminal) or an
- * in-process virtual board. Flash, hil, campaign and replay open their boards here.
+ * One board to talk to, of three kinds: a serial port (a real board, or `irqmon sim`'s
+ * pseudo-terminal), an in-process virtual board, or a real Espruino interpreter hosted in-process
+ * (`--espruino BIN`). Flash, hil, campaign and replay open their boards here and see one shape:
+ * a console transport, a Serial1 feed, and what can be done to the board from outside
+ * (`injections`: power cut, reset...), which depends on the kind and nothing else.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,17 +12,25 @@ import { EXIT_USAGE, UserError } from '../errors.ts';
 import { VirtualBoard } from '../board/virtual-board.ts';
 import { NorFlash } from '../board/flash/nor-flash.ts';
 import { profileFor, type ProfileName } from '../board/profiles.ts';
-import { saveFlashImage } from '../cli/commands/sim.ts';
+import { saveFlashImage } from '../board/flash/image-file.ts';
 import { SerialTransport } from '../transport/serial-transport.ts';
 import type { Transport } from '../transport/transport.ts';
 import { VirtualTransport } from '../transport/virtual-transport.ts';
+import { EspruinoProcess, ESPRUINO_INJECTIONS } from './espruino-process.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export const DEFAULT_FIRMWARE = fileURLToPath(new URL('../../firmware/dist/irqmon.min.js', import.meta.url));
 export const BOARD_PROFILES: ProfileName[] = ['pico', 'puck', 'generic'];
 
 export interface DeviceOptions {
-  /** Serial port path; absent: an in-process virtual board. */
+  /** Serial port path; absent: an in-process virtual board (or `espruino`). */
   port?: string;
+  /** A real Espruino interpreter binary to host in-process (the Linux build) instead of the virtual board. */
+  espruino?: string;
+  /** With `espruino`: its working directory (flash kept there); default a fresh temp dir, removed at close. */
+  dir?: string;
   baud?: number;
   clock: Clock;
   /** Serial port wired to the board's Serial1 (job input), for serial boards. */
@@ -42,20 +53,59 @@ export interface DeviceOptions {
   check?: boolean;
 }
 
+export type DeviceKind = 'virtual' | 'espruino' | 'serial';
+
 export interface Device {
+  kind: DeviceKind;
   transport: Transport;
   /** Writes the job's input to the board's Serial1 (virtual board, or the feed port). */
   feed: ((text: string) => Promise<boolean> | boolean) | null;
   /** The in-process board (null on a serial port). */
   board: VirtualBoard | null;
   description: string;
-  /** Host clock times of the board's real resets (virtual board only). */
+  /** Host clock times of the board's real resets (in-process boards only). */
   resets: number[];
+  /** What the host can do to the board from outside (none on a serial port). */
+  injections: string[];
+  /** Does one of `injections` now. */
+  inject(kind: string): void;
+  /** The hosted interpreter (espruino kind only): its Serial1 device path, for `flash --serial1`. */
+  espruino: EspruinoProcess | null;
   close(): Promise<void>;
+}
+
+async function openEspruino(opts: DeviceOptions): Promise<Device> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'irqmon-espruino-'));
+  const proc = new EspruinoProcess({ bin: opts.espruino!, dir, baud: opts.baud, fast: opts.fast ?? false, usbDrop: opts.usbDrop });
+  const resets: number[] = [];
+  proc.on('reset', () => resets.push(opts.clock.now()));
+  const transport = new VirtualTransport(proc, 'espruino', `espruino:${dir}`);
+  await transport.open();
+  if (opts.powerOn ?? true) await proc.powerOn();
+  return {
+    kind: 'espruino',
+    transport,
+    board: null,
+    espruino: proc,
+    resets,
+    description: transport.description,
+    injections: ESPRUINO_INJECTIONS,
+    inject: (kind) => proc.inject(kind as any),
+    feed: (text) => {
+      proc.serial1Write(text);
+      return true;
+    },
+    async close() {
+      await transport.close();
+      await proc.stop();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function openDevice(opts: DeviceOptions): Promise<Device> {
   if (opts.port) return openSerial(opts);
+  if (opts.espruino) return openEspruino(opts);
   const name = (opts.board ?? 'pico') as ProfileName;
   if (!BOARD_PROFILES.includes(name)) {
     throw new UserError(`--board ${opts.board}: unknown board profile (known: ${BOARD_PROFILES.join(', ')})`, EXIT_USAGE);
@@ -85,10 +135,14 @@ export async function openDevice(opts: DeviceOptions): Promise<Device> {
   await transport.open();
   if (opts.powerOn ?? true) board.powerOn();
   return {
+    kind: 'virtual',
     transport,
     board,
+    espruino: null,
     resets,
     description: transport.description,
+    injections: ['power-cut', 'pin-reset', 'hang', 'brown-out'],
+    inject: (kind) => board.inject({ kind } as any),
     feed: (text) => {
       board.serial1Write(text);
       return true;
@@ -110,8 +164,14 @@ async function openSerial(opts: DeviceOptions): Promise<Device> {
     await feedTransport.open();
   }
   return {
+    kind: 'serial',
     transport,
     board: null,
+    espruino: null,
+    injections: [],
+    inject: (kind) => {
+      throw new UserError(`cannot inject "${kind}" from the host into ${opts.port}: a serial board takes only the faults its firmware raises`, EXIT_USAGE);
+    },
     resets: [],
     description: opts.port!,
     feed: feedTransport ? (text) => feedTransport!.write(text) : null,
