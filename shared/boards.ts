@@ -45,6 +45,8 @@ export interface FirmwareBoard {
   resetRegister: ResetRegister | null;
   /** A raw region nothing else uses, reserved for the checkpoint journal; null: use Storage. */
   journalRegion: FlashRegion | null;
+  /** true: E.enableWatchdog does nothing here, so the firmware resets itself where it would let the dog bite. */
+  noWatchdog?: boolean;
 }
 
 /** The rest of a row, used by the host and the virtual board only. */
@@ -110,6 +112,7 @@ export const FIRMWARE_BOARDS: FirmwareBoard[] = [
     profile: 'linux',
     resetRegister: null,
     journalRegion: null,
+    noWatchdog: true,
   },
 ];
 

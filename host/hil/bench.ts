@@ -61,6 +61,10 @@ export interface BenchOptions {
   policy?: Policy;
   /** Firmware the virtual board starts with (it is "already flashed"). */
   firmware?: string;
+  /** Host this real Espruino interpreter (Linux build) instead of the virtual board; it is flashed at open. */
+  espruino?: string;
+  /** With `espruino`: its working directory (flash kept there; default a temp dir). */
+  dir?: string;
   /** Virtual board: the console drops off during resets (USB boards). */
   usbDrop?: boolean;
   /** Virtual board: check every program it loads for Espruino compatibility (default true). */
@@ -101,7 +105,7 @@ export class Bench {
     readonly device: Device,
     readonly opts: BenchOptions,
   ) {
-    device.board?.on('reset', (e: { cause: string }) => {
+    (device.board ?? device.espruino)?.on('reset', (e: { cause: string }) => {
       this.lastResetTruth = opts.clock.now();
       this.mark('reset', `board reset: ${e.cause}`);
     });
@@ -110,8 +114,9 @@ export class Bench {
   get clock(): Clock {
     return this.opts.clock;
   }
+  /** The board runs in this process (virtual board or hosted interpreter): its resets are seen. */
   get virtual(): boolean {
-    return this.device.board !== null;
+    return this.device.kind !== 'serial';
   }
   /** Every incident so far, this session's included. */
   get incidents(): IncidentRecord[] {
@@ -129,7 +134,24 @@ export class Bench {
       usbDrop: opts.usbDrop ?? false,
       powerOn: false,
       check: opts.check,
+      espruino: opts.port ? undefined : opts.espruino,
+      dir: opts.dir,
+      fast: opts.espruino ? false : undefined,
     });
+    if (device.espruino) {
+      // A fresh interpreter holds no firmware: flash it as a user would (Serial1's path included).
+      await device.espruino.powerOn();
+      const r = await flashProgram({
+        transport: device.transport,
+        clock: opts.clock,
+        program: new Uint8Array(readFileSync(opts.firmware ?? DEFAULT_FIRMWARE)),
+        serial1: { path: device.espruino.serial1Path },
+      });
+      const bench = new Bench(device, opts);
+      bench.flashes.push(r);
+      bench.mark('flash', `flash ${(opts.firmware ?? DEFAULT_FIRMWARE).split('/').pop()} (${r.bytes} bytes, ${r.mode})`);
+      return bench;
+    }
     if (device.board) {
       // A virtual board comes "already flashed" with the firmware, like a board on a desk.
       device.board.loadBootCode(readFileSync(opts.firmware ?? DEFAULT_FIRMWARE, 'latin1'));
@@ -188,7 +210,8 @@ export class Bench {
   async flash(file = DEFAULT_FIRMWARE): Promise<FlashResult> {
     this.detach();
     this.mark('flash', `flash ${file.split('/').pop()}`);
-    const r = await flashProgram({ transport: this.device.transport, clock: this.clock, program: new Uint8Array(readFileSync(file)) });
+    const serial1 = this.device.espruino ? { path: this.device.espruino.serial1Path } : undefined;
+    const r = await flashProgram({ transport: this.device.transport, clock: this.clock, program: new Uint8Array(readFileSync(file)), serial1 });
     this.flashes.push(r);
     this.mark('boot', `booted ${r.boot?.body?.hash ?? '?'} after flashing ${r.bytes} bytes`);
     return r;
@@ -223,7 +246,8 @@ export class Bench {
   async inject(fault: string, via: 'board' | 'firmware' | 'auto' = 'auto'): Promise<Injection> {
     const session = this.session;
     const boardFault = AUTO_FAULTS.find((f) => f.label === fault);
-    let how: 'board' | 'firmware' = via === 'auto' ? (this.virtual && boardFault ? 'board' : 'firmware') : via;
+    const hostCan = !!boardFault && this.device.injections.includes(String(boardFault.spec.kind)) && boardFault.flashOpsAhead === undefined;
+    let how: 'board' | 'firmware' = via === 'auto' ? ((this.device.board && boardFault) || hostCan ? 'board' : 'firmware') : via;
     const inj: Injection = {
       label: fault,
       via: how,
@@ -232,6 +256,14 @@ export class Bench {
       incidentIndex: this.incidents.length,
       noReset: !!boardFault?.noReset,
     };
+    if (how === 'board' && !this.device.board && hostCan) {
+      // A hosted interpreter: what the host can do to its process (power cut, reset).
+      this.injections.push(inj);
+      this.mark('inject', `inject ${fault} (host) at offset ${inj.offset}`, fault);
+      this.opts.journal?.append({ type: 'inject', t: inj.at, label: fault, via: 'board', offset: inj.offset });
+      this.device.inject(String(boardFault!.spec.kind));
+      return inj;
+    }
     if (how === 'board') {
       const board = this.device.board;
       if (!board) throw new BenchError(`fault "${fault}" is injected by the virtual board; on ${this.device.description} use a firmware fault (${Object.keys(BOARD_TO_FIRMWARE).join(', ')} or ${FAULT_NAMES.slice(1, 8).join(', ')})`);

@@ -272,8 +272,9 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     delete body.ev;
     body.sv = Math.round(port.now() - t0); // ms the save took (must fit in the watchdog window)
     send(MSG_FAULT, body);
-    // A task-watchdog fault lets the dog bite (the register then says watchdog); others reboot.
-    if (bc !== RESET_TASK_WATCHDOG) port.after(REBOOT_MS, port.reboot);
+    // A task-watchdog fault lets the dog bite (the register then says watchdog); others reboot,
+    // and so does every fault where no hardware watchdog would bite (the breadcrumb tells why).
+    if (bc !== RESET_TASK_WATCHDOG || port.board.noWatchdog) port.after(REBOOT_MS, port.reboot);
   };
 
   /** A fault source with a known class (error flags, injection). */
@@ -508,12 +509,17 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       });
     else if (cls === FAULT_STACK_OVERFLOW)
       port.after(0, () => {
-        const r = (x: number): number => r(x + 1) + 1;
-        r(0);
+        // Real recursion; no parameter, so each frame costs the least memory and the interpreter's
+        // recursion limit comes before memory runs out where the board has room for it.
+        const r = (): number => r() + 1;
+        r();
       });
     else if (cls === FAULT_HANG) stuck = true;
     else if (cls === FAULT_ASSERT) poison = true;
-    else raiseFault(cls, 'injected'); // memory, storm, UART overrun
+    // The real thing: the interpreter's own OUT OF MEMORY, its own event-queue overflow.
+    else if (cls === FAULT_OUT_OF_MEMORY) port.after(0, port.exhaust);
+    else if (cls === FAULT_INTERRUPT_STORM) port.storm();
+    else raiseFault(cls, 'injected'); // UART overrun
   };
   /** Host entry: verify everything before acting; duplicates are re-acknowledged only. */
   const cmd = (line: string) => {

@@ -40,6 +40,10 @@ export interface Port {
   clearResetRegister(raw: number): void;
   /** Free memory blocks. */
   memFree(): number;
+  /** Allocates until the interpreter runs out of memory (its MEMORY flag then reports the fault). */
+  exhaust(): void;
+  /** Floods the input event queue (a loopback serial pair) until it overflows: FIFO_FULL. */
+  storm(): void;
   /** The journal's byte store (raw Flash region or Storage file). */
   journalStore: JournalStore;
 }

@@ -11,7 +11,7 @@
  * Protocol and usage: docs/sim.md.
  */
 import type { Command } from 'commander';
-import { existsSync, lstatSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, statSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { EXIT_DEVICE, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
@@ -19,10 +19,15 @@ import { boardForProfile } from '../../../shared/boards.ts';
 import type { NorFlash } from '../../board/flash/nor-flash.ts';
 import { PtyPort } from '../../board/pty/pty-port.ts';
 import { saveFlashImage } from '../../board/flash/image-file.ts';
+import { startEspruinoSim } from './sim-espruino.ts';
 import type { InjectSpec, VirtualBoard } from '../../board/virtual-board.ts';
 
 export interface SimOptions {
   board: string;
+  /** Host this real Espruino interpreter (Linux build) instead of the virtual board. */
+  espruino?: string;
+  /** With `espruino`: its working directory (its flash lives there); default a temp dir removed at exit. */
+  dir?: string;
   flash?: string;
   baud: number;
   link?: string;
@@ -42,6 +47,8 @@ export function register(program: Command): void {
     .command('sim')
     .description('Run a virtual Espruino board behind a pseudo-terminal until Ctrl-C (see docs/sim.md)')
     .option('--board <name>', `board profile: ${PROFILES.join(', ')}`, 'pico')
+    .option('--espruino <bin>', "host this real Espruino interpreter (Linux build, e.g. ../shared/espruino/bin/espruino-2v29-linux-x64-5100) instead of the virtual board")
+    .option('--dir <dir>', 'with --espruino: working directory, where its flash (espruino.flash) is kept across runs')
     .option('--flash <file>', 'flash image to load at start and save on exit (created if missing)')
     .option('--baud <n>', 'console and Serial1 baud rate (pacing: 10 bits a byte)', '115200')
     .option('--link <path>', 'stable symlink to the console pty')
@@ -53,7 +60,7 @@ export function register(program: Command): void {
     .option('--save-every <ms>', 'save the --flash image this often while running (0: only on exit)', '5000')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseSimOptions(raw);
-      const sim = await startSim(opts);
+      const sim = opts.espruino ? await startEspruinoSim(opts, openPty) : await startSim(opts);
       process.stdout.write(sim.banner());
       const code = await sim.untilSignal();
       process.exitCode = code;
@@ -75,8 +82,13 @@ export function parseSimOptions(raw: Record<string, unknown>): SimOptions {
   }
   const link = raw.link === undefined ? undefined : String(raw.link);
   const serial1Link = raw.serial1Link !== undefined ? String(raw.serial1Link) : link ? `${link}.serial1` : undefined;
+  const espruino = raw.espruino === undefined ? undefined : String(raw.espruino);
+  if (espruino && raw.flash !== undefined) throw new UserError('--flash is for the virtual board; a hosted interpreter keeps its flash in --dir', EXIT_USAGE);
+  if (!espruino && raw.dir !== undefined) throw new UserError('--dir goes with --espruino BIN', EXIT_USAGE);
   return {
     board,
+    espruino,
+    dir: raw.dir === undefined ? undefined : String(raw.dir),
     flash: raw.flash === undefined ? undefined : String(raw.flash),
     baud: parseIntOption('baud', raw.baud ?? 115200, 1),
     link,

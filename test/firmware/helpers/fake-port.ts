@@ -95,6 +95,9 @@ export class FakeBoard {
       resetRegister: () => this.reg,
       clearResetRegister: () => {},
       memFree: () => 2000,
+      // As the interpreter reports them: the flags arrive through the errorFlag event.
+      exhaust: () => this.flags?.(['LOW_MEMORY', 'MEMORY']),
+      storm: () => this.flags?.(['FIFO_FULL']),
       journalStore: this.store,
     };
     this.fw = createFirmware(port, createJournal(this.store, crc));

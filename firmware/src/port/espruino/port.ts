@@ -10,6 +10,8 @@ import { openJournalStore } from './journal-store.ts';
 declare const E: any;
 declare const global: any;
 declare const Serial1: any;
+declare const LoopbackA: any;
+declare const LoopbackB: any;
 declare const process: any;
 declare function peek32(addr: number): number;
 declare function poke32(addr: number, value: number): void;
@@ -42,7 +44,10 @@ export function createEspruinoPort(): Port {
     },
     onErrorFlags: (fn) => {
       E.getErrorFlags(); // flags from before this boot are not ours to report
-      E.on('errorFlag', fn);
+      E.on('errorFlag', (f: string[]) => {
+        delete global.__irqhog;
+        fn(f);
+      });
     },
     pollFlags: () => E.getErrorFlags(),
     onUncaught: (fn) => process.on('uncaughtException', fn),
@@ -62,6 +67,19 @@ export function createEspruinoPort(): Port {
       else poke32(rr.addr, peek32(rr.addr) | rr.clearMask);
     },
     memFree: () => process.memory(false).free,
+    exhaust: () => {
+      // Held from a global while it grows, so a memory model that walks globals sees it too; let
+      // go as soon as the MEMORY flag is seen (onErrorFlags), so the fault path has room to save.
+      // Small arrays: on the 5100-block Linux build, running out while allocating typed arrays
+      // in a loop that polls process.memory() made the interpreter ASSERT and exit.
+      const hog: any[] = (global.__irqhog = []);
+      for (let i = 1; (i & 63) || process.memory(false).free > 0; i++) hog.push([i, i, i, i, i, i, i, i]);
+      delete global.__irqhog;
+    },
+    storm: () => {
+      LoopbackB.on('data', () => {});
+      for (let i = 0; i < 64; i++) LoopbackA.write('\xAA'.repeat(64));
+    },
     journalStore: openJournalStore(board),
   };
 }
