@@ -81,6 +81,15 @@ function frameText(line: string, start: number): string {
 export function decodeFrameLine(line: string, p: FramePrims): FrameResult {
   const r = readFrameLine(line, p);
   if (typeof r !== 'string') return r;
+  return { ok: false, reason: r, detail: describeFrameRefusal(line, r, p) };
+}
+
+/**
+ * The text for people that goes with a refusal `reason` (as readFrameLine returned it for `line`).
+ * Separate so that a decoder that finds the reason another way (the host's byte decoder,
+ * host/link/frame-decoder.ts) describes it in the same words.
+ */
+export function describeFrameRefusal(line: string, reason: string, p: FramePrims): string {
   const text = frameText(line, Math.max(0, line.indexOf(FRAME_MARKER)));
   const parts = text.split(' ');
   const details: { [reason: string]: () => string } = {
@@ -94,7 +103,7 @@ export function decodeFrameLine(line: string, p: FramePrims): FrameResult {
     crc: () => 'CRC ' + parts[3] + ' != computed ' + hex8(p.crc32(text.substring(0, text.length - 9))),
     'payload-size': () => p.b64decode(parts[2]).length + ' bytes, limit ' + MAX_PAYLOAD_BYTES,
   };
-  return { ok: false, reason: r, detail: details[r]() };
+  return details[reason]();
 }
 
 /**

@@ -6,6 +6,19 @@ export type ConsolePiece =
   | { kind: 'console'; text: string } // an ordinary console line: the board's log, REPL output
   | { kind: 'garbage'; text: string; why: string }; // bytes no person or decoder can use
 
+/** Where the splitter delivers lines (ConsoleSplitter.feed). */
+export interface LineSink {
+  /**
+   * A line that shows nothing on the console before its frame marker (only prompts, spaces, CRs
+   * and complete escape sequences precede it): its frame text is bytes [start, end) of `buf`, the
+   * marker at `start`, `end` the line end (without the newline). Valid during the call only.
+   * Return true when taken; false has the line classified as text and delivered to `push`
+   * exactly as any other line (the refused frame then arrives as a 'frame' piece).
+   */
+  frameLine(buf: Buffer, start: number, end: number): boolean;
+  push(piece: ConsolePiece): void;
+}
+
 // The Espruino console decorates asynchronous output: `\r\x1b[J` (erase line) before it and a
 // fresh `>` prompt after it, so a frame often sits on the same line as a prompt.
 const ESCAPES = /\x1b\[[?0-9;]*[A-Za-z]/g; // erase line, and the `\x1b[?7l` Espruino prints at boot
@@ -14,47 +27,175 @@ const PROMPTS = /^[>:\s]+/;
 const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\xff]/;
 // A line that is shaped like a frame whose marker was hit by noise.
 const FRAME_SHAPED = /^\S*(IRQ|RQ\d|#I)\S* \d+ [A-Za-z0-9+/=]+ [0-9a-f]{6,}$|^#IR|IRQ1 \d/;
+// A string chunk can hold characters a byte cannot (tests feed strings; transports feed Buffers).
+const WIDE = /[^\x00-\xff]/;
+
+const NL = 0x0a;
+const M = Buffer.from(FRAME_MARKER, 'latin1');
 
 /**
  * Splits the console byte stream into lines and classifies each. Bytes are read as latin1 (one
  * char per byte). A line longer than any frame with no end in sight is flushed as garbage so a
  * noisy or binary stream can never grow the buffer without bound.
+ *
+ * Lines are found in the bytes as they arrive: a partial line waits in one reused buffer, and a
+ * line that is a frame after console decoration goes to the sink as a byte range, no string made.
  */
 export class ConsoleSplitter {
-  private buf = '';
   private readonly maxLine = MAX_FRAME_LINE * 4;
+  private pending = Buffer.allocUnsafe(1024);
+  private pendingLen = 0;
+  /** The partial line while it holds characters above 0xff (string input only), else null. */
+  private wideTail: string | null = null;
+  /** Chunks that arrived while a sink call was running (a handler that fed the link again). */
+  private queue: { chunk: Buffer | string; sink: LineSink }[] | null = null;
 
+  /** Splits and classifies `chunk`, returning the pieces (every frame line as a 'frame' piece). */
   push(chunk: Buffer | string): ConsolePiece[] {
-    this.buf += typeof chunk === 'string' ? chunk : chunk.toString('latin1');
     const out: ConsolePiece[] = [];
-    let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      classifyLine(line, out);
-    }
-    if (this.buf.length > this.maxLine) {
-      out.push({ kind: 'garbage', text: this.buf.slice(0, 80), why: `no line end in ${this.buf.length} bytes` });
-      this.buf = '';
-    }
+    this.feed(chunk, { frameLine: () => false, push: (p) => out.push(p) });
     return out;
+  }
+
+  /** Splits and classifies `chunk`, delivering each line to `sink` as it is found. */
+  feed(chunk: Buffer | string, sink: LineSink): void {
+    if (this.queue) {
+      // Re-entered from a sink call: this chunk follows the one being split, so it waits its turn
+      // (its bytes are copied, the caller may reuse them).
+      this.queue.push({ chunk: typeof chunk === 'string' ? chunk : Buffer.from(chunk), sink });
+      return;
+    }
+    this.queue = [];
+    try {
+      this.feedOne(chunk, sink);
+      for (let q = 0; q < this.queue.length; q++) this.feedOne(this.queue[q].chunk, this.queue[q].sink);
+    } finally {
+      this.queue = null;
+    }
   }
 
   /** The port went away: whatever half line is buffered can never complete. */
   flush(): ConsolePiece[] {
-    const rest = this.buf;
-    this.buf = '';
+    const rest = this.wideTail ?? this.pending.toString('latin1', 0, this.pendingLen);
+    this.wideTail = null;
+    this.pendingLen = 0;
     const stripped = clean(rest);
     if (!stripped) return [];
     return [{ kind: 'garbage', text: stripped.slice(0, 80), why: 'line cut off when the port vanished' }];
   }
+
+  private feedOne(chunk: Buffer | string, sink: LineSink): void {
+    if (typeof chunk === 'string') {
+      if (this.wideTail !== null || WIDE.test(chunk)) return this.feedWide(chunk, sink);
+      chunk = Buffer.from(chunk, 'latin1');
+    } else if (this.wideTail !== null) return this.feedWide(chunk.toString('latin1'), sink);
+
+    let from = 0;
+    if (this.pendingLen > 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) {
+        this.append(chunk, 0, chunk.length);
+        this.checkRunaway(sink);
+        return;
+      }
+      this.append(chunk, 0, nl);
+      const n = this.pendingLen;
+      this.pendingLen = 0;
+      this.line(this.pending, 0, n, sink);
+      from = nl + 1;
+    }
+    let nl: number;
+    while ((nl = chunk.indexOf(NL, from)) >= 0) {
+      this.line(chunk, from, nl, sink);
+      from = nl + 1;
+    }
+    if (from < chunk.length) this.append(chunk, from, chunk.length);
+    this.checkRunaway(sink);
+  }
+
+  private line(buf: Buffer, start: number, end: number, sink: LineSink): void {
+    const at = markerAfterDecoration(buf, start, end);
+    if (at >= 0 && sink.frameLine(buf, at, end)) return;
+    classifyLine(buf.toString('latin1', start, end), sink);
+  }
+
+  private append(src: Buffer, start: number, end: number): void {
+    const need = this.pendingLen + end - start;
+    if (need > this.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.pending.length * 2));
+      this.pending.copy(grown, 0, 0, this.pendingLen);
+      this.pending = grown;
+    }
+    // Pieces of a line are short (a UART chunk is ~64 bytes): a plain loop beats Buffer.copy's
+    // per-call cost there.
+    const dst = this.pending;
+    if (end - start > 256) src.copy(dst, this.pendingLen, start, end);
+    else for (let i = start, j = this.pendingLen; i < end; i++, j++) dst[j] = src[i];
+    this.pendingLen = need;
+  }
+
+  private checkRunaway(sink: LineSink): void {
+    if (this.pendingLen <= this.maxLine) return;
+    sink.push({ kind: 'garbage', text: this.pending.toString('latin1', 0, 80), why: `no line end in ${this.pendingLen} bytes` });
+    this.pendingLen = 0;
+    // a runaway line may have grown the buffer a lot: do not keep that much memory for good
+    if (this.pending.length > 4096) this.pending = Buffer.allocUnsafe(1024);
+  }
+
+  /** Characters above 0xff: split as text, and keep the partial line as text while it holds any. */
+  private feedWide(s: string, sink: LineSink): void {
+    let buf = (this.wideTail ?? this.pending.toString('latin1', 0, this.pendingLen)) + s;
+    this.wideTail = null;
+    this.pendingLen = 0;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      classifyLine(line, sink);
+    }
+    if (buf.length > this.maxLine) {
+      sink.push({ kind: 'garbage', text: buf.slice(0, 80), why: `no line end in ${buf.length} bytes` });
+      buf = '';
+    }
+    if (WIDE.test(buf)) this.wideTail = buf;
+    else if (buf) this.append(Buffer.from(buf, 'latin1'), 0, buf.length);
+  }
+}
+
+/**
+ * Where the frame marker starts when everything before it on the line is console decoration that
+ * classifyLine would drop (prompt characters `>` `:`, space, tab, CR, and complete escape
+ * sequences as ESCAPES matches them), else -1 (the line then takes the text path).
+ */
+function markerAfterDecoration(buf: Buffer, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = buf[i];
+    if (c === 0x3e || c === 0x3a || c === 0x20 || c === 0x09 || c === 0x0d) {
+      i++;
+      continue;
+    }
+    if (c === 0x1b) {
+      if (i + 1 >= end || buf[i + 1] !== 0x5b) return -1;
+      let j = i + 2;
+      while (j < end && ((buf[j] >= 0x30 && buf[j] <= 0x39) || buf[j] === 0x3f || buf[j] === 0x3b)) j++;
+      if (j >= end) return -1;
+      const l = buf[j] | 0x20;
+      if (l < 0x61 || l > 0x7a) return -1;
+      i = j + 1;
+      continue;
+    }
+    return c === M[0] && i + 4 <= end && buf[i + 1] === M[1] && buf[i + 2] === M[2] && buf[i + 3] === M[3] ? i : -1;
+  }
+  return -1;
 }
 
 function clean(s: string): string {
   return s.replace(ESCAPES, '').replace(/\r/g, '').replace(PROMPTS, '').trimEnd();
 }
 
-function classifyLine(raw: string, out: ConsolePiece[]): void {
+/** The text path: one line (latin1, no newline) into pieces. */
+export function classifyLine(raw: string, out: { push(piece: ConsolePiece): unknown }): void {
   // A carriage return without erase moves to column 0: only what follows the last one is visible,
   // but a frame printed after `\r\x1b[J` must still be found, so look for the marker first.
   const noEsc = raw.replace(ESCAPES, '');
@@ -71,7 +212,7 @@ function classifyLine(raw: string, out: ConsolePiece[]): void {
   pushText(visible, out);
 }
 
-function pushText(text: string, out: ConsolePiece[]): void {
+function pushText(text: string, out: { push(piece: ConsolePiece): unknown }): void {
   if (UNPRINTABLE.test(text)) out.push({ kind: 'garbage', text: text.slice(0, 80), why: 'unprintable bytes' });
   else if (FRAME_SHAPED.test(text)) out.push({ kind: 'garbage', text: text.slice(0, 80), why: 'damaged frame marker' });
   else out.push({ kind: 'console', text });

@@ -3,7 +3,11 @@ import type { Clock, TimerHandle } from '../clock/clock.ts';
 import type { Transport } from '../transport/transport.ts';
 import { commandReplLine, decodeMessageLine } from '../wire/index.ts';
 import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
-import { ConsoleSplitter } from './console-splitter.ts';
+import { ConsoleSplitter, type ConsolePiece, type LineSink } from './console-splitter.ts';
+import { FrameDecoder } from './frame-decoder.ts';
+
+// Read once: an imported binding may be a getter (tsx), and this is looked up for every frame.
+const NAMES: { [type: number]: string } = MESSAGE_NAMES;
 
 /** A message from the board. `at` is the host clock time it was decoded. */
 export interface LinkMessage {
@@ -120,6 +124,18 @@ export class Link extends EventEmitter {
   lastByteAt = -1;
   lastFrameAt = -1;
   private splitter = new ConsoleSplitter();
+  private readonly decoder = new FrameDecoder();
+  // Frame lines are decoded from the bytes (FrameDecoder); a line it refuses takes the text path
+  // (handlePiece, decodeMessageLine), which gives the reason and the words for the report.
+  private readonly sink: LineSink = {
+    frameLine: (buf, start, end) => {
+      const d = this.decoder;
+      if (d.decodeAt(buf, start, end)) return false;
+      this.accept(d.seq, d.type, d.body);
+      return true;
+    },
+    push: (piece) => this.handlePiece(piece),
+  };
   private nextSeq = 1;
   private lastRxSeq = -1;
   private readonly pending = new Map<number, Pending>();
@@ -158,10 +174,10 @@ export class Link extends EventEmitter {
   receive(chunk: Buffer | string): void {
     this.stats.bytesIn += chunk.length;
     this.lastByteAt = this.clock.now();
-    for (const piece of this.splitter.push(chunk)) this.handlePiece(piece);
+    this.splitter.feed(chunk, this.sink);
   }
 
-  private handlePiece(piece: ReturnType<ConsoleSplitter['push']>[number]): void {
+  private handlePiece(piece: ConsolePiece): void {
     if (piece.kind === 'console') {
       this.stats.consoleLines++;
       this.emit('console', piece.text);
@@ -181,7 +197,10 @@ export class Link extends EventEmitter {
       this.emit('bad-frame', { reason: res.reason, detail: res.detail, text: piece.text.slice(0, 80) });
       return;
     }
-    const { seq, type, body } = res.msg;
+    this.accept(res.msg.seq, res.msg.type, res.msg.body);
+  }
+
+  private accept(seq: number, type: number, body: any): void {
     if (this.lastRxSeq >= 0) {
       const expected = (this.lastRxSeq + 1) % SEQ_MODULUS;
       if (seq === this.lastRxSeq) this.stats.duplicates++;
@@ -189,8 +208,9 @@ export class Link extends EventEmitter {
     }
     this.lastRxSeq = seq;
     this.stats.frames++;
-    this.lastFrameAt = this.clock.now();
-    const msg: LinkMessage = { seq, type, name: MESSAGE_NAMES[type] ?? `type${type}`, body: body ?? {}, at: this.clock.now() };
+    const now = this.clock.now();
+    this.lastFrameAt = now;
+    const msg: LinkMessage = { seq, type, name: NAMES[type] ?? `type${type}`, body: body ?? {}, at: now };
     if (type === MSG_ACK) this.settleAck(msg.body as AckBody);
     this.emit('message', msg);
   }

@@ -1,0 +1,194 @@
+/**
+ * The host's frame decoder over bytes: the same decisions as shared/frame.ts's decodeFrameLine
+ * followed by host/wire's MessagePack and shape checks (decodeMessageLine), without building
+ * strings on the way. The string decoder stays the reference (and the board's code): this one is
+ * the host's hot path, proven equal to it by test/host/frame-decoder.test.ts.
+ *
+ * Where the string path spent its time (CPU profile of the decoding bench, docs/performance.md):
+ * hex8 formatting of the computed CRC, a latin1 Buffer copy of the line for zlib, the RegExp
+ * checks, split(' '), base64 through a string, a copy of the payload before msgpackr, and the
+ * garbage those left behind. Here: fields are found by scanning bytes, base64 is validated and
+ * decoded with a table into one reused buffer, the CRC field is parsed to a number and compared
+ * with a table CRC over the byte range, and msgpackr reads the reused buffer through a view of the
+ * exact payload length (a view per length, made once: msgpackr caches its DataView on the view).
+ */
+import { Unpackr } from 'msgpackr';
+import { describeFrameRefusal, messageShapeError, checkMessageShape } from '../../shared/frame.ts';
+import { FRAME_MARKER, MAX_FRAME_LINE, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SEQ_MODULUS } from '../../shared/protocol.ts';
+import { nodeFramePrims, type DecodeResult } from '../wire/index.ts';
+
+const SPACE = 0x20;
+const CR = 0x0d;
+const EQ = 0x3d;
+const MARKER = Buffer.from(FRAME_MARKER + PROTOCOL_VERSION, 'latin1');
+const M0 = MARKER[0];
+const M1 = MARKER[1];
+const M2 = MARKER[2];
+const M3 = MARKER[3];
+const VERSION_BYTE = MARKER[4];
+
+/** base64 alphabet value of a byte, -1 for any other byte ('=' included: padding is handled apart). */
+const B64 = new Int8Array(256).fill(-1);
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+for (let i = 0; i < 64; i++) B64[B64_ALPHABET.charCodeAt(i)] = i;
+/** Lowercase hex digit value, -1 otherwise (the CRC field is lowercase only). */
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
+
+/** zlib's CRC-32 table (the polynomial E.CRC32 and zlib.crc32 use). */
+const CRC_TABLE = new Int32Array(256);
+for (let n = 0; n < 256; n++) {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  CRC_TABLE[n] = c;
+}
+
+// A JS loop rather than zlib.crc32: zlib needs a subarray view per call (an allocation) and costs
+// the same for ~100-byte lines (measured: both ~200 ns).
+function crc32Range(buf: Uint8Array, start: number, end: number): number {
+  let c = -1;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]) & 255] ^ (c >>> 8);
+  return (c ^ -1) >>> 0;
+}
+
+// The longest base64 field a line within MAX_FRAME_LINE can hold decodes to fewer bytes than this.
+const DECODE_ROOM = Math.ceil((MAX_FRAME_LINE * 3) / 4) + 3;
+
+// A message body must never share memory with the reused payload buffer: copyBuffers makes
+// msgpackr copy `bin` values (state chunks) instead of handing out views of it. Otherwise the
+// same plain standard MessagePack reading as host/wire's packr (no records).
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, copyBuffers: true } as any);
+
+/**
+ * Decodes frame lines held in Buffers. One instance per stream (it reuses its buffers); results of
+ * the last successful decode are in `seq`, `type`, `body`, valid until the next call.
+ */
+export class FrameDecoder {
+  seq = 0;
+  type = 0;
+  body: any = null;
+  /** What msgpackr said, or the shape error, after a 'msgpack' or 'shape' refusal. */
+  payloadError = '';
+  private readonly room = Buffer.alloc(DECODE_ROOM);
+  // views[n] is room[0, n): msgpackr reads exactly n bytes (src[i] past the end is undefined, as
+  // with a fresh Buffer) and keeps its DataView cached on the view, so nothing is allocated.
+  private readonly views: Buffer[] = [];
+
+  constructor() {
+    for (let n = 0; n <= MAX_PAYLOAD_BYTES; n++) this.views.push(this.room.subarray(0, n));
+  }
+
+  /**
+   * Decodes the frame text that starts at `start` (the marker, as the caller found it: the bytes
+   * there are '#IRQ') and ends at `end` (the line end, trailing CR and spaces allowed). Returns ''
+   * for a frame (then `seq`, `type`, `body`), or the refusal reason, the same one decodeFrameLine
+   * and decodeMessageLine give for the same text.
+   */
+  decodeAt(buf: Uint8Array, start: number, end: number): string {
+    while (end > start && (buf[end - 1] === CR || buf[end - 1] === SPACE)) end--;
+    if (end - start > MAX_FRAME_LINE) return 'oversized';
+    // exactly three spaces: four fields
+    let sp1 = -1;
+    let sp2 = -1;
+    let sp3 = -1;
+    for (let i = start; i < end; i++) {
+      if (buf[i] !== SPACE) continue;
+      if (sp1 < 0) sp1 = i;
+      else if (sp2 < 0) sp2 = i;
+      else if (sp3 < 0) sp3 = i;
+      else return 'malformed';
+    }
+    if (sp3 < 0) return 'malformed';
+    if (sp1 - start !== MARKER.length || buf[start + 4] !== VERSION_BYTE) return 'version';
+
+    const seqLen = sp2 - sp1 - 1;
+    if (seqLen < 1 || seqLen > 5) return 'seq';
+    let seq = 0;
+    for (let i = sp1 + 1; i < sp2; i++) {
+      const d = buf[i] - 0x30;
+      if (d < 0 || d > 9) return 'seq';
+      seq = seq * 10 + d;
+    }
+    if (seq >= SEQ_MODULUS) return 'seq';
+
+    // base64: a multiple of 4 characters, alphabet only, then at most two '=' at the end
+    const b0 = sp2 + 1;
+    const b1 = sp3;
+    if ((b1 - b0) & 3) return 'base64';
+    let pad = 0;
+    while (b1 - pad > b0 && buf[b1 - pad - 1] === EQ) pad++;
+    if (pad > 2) return 'base64';
+    const room = this.room;
+    let n = 0;
+    const full = b1 - (pad ? 4 : 0);
+    let i = b0;
+    for (; i < full; i += 4) {
+      const v = (B64[buf[i]] << 18) | (B64[buf[i + 1]] << 12) | (B64[buf[i + 2]] << 6) | B64[buf[i + 3]];
+      // a -1 (not alphabet) in any place makes v negative: -1 << k keeps the sign bit
+      if (v < 0) return 'base64';
+      room[n++] = v >> 16;
+      room[n++] = (v >> 8) & 255;
+      room[n++] = v & 255;
+    }
+    if (pad) {
+      const a = B64[buf[i]];
+      const b = B64[buf[i + 1]];
+      const c = pad === 1 ? B64[buf[i + 2]] : 0;
+      if ((a | b | c) < 0) return 'base64';
+      const v = (a << 18) | (b << 12) | (c << 6);
+      room[n++] = v >> 16;
+      if (pad === 1) room[n++] = (v >> 8) & 255;
+    }
+
+    if (end - sp3 - 1 !== 8) return 'malformed';
+    let want = 0;
+    for (let k = sp3 + 1; k < end; k++) {
+      const h = HEX[buf[k]];
+      if (h < 0) return 'malformed';
+      want = want * 16 + h;
+    }
+    if (crc32Range(buf, start, sp3) !== want) return 'crc';
+    if (n > MAX_PAYLOAD_BYTES) return 'payload-size';
+
+    let value: any;
+    try {
+      value = unpackr.unpack(this.views[n]);
+    } catch (err) {
+      this.payloadError = String((err as Error).message ?? err);
+      return 'msgpack';
+    }
+    if (messageShapeError(value)) {
+      this.payloadError = checkMessageShape(value);
+      return 'shape';
+    }
+    this.seq = seq;
+    this.type = value[0];
+    this.body = value[1] ?? {};
+    return '';
+  }
+
+  /**
+   * One console line in bytes [start, end), decoded as decodeMessageLine decodes the same line
+   * read as latin1: the same message, or the same reason and detail.
+   */
+  decodeLine(buf: Uint8Array, start = 0, end = buf.length): DecodeResult {
+    const at = findMarker(buf, start, end);
+    const reason = at < 0 ? 'no-marker' : this.decodeAt(buf, at, end);
+    if (!reason) return { ok: true, msg: { seq: this.seq, type: this.type, body: this.body } };
+    return { ok: false, reason, detail: this.describe(reason, buf, start, end) };
+  }
+
+  /** The words for a refusal of line [start, end) that decodeAt or decodeLine just made. */
+  describe(reason: string, buf: Uint8Array, start: number, end: number): string {
+    if (reason === 'msgpack' || reason === 'shape') return this.payloadError;
+    return describeFrameRefusal(Buffer.from(buf.buffer, buf.byteOffset, buf.length).toString('latin1', start, end), reason, nodeFramePrims);
+  }
+}
+
+/** Index of the first frame marker in [start, end), or -1. */
+export function findMarker(buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i + 4 <= end; i++) {
+    if (buf[i] === M0 && buf[i + 1] === M1 && buf[i + 2] === M2 && buf[i + 3] === M3) return i;
+  }
+  return -1;
+}
