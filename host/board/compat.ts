@@ -19,6 +19,9 @@ const CACHE_LIMIT = 256;
 
 /** The error Espruino itself would raise for a finding (the checker's advice goes in `hint`). */
 function errorFor(f: Finding): CompatError {
+  const hint = `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]`;
+  // the interpreter's own text and place, where the checker knows them (probed on 2v29)
+  if (f.board) return { text: f.board.text, line: f.board.line, column: f.board.column, hint };
   let text = `SyntaxError: ${f.message}`;
   if (f.rule === 'hoisting') {
     const name = /`([^`]+)`/.exec(f.message);
@@ -30,7 +33,7 @@ function errorFor(f: Finding): CompatError {
     else if (global) text = `ReferenceError: "${global[1]}" is not defined`;
     else text = `Error: ${f.message}`;
   }
-  return { text, line: f.line, column: f.column, hint: `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]` };
+  return { text, line: f.line, column: f.column, hint };
 }
 
 /** The first problem Espruino would hit in `code`, or null if the board would run it. */

@@ -10,16 +10,19 @@
  */
 import * as acorn from 'acorn';
 import type { AnyNode } from './ast.ts';
-import type { Finding, RuleContext, RuleId } from './context.ts';
+import { WARNING_RULES, type Finding, type RuleContext, type RuleId } from './context.ts';
 import { analyzeScopes } from './scope.ts';
 import { checkBuiltins } from './rules/builtins.ts';
 import { checkHoisting } from './rules/hoisting.ts';
 import { checkHoles } from './rules/holes.ts';
+import { checkRegex } from './rules/regex.ts';
+import { checkResults } from './rules/results.ts';
 import { checkSyntax } from './rules/syntax.ts';
 
-export type { Finding, RuleId } from './context.ts';
+export { WARNING_RULES } from './context.ts';
+export type { BoardError, Finding, RuleId } from './context.ts';
 
-export const RULES: readonly RuleId[] = ['unsupported-syntax', 'missing-builtin', 'hoisting', 'array-hole'];
+export const RULES: readonly RuleId[] = ['unsupported-syntax', 'unsupported-regex', 'missing-builtin', 'different-result', 'hoisting', 'array-hole'];
 
 /** The code is not valid JavaScript at all; line and column are 1-based. */
 export class SourceSyntaxError extends Error {
@@ -37,23 +40,37 @@ export class SourceSyntaxError extends Error {
 const CACHE_SIZE = 8;
 const cache = new Map<string, readonly Finding[]>();
 
+export interface CheckOptions {
+  /** Include warnings (heuristic findings, see Finding.severity); default false: errors only. */
+  warnings?: boolean;
+}
+
 /**
- * All findings in `code`, sorted by position. Throws SourceSyntaxError if it does not parse.
- * Results are cached by (file, code); the returned array is a fresh copy, its findings are frozen.
+ * All findings in `code`, sorted by position: errors only unless `options.warnings`. Throws
+ * SourceSyntaxError if it does not parse. Results are cached by (file, code); the returned array
+ * is a fresh copy, its findings are frozen.
  */
-export function checkSource(code: string, file = '<input>'): Finding[] {
+export function checkSource(code: string, file = '<input>', options: CheckOptions = {}): Finding[] {
+  const all = checkCached(code, file);
+  return options.warnings ? [...all] : all.filter((f) => f.severity === 'error');
+}
+
+function checkCached(code: string, file: string): readonly Finding[] {
   const key = file + '\0' + code;
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key); // re-insert: most recently used last
     cache.set(key, hit);
-    return [...hit];
+    return hit;
   }
   const findings = checkUncached(code, file);
-  for (const f of findings) Object.freeze(f);
+  for (const f of findings) {
+    if (f.board) Object.freeze(f.board);
+    Object.freeze(f);
+  }
   cache.set(key, findings);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-  return [...findings];
+  return findings;
 }
 
 function checkUncached(code: string, file: string): Finding[] {
@@ -65,28 +82,33 @@ function checkUncached(code: string, file: string): Finding[] {
     code,
     program,
     scopes: analyzeScopes(program),
-    report(rule, offset, message, subject) {
+    report(rule, offset, message, subject, board) {
       const key = `${rule}@${offset}@${message}`;
       if (seen.has(key)) return;
       seen.add(key);
       const { line, column } = lines.position(offset);
-      findings.push(subject === undefined ? { rule, message, line, column, file } : { rule, message, line, column, file, subject });
+      const finding: Finding = { rule, severity: WARNING_RULES.has(rule) ? 'warning' : 'error', message, line, column, file };
+      if (subject !== undefined) finding.subject = subject;
+      if (board) finding.board = { text: board.text, ...lines.position(board.offset) };
+      findings.push(finding);
     },
     nextPunctuator(offset) {
       return skipTrivia(code, offset);
     },
   };
   checkSyntax(ctx);
+  checkRegex(ctx);
   checkBuiltins(ctx);
+  checkResults(ctx);
   checkHoisting(ctx);
   checkHoles(ctx);
   findings.sort((a, b) => a.line - b.line || a.column - b.column);
   return findings;
 }
 
-/** One line per finding: `file:line:column: message [rule]`. */
+/** One line per finding: `file:line:column: message [rule]` (`warning: message` for a warning). */
 export function formatFindings(findings: readonly Finding[]): string {
-  return findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.message} [${f.rule}]`).join('\n');
+  return findings.map((f) => `${f.file}:${f.line}:${f.column}: ${f.severity === 'warning' ? 'warning: ' : ''}${f.message} [${f.rule}]`).join('\n');
 }
 
 function parse(code: string, file: string): AnyNode {

@@ -43,7 +43,7 @@ describe('checker: one purpose-made bad file per rule', () => {
       const code = readFileSync(join(FIXTURES, file), 'utf8');
       const expected = expectationsOf(code);
       expect(expected.length).toBeGreaterThan(3);
-      const findings = checkSource(code, file);
+      const findings = checkSource(code, file, { warnings: true });
       const where = (f: { line: number; column: number }) => `${f.line}:${f.column}`;
       expect(findings.map(where)).toEqual(expected.map(where));
       findings.forEach((finding, i) => {
@@ -58,7 +58,7 @@ describe('checker: one purpose-made bad file per rule', () => {
 describe('checker: code that runs on Espruino passes', () => {
   for (const file of goodFiles) {
     it(`${file} has no findings`, () => {
-      const findings = checkSource(readFileSync(join(FIXTURES, file), 'utf8'), file);
+      const findings = checkSource(readFileSync(join(FIXTURES, file), 'utf8'), file, { warnings: true });
       expect(formatFindings(findings)).toBe('');
     });
   }

@@ -15,6 +15,9 @@ const MISSING_GLOBALS: Record<string, string> = {
   Reflect: 'call the operation directly (`Object.keys`, `fn.apply`, `o[k]`)',
   Proxy: 'use explicit getter/setter functions instead of intercepting property access',
   RangeError: 'throw `new Error(message)` instead',
+  structuredClone: 'copy with `JSON.parse(JSON.stringify(x))` (plain data) or `Object.assign({}, x)` (one level)',
+  queueMicrotask: 'use `setTimeout(fn, 0)` or `Promise.resolve().then(fn)`',
+  Intl: 'format numbers and dates yourself (`toFixed`, `padStart`, the Date getters)',
 };
 
 const TYPED_ARRAYS = [
@@ -77,6 +80,13 @@ const MISSING_METHODS: Record<string, { on: string; fix: string }> = {
   search: { on: 'String', fix: 'use `regex.exec(s)` and its `index`' },
   localeCompare: { on: 'String', fix: 'compare with `<` / `>`' },
   finally: { on: 'Promise', fix: 'call the clean-up in both `.then()` and `.catch()`' },
+  flatMap: { on: 'Array', fix: 'map, then concatenate: `[].concat.apply([], a.map(f))`' },
+  findLast: { on: 'Array', fix: 'loop from the end' },
+  findLastIndex: { on: 'Array', fix: 'loop from the end' },
+  copyWithin: { on: 'Array and typed arrays', fix: 'copy with a loop, or `ta.set(ta.subarray(from, to), target)` on a typed array' },
+  matchAll: { on: 'String', fix: 'loop with a global RegExp: `while ((m = re.exec(s)) !== null) {...}`' },
+  normalize: { on: 'String', fix: 'drop it: Espruino strings are byte strings' },
+  toPrecision: { on: 'Number', fix: 'use `toFixed` (or `Number(x.toFixed(n))`)' },
 };
 
 /** Built-in constructors whose `X.prototype` Espruino does not expose. */
@@ -97,7 +107,10 @@ const INSTANCE_OF: Record<string, string> = {
 for (const t of TYPED_ARRAYS) INSTANCE_OF[t] = `new ${t}(0)`;
 
 export function checkBuiltins(ctx: RuleContext): void {
-  const report = (offset: number, message: string, subject: string) => ctx.report('missing-builtin', offset, message, subject);
+  // what the interpreter says: globals are unknown variables, members are functions not found (at the member)
+  const report = (offset: number, message: string, subject: string, board?: { text: string; offset: number }) =>
+    ctx.report('missing-builtin', offset, message, subject, board);
+  const notFound = (name: string, at: number) => ({ text: `Error: Function "${name}" not found!`, offset: at });
   const isGlobal = (id: AnyNode): boolean => {
     const ref = ctx.scopes.referenceOf.get(id);
     return ref !== undefined && ref.binding === null && !ref.inTypeof;
@@ -106,7 +119,8 @@ export function checkBuiltins(ctx: RuleContext): void {
   for (const ref of ctx.scopes.references) {
     if (ref.binding !== null || ref.inTypeof) continue;
     const fix = MISSING_GLOBALS[ref.id.name];
-    if (fix && !ref.write) report(ref.id.start, `${ref.id.name} does not exist on Espruino; ${fix}`, ref.id.name);
+    const text = `ReferenceError: "${ref.id.name}" is not defined`;
+    if (fix && !ref.write) report(ref.id.start, `${ref.id.name} does not exist on Espruino (a board says \`${text}\`); ${fix}`, ref.id.name, { text, offset: ref.id.start });
   }
 
   const visit = (node: AnyNode): void => {
@@ -115,7 +129,8 @@ export function checkBuiltins(ctx: RuleContext): void {
       const obj = node.object;
       if (prop !== null && obj.type === 'Identifier' && isGlobal(obj)) {
         const fix = MISSING_STATICS[obj.name]?.[prop];
-        if (fix) report(obj.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`, `${obj.name}.${prop}`);
+        const called = ctx.code[ctx.nextPunctuator(node.end)] === '(' ? notFound(prop, node.property.start) : undefined;
+        if (fix) report(obj.start, `${obj.name}.${prop} does not exist on Espruino; ${fix}`, `${obj.name}.${prop}`, called);
       }
       if (
         prop !== null &&
@@ -143,9 +158,10 @@ export function checkBuiltins(ctx: RuleContext): void {
         if (missing && prop !== null && Object.prototype.hasOwnProperty.call(MISSING_METHODS, prop) && !staticCall) {
           report(
             callee.property.start,
-            `.${prop}() is missing on ${missing.on} in Espruino; ${missing.fix} (heuristic: the checker does not know the ` +
-              `receiver's type; if the receiver is your own object with a method of that name, ignore this)`,
+            `.${prop}() is missing on ${missing.on} in Espruino (a board says \`Error: Function "${prop}" not found!\`); ${missing.fix} ` +
+              `(heuristic: the checker does not know the receiver's type; if the receiver is your own object with a method of that name, ignore this)`,
             prop,
+            notFound(prop, callee.property.start),
           );
         }
       }

@@ -29,7 +29,10 @@ export function checkHoisting(ctx: RuleContext): void {
     const b = ref.binding;
     if (!b || !ORDERED_KINDS.has(b.kind) || ref.id.start >= b.readyAt) continue;
     if (executionOwner(ref.scope) !== executionOwner(b.scope)) continue;
-    ctx.report('hoisting', ref.id.start, directMessage(b, ref, lineOf(b.id.start)), b.name);
+    // an early read throws where it stands; an early assignment to a var silently makes a global
+    const throws = (b.kind === 'function' || b.kind === 'var') && !ref.write;
+    const board = throws ? { text: `ReferenceError: "${b.name}" is not defined`, offset: ref.id.start } : undefined;
+    ctx.report('hoisting', ref.id.start, directMessage(b, ref, lineOf(b.id.start)), b.name, board);
   }
 
   /** Free uses, reachable by executing `fnScope` (and the functions it calls), of bindings owned by `owner`. */
@@ -76,13 +79,13 @@ function directMessage(b: Binding, ref: Reference, declLine: number): string {
   const head = `${what} \`${b.name}\` is used before its declaration (line ${declLine}) has executed: `;
   switch (b.kind) {
     case 'function':
-      return head + 'Espruino does not hoist function declarations (ReferenceError at run time); move the declaration above this line';
+      return head + `Espruino does not hoist function declarations (a board says \`ReferenceError: "${b.name}" is not defined\`); move the declaration above this line`;
     case 'var':
       return (
         head +
         (ref.write
           ? 'Espruino does not hoist var, so this assignment creates a global; declare the variable before this line'
-          : 'Espruino does not hoist var (ReferenceError at run time); declare the variable before this line')
+          : `Espruino does not hoist var (a board says \`ReferenceError: "${b.name}" is not defined\`); declare the variable before this line`)
       );
     default:
       return head + 'this throws in standard JavaScript too (temporal dead zone); move the declaration above this line';

@@ -1,6 +1,9 @@
 /**
  * Rule `unsupported-syntax`: constructs Espruino 2v25+ cannot parse or runs wrongly (FACTS.md
- * section 1). Each message says what Espruino does and what to write instead.
+ * section 1). Each message says what Espruino does and what to write instead, quoting the
+ * interpreter's own error where it has one; where that text and its place do not depend on the
+ * code around, the finding carries them (`board`) for the virtual board to print. Both were probed
+ * on the 2v29 interpreter and are checked against it by test/check/interpreter.test.ts.
  */
 import { forEachChild, isFunctionNode, type AnyNode } from '../ast.ts';
 import type { RuleContext } from '../context.ts';
@@ -8,45 +11,81 @@ import { executionOwner } from '../scope.ts';
 
 const ERROR_CLASSES = new Set(['Error', 'TypeError', 'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError']);
 
+/** The interpreter's words, quoted in a message. */
+const says = (text: string) => ` (a board says \`${text}\`)`;
+
+const BOARD = {
+  exponent: "SyntaxError: Got '*' expected EOF",
+  exponentAssign: 'SyntaxError: Got *= expected EOF',
+  logicalAssign: "SyntaxError: Got '=' expected EOF",
+  spreadCall: "SyntaxError: Got '.' expected EOF",
+  spreadObject: "SyntaxError: Got '.' expected ID",
+  restParam: "SyntaxError: Got '.' expected ID",
+  restArrow: "SyntaxError: Got '.' expected EOF",
+  defaultParam: "SyntaxError: Got '=' expected ','",
+  defaultArrow: 'SyntaxError: Got => expected EOF',
+  computedKey: "SyntaxError: Got '[' expected ID",
+  taggedTemplate: 'SyntaxError: Tagged template literals not supported',
+  generator: "SyntaxError: Got '*' expected ID",
+  newTarget: "SyntaxError: Got '.' expected EOF",
+  staticBlock: "SyntaxError: Got '{' expected ID",
+  notDefined: (name: string) => `ReferenceError: "${name}" is not defined`,
+};
+
 const MSG = {
   destructuring:
     'destructuring is not supported by Espruino (syntax error there); take the parts one by one: `var a = o.a, b = o.b;` or `var x = arr[0];`',
   defaultParam:
-    'default parameter values are not supported by Espruino; set the default in the body: `if (x === undefined) x = 1;`',
+    'default parameter values are not supported by Espruino' + says(BOARD.defaultParam) + '; set the default in the body: `if (x === undefined) x = 1;`',
   restParam:
-    'rest parameters (`...args`) are not supported by Espruino; read `arguments` instead (e.g. `[].slice.call(arguments, 1)`)',
-  spreadCall: 'spread in a call (`f(...args)`) is not supported by Espruino; use `f.apply(null, args)`',
-  spreadArray: 'spread in an array literal (`[...a]`) is not supported by Espruino; use `a.concat(b)` or a loop',
-  spreadObject: 'object spread (`{...o}`) is not supported by Espruino; use `Object.assign({}, o)`',
-  optionalChain: 'optional chaining (`?.`) is not supported by Espruino (syntax error); write `o && o.x` or an if',
-  exponent: 'the `**` operator is not supported by Espruino; use `Math.pow(a, b)`',
-  exponentAssign: 'the `**=` operator is not supported by Espruino; use `x = Math.pow(x, y)`',
+    'rest parameters (`...args`) are not supported by Espruino' + says(BOARD.restParam) + '; read `arguments` instead (e.g. `[].slice.call(arguments, 1)`)',
+  spreadCall: 'spread in a call (`f(...args)`) is not supported by Espruino' + says(BOARD.spreadCall) + '; use `f.apply(null, args)`',
+  spreadArray: 'spread in an array literal (`[...a]`) is not supported by Espruino' + says(BOARD.spreadCall) + '; use `a.concat(b)` or a loop',
+  spreadObject: 'object spread (`{...o}`) is not supported by Espruino' + says(BOARD.spreadObject) + '; use `Object.assign({}, o)`',
+  optionalChain:
+    'optional chaining (`?.`) is not supported by Espruino: it reads `?` as the conditional operator, a syntax error' +
+    says("SyntaxError: Got '.' expected EOF") + ' in most places; write `o && o.x` or an if',
+  exponent: 'the `**` operator is not supported by Espruino' + says(BOARD.exponent) + '; use `Math.pow(a, b)`',
+  exponentAssign: 'the `**=` operator is not supported by Espruino' + says(BOARD.exponentAssign) + '; use `x = Math.pow(x, y)`',
   logicalAssign: (op: string) =>
-    `logical assignment (\`${op}\`) is not supported by Espruino; write it out: ` +
+    `logical assignment (\`${op}\`) is not supported by Espruino${says(BOARD.logicalAssign)}; write it out: ` +
     (op === '??=' ? '`if (x == null) x = y;`' : `\`x = x ${op.slice(0, 2)} y;\``),
   computedKey:
-    'computed property keys (`{[k]: v}`, `[k]() {}`) are not supported by Espruino; create the object, then assign `o[k] = v`',
-  taggedTemplate: 'tagged templates (tag`...`) are not supported by Espruino; call the function with ordinary arguments',
+    'computed property keys (`{[k]: v}`, `[k]() {}`) are not supported by Espruino' + says(BOARD.computedKey) +
+    ' in an object literal, `Got \'[\' expected \'}\'` in a class); create the object, then assign `o[k] = v`',
+  taggedTemplate:
+    'tagged templates (tag`...`) are not supported by Espruino: with `${}` substitutions they are a syntax error' + says(BOARD.taggedTemplate) +
+    ', without them the function gets a string, not the strings array; call the function with ordinary arguments',
   label:
-    'labels (`name:` with `break name`/`continue name`) are not supported by Espruino; use a flag variable, or move the loops into a function and `return`',
-  async: 'async functions are not supported by Espruino; use Promises (`new Promise`, `.then()`) or callbacks',
+    'labels (`name:` with `break name`/`continue name`) are not supported by Espruino: it reads the label as a variable' +
+    says('ReferenceError: "name" is not defined') + '; use a flag variable, or move the loops into a function and `return`',
+  async:
+    'async functions are not supported by Espruino: it reads `async` as a variable' + says(BOARD.notDefined('async')) +
+    '; use Promises (`new Promise`, `.then()`) or callbacks',
   forAwait: '`for await` is not supported by Espruino; use Promises and `.then()`',
   generator:
-    'generators (`function*`, `yield`) are not supported by Espruino; use an object with a `next()` method or a callback',
-  bigint: 'BigInt literals are not supported by Espruino; numbers are exact integers up to 2^53, use those',
-  namedGroup:
-    'named groups (`(?<name>...)`) in a regular expression match nothing on Espruino; use a plain group and read it by index',
+    'generators (`function*`, `yield`) are not supported by Espruino' + says(BOARD.generator) + '; use an object with a `next()` method or a callback',
+  bigint:
+    'BigInt literals are not supported by Espruino: it reads the `n` as a variable' + says(BOARD.notDefined('n')) +
+    '; numbers are exact integers up to 2^53, use those',
   extendsError: (name: string) =>
-    `\`class ... extends ${name}\` is broken on Espruino; throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
+    `\`class ... extends ${name}\` is broken on Espruino (the instance's \`message\` is undefined there); throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
   loopLet: (name: string, kind: string) =>
     `\`${name}\` is declared with ${kind} in a for-loop head and captured by a function: Espruino has no per-iteration ` +
     'binding, so every closure sees the value of the last iteration; pass the value as a parameter (e.g. `arr.forEach(function (x, i) {...})` or an IIFE)',
   inheritedStatic: (sub: string, name: string, base: string) =>
     `\`${sub}.${name}\` relies on inheriting the static member \`${name}\` from \`${base}\`: Espruino does not inherit ` +
     `static members, so it is undefined there; write \`${base}.${name}\` (or define it on ${sub})`,
-  module:
-    '`import`/`export` are not supported in an Espruino script; bundle modules into one file (Espruino modules use `require()`)',
-  dynamicImport: 'dynamic `import()` is not supported by Espruino; use `require()`',
+  module: (word: string) =>
+    `\`import\`/\`export\` are not supported in an Espruino script: it reads \`${word}\` as a variable${says(BOARD.notDefined(word))}; ` +
+    'bundle modules into one file (Espruino modules use `require()`)',
+  dynamicImport: 'dynamic `import()` is not supported by Espruino' + says(BOARD.notDefined('import')) + '; use `require()`',
+  privateMember:
+    'private class members (`#name`) are not supported by Espruino' + says("SyntaxError: Got '#' expected '}'") +
+    '; use an ordinary property, by convention with a leading underscore (`this._name`)',
+  newTarget: '`new.target` is not supported by Espruino' + says(BOARD.newTarget) + '; test `this instanceof F` instead',
+  staticBlock:
+    'class static blocks (`static { ... }`) are not supported by Espruino' + says(BOARD.staticBlock) + '; run that code after the class declaration',
 };
 
 export function checkSyntax(ctx: RuleContext): void {
@@ -57,7 +96,8 @@ export function checkSyntax(ctx: RuleContext): void {
 }
 
 function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern: boolean, classes: Map<AnyNode, AnyNode>): void {
-  const report = (offset: number, message: string) => ctx.report('unsupported-syntax', offset, message);
+  const report = (offset: number, message: string, board?: string, boardOffset = offset) =>
+    ctx.report('unsupported-syntax', offset, message, undefined, board === undefined ? undefined : { text: board, offset: boardOffset });
   switch (node.type) {
     case 'ObjectPattern':
     case 'ArrayPattern':
@@ -66,41 +106,56 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       inPattern = true;
       break;
     case 'SpreadElement':
-      if (parent?.type === 'ObjectExpression') report(node.start, MSG.spreadObject);
-      else if (parent?.type === 'ArrayExpression') report(node.start, MSG.spreadArray);
-      else report(node.start, MSG.spreadCall);
+      if (parent?.type === 'ObjectExpression') report(node.start, MSG.spreadObject, BOARD.spreadObject);
+      else if (parent?.type === 'ArrayExpression') report(node.start, MSG.spreadArray, BOARD.spreadCall);
+      else report(node.start, MSG.spreadCall, BOARD.spreadCall);
       break;
     case 'ChainExpression':
       reportOptionalLinks(ctx, node.expression);
       break;
     case 'BinaryExpression':
-      if (node.operator === '**') report(operatorOffset(ctx, node.left.end, '**'), MSG.exponent);
+      if (node.operator === '**') {
+        // Espruino reads `*` `*`: the second one is where it stops
+        const at = operatorOffset(ctx, node.left.end, '**');
+        report(at, MSG.exponent, BOARD.exponent, at + 1);
+      }
       break;
     case 'AssignmentExpression':
-      if (node.operator === '**=') report(operatorOffset(ctx, node.left.end, '**='), MSG.exponentAssign);
+      if (node.operator === '**=') {
+        const at = operatorOffset(ctx, node.left.end, '**=');
+        report(at, MSG.exponentAssign, BOARD.exponentAssign, at + 1);
+      }
       if (node.operator === '||=' || node.operator === '&&=' || node.operator === '??=') {
-        report(operatorOffset(ctx, node.left.end, node.operator), MSG.logicalAssign(node.operator));
+        const at = operatorOffset(ctx, node.left.end, node.operator);
+        report(at, MSG.logicalAssign(node.operator), BOARD.logicalAssign, at + 2);
       }
       break;
     case 'Property':
-      if (node.computed && parent?.type === 'ObjectExpression') report(node.start, MSG.computedKey);
+      if (node.computed && parent?.type === 'ObjectExpression') report(node.start, MSG.computedKey, BOARD.computedKey);
       break;
     case 'MethodDefinition':
     case 'PropertyDefinition':
       if (node.computed) report(node.start, MSG.computedKey);
+      if (node.key.type === 'PrivateIdentifier') report(node.key.start, MSG.privateMember);
+      break;
+    case 'StaticBlock':
+      report(node.start, MSG.staticBlock, BOARD.staticBlock, node.start + 'static'.length + (/^\s*/.exec(ctx.code.slice(node.start + 6))![0].length));
+      break;
+    case 'MetaProperty':
+      if (node.meta.name === 'new') report(node.start, MSG.newTarget, BOARD.newTarget, node.meta.end);
       break;
     case 'TaggedTemplateExpression':
-      report(node.start, MSG.taggedTemplate);
+      if (node.quasi.expressions.length > 0) report(node.start, MSG.taggedTemplate, BOARD.taggedTemplate);
+      else report(node.start, MSG.taggedTemplate);
       break;
     case 'LabeledStatement':
-      report(node.start, MSG.label);
+      report(node.start, MSG.label, BOARD.notDefined(node.label.name));
       break;
     case 'ForOfStatement':
       if (node.await) report(node.start, MSG.forAwait);
       break;
     case 'Literal':
-      if (typeof node.bigint === 'string') report(node.start, MSG.bigint);
-      if (node.regex && /\(\?<(?![=!])|\\k</.test(node.regex.pattern)) report(node.start, MSG.namedGroup);
+      if (typeof node.bigint === 'string') report(node.start, MSG.bigint, BOARD.notDefined('n'), node.end - 1);
       break;
     case 'ClassDeclaration':
     case 'ClassExpression':
@@ -111,24 +166,32 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       }
       break;
     case 'ImportDeclaration':
+      report(node.start, MSG.module('import'), BOARD.notDefined('import'));
+      break;
     case 'ExportNamedDeclaration':
     case 'ExportDefaultDeclaration':
     case 'ExportAllDeclaration':
-      report(node.start, MSG.module);
+      report(node.start, MSG.module('export'), BOARD.notDefined('export'));
       break;
     case 'ImportExpression':
-      report(node.start, MSG.dynamicImport);
+      report(node.start, MSG.dynamicImport, BOARD.notDefined('import'));
       break;
   }
   if (isFunctionNode(node)) {
     const isMethod = parent?.type === 'MethodDefinition' || (parent?.type === 'Property' && (parent.method || parent.kind !== 'init'));
     // for methods (`async m() {}`, `*gen() {}`) the keyword sits before the key: report there
     const at = isMethod && parent ? parent.start : node.start;
-    if (node.async) report(at, MSG.async);
-    if (node.generator) report(at, MSG.generator);
+    if (node.async) report(at, MSG.async, isMethod ? undefined : BOARD.notDefined('async'));
+    if (node.generator) report(at, MSG.generator, BOARD.generator, ctx.code.indexOf('*', at));
+    const arrow = node.type === 'ArrowFunctionExpression';
     for (const param of node.params) {
-      if (param.type === 'AssignmentPattern') report(param.start, MSG.defaultParam);
-      else if (param.type === 'RestElement') report(param.start, MSG.restParam);
+      if (param.type === 'AssignmentPattern') {
+        // a function stops at the `=`; an arrow's list reads as an expression up to the `=>`
+        const stop = arrow ? ctx.nextPunctuator(node.params[node.params.length - 1].end) : ctx.nextPunctuator(param.left.end);
+        report(param.start, MSG.defaultParam, arrow ? BOARD.defaultArrow : BOARD.defaultParam, stop);
+      } else if (param.type === 'RestElement') {
+        report(param.start, MSG.restParam, arrow ? BOARD.restArrow : BOARD.restParam);
+      }
     }
   }
   forEachChild(node, (child) => walk(ctx, child, node, inPattern && !isFunctionNode(child), classes));

@@ -23,7 +23,10 @@ export function register(program: Command): void {
     .option('--json', 'print the results as one JSON object: {ok, files: [{file, findings, error?}]}')
     .action((files: string[], opts: { json?: boolean }) => {
       const results = files.map(checkFile);
-      const findingCount = results.reduce((n, r) => n + r.findings.length, 0);
+      // warnings (heuristics, docs/check.md) are listed but do not fail the check
+      const findingCount = results.reduce((n, r) => n + r.findings.filter((f) => f.severity === 'error').length, 0);
+      const warningCount = results.reduce((n, r) => n + r.findings.length, 0) - findingCount;
+      const warned = warningCount > 0 ? ` (and ${warningCount} warning(s) to review)` : '';
       const broken = results.filter((r) => r.error);
       if (opts.json) {
         process.stdout.write(JSON.stringify({ ok: findingCount === 0 && broken.length === 0, files: results }, null, 2) + '\n');
@@ -37,10 +40,10 @@ export function register(program: Command): void {
         throw new UserError(`${broken.length} of ${files.length} file(s) could not be checked: ${broken.map((r) => r.file).join(', ')}`, EXIT_USAGE);
       }
       if (findingCount > 0) {
-        const dirty = results.filter((r) => r.findings.length > 0).length;
-        throw new UserError(`${findingCount} Espruino incompatibilit${findingCount === 1 ? 'y' : 'ies'} in ${dirty} of ${files.length} file(s)`, EXIT_FAILED);
+        const dirty = results.filter((r) => r.findings.some((f) => f.severity === 'error')).length;
+        throw new UserError(`${findingCount} Espruino incompatibilit${findingCount === 1 ? 'y' : 'ies'} in ${dirty} of ${files.length} file(s)${warned}`, EXIT_FAILED);
       }
-      if (!opts.json) process.stdout.write(`${files.length} file(s) checked: no Espruino incompatibilities\n`);
+      if (!opts.json) process.stdout.write(`${files.length} file(s) checked: no Espruino incompatibilities${warned}\n`);
     });
 }
 
@@ -53,7 +56,7 @@ function checkFile(file: string): FileResult {
     return { file, findings: [], error: { message: `${file}: cannot read: ${reason}` } };
   }
   try {
-    return { file, findings: checkSource(code, file) };
+    return { file, findings: checkSource(code, file, { warnings: true }) };
   } catch (err) {
     if (err instanceof SourceSyntaxError) {
       return { file, findings: [], error: { message: err.message, line: err.line, column: err.column } };
