@@ -11,12 +11,14 @@
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { DEVICE_TAG } from './espruino-format.ts';
+import { ESPRUINO_REGEXP_SOURCE, rewriteRegExpLiterals } from './espruino-regexp.ts';
 
 const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
 const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runtime' });
 /** Runs the prepared callback; compiled once, run with a timeout per call. */
 const DISPATCH_SCRIPT = new vm.Script('this["\\u0000rt"].run()', { filename: 'system' });
 const RT_KEY = '\u0000rt';
+const UNGUARDED: vm.RunningScriptOptions = { displayErrors: false };
 export const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
 
 /** Globals Espruino does not have (FACTS section 1). Deleted from the context after setup. */
@@ -67,15 +69,12 @@ const ESPRUINO_BEHAVIOUR = `
 (function () {
   var arraySlice = Array.prototype.slice;
   var typedProto = Object.getPrototypeOf(Uint8Array.prototype);
-  var split = String.prototype.split;
   var floor = Math.floor;
   var define = function (obj, name, fn) {
     Object.defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
   };
   // a typed array's slice() returns a plain Array
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
-  // split(sep, limit) ignores the limit
-  define(String.prototype, 'split', function (sep) { return split.call(this, sep); });
   // numbers print with ~12 significant digits, also in JSON: 0.1+0.2 gives 0.3
   var short = function (x) { return typeof x === 'number' && isFinite(x) && floor(x) !== x ? Number(x.toPrecision(12)) : x; };
   var numToString = Number.prototype.toString;
@@ -206,6 +205,8 @@ export class EspruinoContext {
       for (const m of members) code.push(`try{delete ${path}.${m}}catch(e){}`);
     for (const t of TYPED_ARRAYS) code.push(`try{delete Object.getPrototypeOf(${t}).from;delete Object.getPrototypeOf(${t}).of;delete Object.getPrototypeOf(${t}.prototype).at;delete Object.getPrototypeOf(${t}.prototype).lastIndexOf;delete Object.getPrototypeOf(${t}.prototype).findLast}catch(e){}`);
     code.push(ESPRUINO_BEHAVIOUR);
+    // Espruino's own RegExp engine and String#match/replace/split (limit ignored) on top of it
+    code.push(ESPRUINO_REGEXP_SOURCE);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);
@@ -263,7 +264,7 @@ export class EspruinoContext {
 
   /** Compiles and runs program text. Throws ScriptTimeout when the code did not return in time. */
   runCode(code: string, filename: string, timeoutMs: number): unknown {
-    const script = new vm.Script(code, { filename });
+    const script = new vm.Script(rewriteRegExpLiterals(code), { filename });
     return this.runScript(script, timeoutMs);
   }
 
@@ -272,9 +273,10 @@ export class EspruinoContext {
     return this.runScript(DISPATCH_SCRIPT, timeoutMs);
   }
 
+  /** `timeoutMs` Infinity: no vm timeout (no watchdog thread for this call; see VirtualBoardOptions.hangGuard). */
   private runScript(script: vm.Script, timeoutMs: number): unknown {
     try {
-      return script.runInContext(this.context, { timeout: Math.max(1, Math.floor(timeoutMs)), displayErrors: false });
+      return script.runInContext(this.context, Number.isFinite(timeoutMs) ? { timeout: Math.max(1, Math.floor(timeoutMs)), displayErrors: false } : UNGUARDED);
     } catch (e) {
       if (e && typeof e === 'object' && (e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
         throw new ScriptTimeout('callback did not return');

@@ -20,17 +20,16 @@
  * when control comes back.
  */
 import { EventEmitter } from 'node:events';
-import * as acorn from 'acorn';
 import { crc32 } from 'node:zlib';
 import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
 import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
 import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
 import { EspruinoContext, RECURSION_MESSAGE, ScriptTimeout } from './espruino-context.ts';
 import { consoleText, formatPrintArgs, REPL_FLAGS, toEspruinoJSON } from './espruino-format.ts';
-import { Repl } from './repl.ts';
+import { Repl, espruinoErrorPosition, espruinoLineValue } from './repl.ts';
 import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
-import { profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
+import { ESPRUINO_COPYRIGHT_YEAR, ESPRUINO_VERSION, profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
 import { checkInjectSpec, type InjectSpec, type ResetCause } from './faults.ts';
 import { reachableBlocks, sizeOfValue } from './memory.ts';
 import { firstIncompatibility } from './compat.ts';
@@ -59,6 +58,17 @@ export interface VirtualBoardOptions {
    * make a run depend on machine load), 2000 on a real clock (capped by the watchdog's remaining time).
    */
   hangDetectMs?: number;
+  /**
+   * How code that never returns is caught. 'per-call' (default): every piece of firmware code runs
+   * under a vm timeout of hangDetectMs; Node starts (and joins) a watchdog thread for each such
+   * call, which costs 0.1-0.5 ms, more than most callbacks themselves. 'none' (virtual clock only;
+   * ignored on a real clock): no timeout at all, so a loop that never returns blocks the process.
+   * Only for an owner that watches the process from outside and, on a stall, replays the run
+   * guarded: on a virtual clock a run is deterministic, so the replay reaches the same loop, which
+   * the per-call timeout then turns into a stuck board exactly as a guarded run would (campaign
+   * workers, host/hil/campaign-pool.ts). setHangGuard() switches mid-run.
+   */
+  hangGuard?: 'per-call' | 'none';
   /** Run the compatibility checker on every program (default true). */
   check?: boolean;
   /**
@@ -195,6 +205,7 @@ export class VirtualBoard extends EventEmitter {
   private memoryExhausted = false;
   /** afterRun is draining promise reactions. */
   private draining = false;
+  private hangGuard: 'per-call' | 'none';
 
   constructor(opts: VirtualBoardOptions = {}) {
     super();
@@ -217,6 +228,7 @@ export class VirtualBoard extends EventEmitter {
       stallOverrun: opts.stallOverrun ?? true,
       bootTimeMs: opts.bootTimeMs ?? this.profile.bootTimeMs,
     };
+    this.hangGuard = opts.hangGuard ?? 'per-call';
     this.flash = opts.flash ?? new NorFlash(this.profile.info, { rng: () => flashRng.next() });
     this.flash.onBusy = (ms) => this.flashBusy(ms);
     this.storage = new EspruinoStorage(this.flash, this.profile.info);
@@ -326,6 +338,15 @@ export class VirtualBoard extends EventEmitter {
     this.serial1Rx.clear();
     this.boardState = 'stopped';
     this.flash.onBusy = undefined;
+  }
+
+  /**
+   * See VirtualBoardOptions.hangGuard: a replay turns the per-call guard on where the stall
+   * happened (boards opened through host/device take options only at open).
+   */
+  setHangGuard(mode: 'per-call' | 'none', hangDetectMs?: number): void {
+    this.hangGuard = mode;
+    if (hangDetectMs !== undefined) this.opts.hangDetectMs = hangDetectMs;
   }
 
   /** Memory estimate in blocks: { free, usage, total }. */
@@ -442,13 +463,16 @@ export class VirtualBoard extends EventEmitter {
     this.resetRegister >>>= 0;
   }
 
+  /** The REPL line running now (for Espruino's error positions). */
+  private replCode = '';
+
   private newRepl(): Repl {
     return new Repl({
       write: (s) => this.writeDevice(this.currentConsole, s),
       execute: (code, echo) => this.executeLine(code, echo),
       packet: (type, data) => this.handlePacket(type, data),
       packetStarted: () => this.packetStarted(),
-      enquiry: () => this.writeDevice(this.currentConsole, `Espruino 2v25 ${this.profile.envBoard}\r\n`),
+      enquiry: () => this.writeDevice(this.currentConsole, `Espruino ${ESPRUINO_VERSION} ${this.profile.envBoard}\r\n`),
     });
   }
 
@@ -585,6 +609,7 @@ export class VirtualBoard extends EventEmitter {
 
   /** Real ms a piece of code may run: the watchdog's remaining time (real clock), capped. */
   private codeTimeout(): number {
+    if (this.hangGuard === 'none' && this.clock.virtual) return Infinity;
     let ms = this.opts.hangDetectMs;
     if (!this.clock.virtual && this.wdt) ms = Math.min(ms, Math.max(1, this.wdt.deadline - this.clock.now()));
     return ms;
@@ -742,8 +767,10 @@ export class VirtualBoard extends EventEmitter {
       this.runCallbackRaw('uncaught', [err], { callback: true, uncaught: true });
       return;
     }
-    const text = errorText(err, ctx.errorClass(err));
-    const pos = site.repl ? replPosition(err) : null;
+    const cls = ctx.errorClass(err);
+    // A thrown non-error prints as String(value) with no position (it has no stack on Espruino).
+    const text = cls || !err || typeof err !== 'object' ? errorText(err, cls) : ctx.rt.errorString(err);
+    const pos = site.repl && cls ? replErrorPosition(this.replCode, err, cls) : null;
     this.printUncaughtText(text, site, pos?.line, pos?.column);
   }
 
@@ -1106,11 +1133,19 @@ export class VirtualBoard extends EventEmitter {
     }
     // Text of functions defined at the prompt stays in RAM; other lines are freed after running.
     if (/function|=>/.test(code)) this.codeBlocks += Math.ceil(code.length / this.profile.codeBytesPerBlockInRam);
+    this.replCode = code;
     const r = this.runJs(() => ctx.runCode(code, 'REPL', this.codeTimeout()), { repl: true });
     if (r.ok && echo && this.ctx === ctx && this.boardState === 'running' && !this.halted) {
-      // Espruino's value of a line that declares a function is the function (V8's is undefined).
-      const declared = r.value === undefined ? declaredFunctionName(code) : null;
-      const value = declared ? dataProp(ctx.global, declared) : r.value;
+      // Espruino prints its last statement's value, not V8's completion value (repl.ts).
+      const how = espruinoLineValue(code);
+      let value = how.kind === 'completion' ? r.value : undefined;
+      if (how.kind === 'binding') {
+        try {
+          value = ctx.runCode(how.name, 'system', this.codeTimeout());
+        } catch {
+          value = undefined;
+        }
+      }
       this.writeDevice(this.currentConsole, consoleText('=' + toEspruinoJSON(value, REPL_FLAGS, ctx.global) + '\n'));
     }
     if (this.ctx === ctx) this.afterRun();
@@ -1379,7 +1414,7 @@ export class VirtualBoard extends EventEmitter {
   private env(): Record<string, unknown> {
     const info = this.profile.info;
     return {
-      VERSION: '2v25',
+      VERSION: ESPRUINO_VERSION,
       GIT_COMMIT: 'virtual',
       BOARD: this.profile.envBoard,
       RAM: info.memoryBlocks * 16,
@@ -1449,7 +1484,7 @@ function banner(profile: BoardProfile): string {
     '|  __|_ -| . |  _| | | |   | . |\n' +
     '|____|___|  _|_| |___|_|_|_|___|\n' +
     '         |_| espruino.com\n' +
-    ' 2v25 (c) 2024 G.Williams\n';
+    ` ${ESPRUINO_VERSION} (c) ${ESPRUINO_COPYRIGHT_YEAR} G.Williams\n`;
   if (linux)
     text += '\nEspruino is Open Source. Our work is supported\nonly by sales of official boards and donations:\nhttp://espruino.com/Donate\n';
   return text + '\n';
@@ -1491,10 +1526,18 @@ function errorText(err: unknown, className: string | null): string {
       const notDefined = /^(\S+) is not defined$/.exec(m);
       if (n === 'ReferenceError' && notDefined) m = `"${notDefined[1]}" is not defined`;
       // Espruino throws a plain Error where V8 throws a TypeError for null/undefined access.
-      const nullRead = /^Cannot read properties of (null|undefined) \(reading '(.*)'\)$/.exec(m);
+      // (a write to a member of null reads the same on 2v29)
+      const nullRead = /^Cannot (?:read|set) properties of (null|undefined) \((?:reading|setting) '(.*)'\)$/.exec(m);
       if (nullRead) {
         n = 'Error';
-        m = `Cannot read property '${nullRead[2]}' of ${nullRead[1]}`;
+        m = `Can't read property '${nullRead[2]}' of ${nullRead[1]}`;
+      }
+      // Calling a value that is no function: Espruino names its type.
+      const notCallable = /^(-?[\d.]+|".*"|'.*'|null|true|false) is not a function$/.exec(m);
+      if (n === 'TypeError' && notCallable) {
+        const c = notCallable[1];
+        n = 'Error';
+        m = `Expecting function, got ${c === 'null' ? 'null' : c === 'true' || c === 'false' ? 'Boolean' : /^["']/.test(c) ? 'String' : 'Number'}`;
       }
       const notFn = /^(?:.*\.)?([A-Za-z_$][\w$]*) is not a function$/.exec(m);
       if (n === 'TypeError' && notFn) {
@@ -1510,16 +1553,17 @@ function errorText(err: unknown, className: string | null): string {
   return toEspruinoJSON(err, REPL_FLAGS);
 }
 
-/** Name of the function a line declares as its last statement, if it does. */
-function declaredFunctionName(code: string): string | null {
-  if (!/\bfunction\b/.test(code)) return null;
-  try {
-    const program = acorn.parse(code, { ecmaVersion: 'latest' }) as unknown as { body: { type: string; id?: { name: string } }[] };
-    const last = program.body[program.body.length - 1];
-    return last && last.type === 'FunctionDeclaration' && last.id ? last.id.name : null;
-  } catch {
-    return null;
+/** Where Espruino reports an error thrown by a REPL line (repl.ts), from V8's stack. */
+function replErrorPosition(code: string, err: unknown, className: string): { line: number; column: number } | null {
+  const stack = dataProp(err, 'stack');
+  const message = dataProp(err, 'message');
+  // Only an error raised by the line's top level: inside a function Espruino prints a frame per call.
+  const top = typeof stack === 'string' ? /\n\s+at (REPL:(\d+):(\d+)|.*\(REPL:\d+:\d+\))/.exec(stack) : null;
+  if (top && top[2] && typeof message === 'string') {
+    const p = espruinoErrorPosition(code, { line: Number(top[2]), column: Number(top[3]), message, className });
+    if (p) return p;
   }
+  return replPosition(err);
 }
 
 /** Line/column of an error thrown by REPL code, from V8's stack ("at REPL:1:1"). */

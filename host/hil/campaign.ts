@@ -5,9 +5,13 @@
  * fault is spent. Figures per class: recovery rate, RTO (reset to job running again) and RPO
  * (records redone, records lost), as median, p95 and max.
  *
- * Several boards (--port ...) share the faults; without ports one in-process virtual board runs on
- * virtual time, so a thousand faults (each with its reboot, hold and resume) take minutes of CPU
- * rather than hours of wall clock.
+ * Several boards (--port ...) share the faults. Without ports the campaign runs on virtual boards
+ * on virtual time, so a thousand faults (each with its reboot, hold and resume) take seconds of CPU
+ * rather than hours of wall clock. The seed's fault list is cut into shards of SHARD_FAULTS faults,
+ * each run on a fresh board whose seeds derive from the campaign seed and the shard's index, and the
+ * shards' results are merged in shard order: the report depends on the seed only, not on how many
+ * processes ran the shards (`workers`: 0 runs them one after the other in this process; N spreads
+ * them over N worker processes, host/hil/campaign-pool.ts).
  */
 import { RealClock, VirtualClock, type Clock } from '../clock/clock.ts';
 import { createRandom } from '../recovery/random.ts';
@@ -18,11 +22,18 @@ import { Bench, BenchError, type IrqSample, type TimelineEntry } from './bench.t
 import { FIRMWARE_FAULTS } from './scenario.ts';
 import type { RunTarget } from './runner.ts';
 import { summarize, type Summary } from '../report/stats.ts';
+import { runShardsInWorkers } from './campaign-pool.ts';
 
 /** Classes a campaign draws from by default: every board fault that resets the board. */
 export const DEFAULT_VIRTUAL_CLASSES = AUTO_FAULTS.filter((f) => !f.noReset).map((f) => f.label);
 /** On a serial board only the firmware can raise faults (no assert: it is a poison record by design). */
 export const DEFAULT_FIRMWARE_CLASSES = FIRMWARE_FAULTS.filter((c) => c !== 'assert');
+/**
+ * Faults per shard of a virtual campaign. Part of what a seed means (a shard starts a fresh board),
+ * so changing it changes every report; small enough that 10,000 faults make 50 shards to balance
+ * over the workers, large enough that a board's boot and first attach are a small share.
+ */
+export const SHARD_FAULTS = 200;
 
 export interface CampaignOptions {
   faults: number;
@@ -45,9 +56,51 @@ export interface CampaignOptions {
   /** Give up on one fault's recovery after this long (host clock ms). */
   faultTimeoutMs?: number;
   onFault?: (f: CampaignFault, done: number, total: number) => void;
-  /** Called with each bench once open (progress views, tests). */
+  /** Called with each bench once open (progress views, tests; boards in this process only). */
   onBench?: (bench: Bench) => void;
+  /**
+   * Virtual boards: 0 (default) runs the shards one after the other in this process, every piece of
+   * firmware code under its own vm timeout; N >= 1 runs them in min(N, shards) worker processes
+   * without per-call timeouts (host/hil/campaign-pool.ts: a worker that stalls is replayed with them).
+   */
+  workers?: number;
+  /** Worker processes: no sign of life for this long (real ms) is a stall (default 10,000). */
+  stallMs?: number;
+  /** Virtual boards: real ms one piece of firmware code may run before it counts as stuck (default the board's, 5000). */
+  hangDetectMs?: number;
+  /**
+   * Types `line` on the board's console just before fault number `beforeFault` (0-based) of a shard,
+   * as a user at the console would: how tests put a real endless loop (`while(1){}`) into a campaign.
+   */
+  consoleLine?: { shard: number; beforeFault: number; line: string };
 }
+
+/** One shard of a virtual campaign: its index and its part of the seed's fault list. */
+export interface ShardSpec {
+  index: number;
+  /** Number of shards in the campaign (names the board when there are several). */
+  of: number;
+  plan: string[];
+}
+
+export interface ShardResult {
+  index: number;
+  faults: CampaignFault[];
+  jobs: CampaignJob[];
+  board: CampaignResult['boards'][number];
+  /** Code that really never returned, caught by the per-call timeout (the board's 'stuck' events, reason timeout). */
+  stuckLoops: number;
+}
+
+/** How a shard catches code that never returns: from which of its faults on the per-call timeout guards it. */
+export interface ShardGuard {
+  mode: 'per-call' | 'none';
+  /** With mode 'none': turn the per-call guard on once this many of the shard's faults are done. */
+  perCallFrom?: number;
+}
+
+/** The options a worker process needs (no callbacks, no ports). */
+export type ShardOptions = Omit<CampaignOptions, 'onFault' | 'onBench' | 'targets'>;
 
 export interface CampaignFault {
   cls: string;
@@ -98,6 +151,12 @@ export interface CampaignResult {
   /** Every finished job's result equals its golden value (and no job was left unfinished). */
   integrity: boolean;
   boards: { device: string; hostMs: number; virtualClock: boolean; timeline: TimelineEntry[]; irq: IrqSample[] }[];
+  /** Worker processes that ran the shards (0: this process). */
+  workers: number;
+  /** Shards replayed after their worker stalled (a real endless loop: see host/hil/campaign-pool.ts). */
+  replays: { shard: number; perCallFrom: number; note: string }[];
+  /** Endless loops in firmware code caught and turned into a stuck board (virtual boards). */
+  stuckLoops: number;
   wallMs: number;
   /** Faults per wall-clock second. */
   throughput: number;
@@ -115,8 +174,8 @@ export function validateClasses(classes: string[], virtual: boolean): string | n
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
   const wall0 = Date.now();
-  const targets = opts.targets?.length ? opts.targets : [{} as RunTarget];
-  const virtual = !targets[0].port;
+  const targets = opts.targets?.length ? opts.targets : [];
+  const virtual = !targets.length || !targets[0].port;
   const classes = opts.classes?.length ? opts.classes : virtual ? DEFAULT_VIRTUAL_CLASSES : DEFAULT_FIRMWARE_CLASSES;
   const problem = validateClasses(classes, virtual);
   if (problem) throw new CampaignError(problem);
@@ -126,32 +185,54 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const faults: CampaignFault[] = [];
   const jobs: CampaignJob[] = [];
   const boards: CampaignResult['boards'] = [];
-  let next = 0;
-  await Promise.all(
-    targets.map(async (target, bi) => {
-      const clock: Clock = target.port ? new RealClock() : new VirtualClock();
-      const bench = await Bench.open({
-        clock,
-        port: target.port,
-        feedPort: target.feedPort,
-        baud: target.baud,
-        board: opts.board,
-        seed: opts.seed + bi,
-        policy: opts.policy,
-        check: false,
-      });
-      opts.onBench?.(bench);
-      try {
-        await runOnBench(bench, opts, () => (next < plan.length ? plan[next++] : null), createRandom(opts.seed * 31 + bi), faults, jobs, (f) =>
-          opts.onFault?.(f, faults.length, plan.length),
-        );
-      } finally {
-        boards.push({ device: bench.device.description, hostMs: clock.now(), virtualClock: clock.virtual, timeline: bench.timeline, irq: bench.irq });
-        await bench.close().catch(() => undefined);
-        if (clock instanceof VirtualClock) clock.stop();
-      }
-    }),
-  );
+  const replays: CampaignResult['replays'] = [];
+  let stuckLoops = 0;
+  let workers = 0;
+  if (virtual) {
+    const shards: ShardSpec[] = [];
+    for (let i = 0; i * SHARD_FAULTS < plan.length; i++) shards.push({ index: i, of: 0, plan: plan.slice(i * SHARD_FAULTS, (i + 1) * SHARD_FAULTS) });
+    for (const sh of shards) sh.of = shards.length;
+    const shardOpts: ShardOptions = { ...opts, classes };
+    delete (shardOpts as CampaignOptions).onFault;
+    delete (shardOpts as CampaignOptions).onBench;
+    delete (shardOpts as CampaignOptions).targets;
+    let done = 0;
+    const onFault = (f: CampaignFault) => opts.onFault?.(f, ++done, plan.length);
+    let results: ShardResult[];
+    workers = Math.min(Math.max(0, Math.floor(opts.workers ?? 0)), shards.length);
+    if (workers > 0) {
+      const pool = await runShardsInWorkers(shardOpts, shards, workers, onFault);
+      results = pool.results;
+      replays.push(...pool.replays);
+    } else {
+      results = [];
+      for (const sh of shards) results.push(await runShard(shardOpts, sh, { mode: 'per-call' }, onFault, opts.onBench));
+    }
+    for (const r of results) {
+      faults.push(...r.faults);
+      jobs.push(...r.jobs);
+      boards.push(r.board);
+      stuckLoops += r.stuckLoops;
+    }
+  } else {
+    let next = 0;
+    await Promise.all(
+      targets.map(async (target, bi) => {
+        const clock: Clock = new RealClock();
+        const bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, baud: target.baud, board: opts.board, seed: opts.seed + bi, policy: opts.policy, check: false });
+        opts.onBench?.(bench);
+        try {
+          const jobSeed = (j: number) => opts.seed * 1000 + j;
+          await runOnBench(bench, opts, () => (next < plan.length ? plan[next++] : null), createRandom(opts.seed * 31 + bi), jobSeed, faults, jobs, (f) =>
+            opts.onFault?.(f, faults.length, plan.length),
+          );
+        } finally {
+          boards.push({ device: bench.device.description, hostMs: clock.now(), virtualClock: clock.virtual, timeline: bench.timeline, irq: bench.irq });
+          await bench.close().catch(() => undefined);
+        }
+      }),
+    );
+  }
   const perClass = classes
     .filter((c, i) => classes.indexOf(c) === i)
     .map((cls) => {
@@ -180,10 +261,60 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     recoveryRate: faults.length ? recovered / faults.length : 1,
     integrity,
     boards,
+    workers,
+    replays,
+    stuckLoops,
     wallMs,
     throughput: faults.length / Math.max(0.001, wallMs / 1000),
     ok: faults.length === opts.faults && recovered === faults.length && integrity,
   };
+}
+
+/**
+ * Runs one shard on a fresh virtual board on virtual time. Its seeds come from the campaign seed
+ * and the shard's index (shard 0 uses exactly what a one-board campaign always used), so a shard
+ * gives the same result wherever it runs.
+ */
+export async function runShard(
+  opts: ShardOptions,
+  shard: ShardSpec,
+  guard: ShardGuard,
+  onFault?: (f: CampaignFault) => void,
+  onBench?: (bench: Bench) => void,
+): Promise<ShardResult> {
+  const clock = new VirtualClock();
+  const bench = await Bench.open({ clock, board: opts.board, seed: opts.seed + shard.index, policy: opts.policy, check: false });
+  const board = bench.device.board!;
+  const device = shard.of > 1 ? `${bench.device.description} #${shard.index + 1}` : bench.device.description;
+  let stuckLoops = 0;
+  board.on('stuck', (e: { reason: string }) => {
+    if (e.reason === 'timeout') stuckLoops++;
+  });
+  const perCallNow = guard.mode === 'per-call' || guard.perCallFrom === 0;
+  board.setHangGuard(perCallNow ? 'per-call' : 'none', opts.hangDetectMs);
+  onBench?.(bench);
+  const faults: CampaignFault[] = [];
+  const jobs: CampaignJob[] = [];
+  let next = 0;
+  const take = () => {
+    if (next >= shard.plan.length) return null;
+    const line = opts.consoleLine;
+    if (line && line.shard === shard.index && line.beforeFault === next) board.consoleWrite(line.line);
+    return shard.plan[next++];
+  };
+  const jobSeed = (j: number) => opts.seed * 1000 + shard.index * 100_000 + j;
+  try {
+    await runOnBench(bench, opts, take, createRandom(opts.seed * 31 + shard.index), jobSeed, faults, jobs, (f) => {
+      f.board = device;
+      if (guard.mode === 'none' && faults.length === guard.perCallFrom) board.setHangGuard('per-call');
+      onFault?.(f);
+    });
+  } finally {
+    await bench.close().catch(() => undefined);
+    clock.stop();
+  }
+  for (const j of jobs) j.board = device;
+  return { index: shard.index, faults, jobs, board: { device, hostMs: clock.now(), virtualClock: true, timeline: bench.timeline, irq: bench.irq }, stuckLoops };
 }
 
 async function runOnBench(
@@ -191,6 +322,7 @@ async function runOnBench(
   opts: CampaignOptions,
   take: () => string | null,
   rand: () => number,
+  jobSeed: (jobIndex: number) => number,
   faults: CampaignFault[],
   jobs: CampaignJob[],
   onFault: (f: CampaignFault) => void,
@@ -204,7 +336,7 @@ async function runOnBench(
   let jobIndex = 0;
   let cls = take();
   while (cls !== null) {
-    const seed = opts.seed * 1000 + jobIndex;
+    const seed = jobSeed(jobIndex);
     await bench.startJob(n, k, seed);
     const job = jobIndex++;
     const faultsBefore = faults.length;
