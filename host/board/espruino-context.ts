@@ -40,6 +40,7 @@ const MISSING_GLOBALS = [
   'WebAssembly',
   'Intl',
   'RangeError',
+  'EvalError',
   'AggregateError',
   'escape',
   'unescape',
@@ -88,8 +89,17 @@ const ESPRUINO_BEHAVIOUR = `
   });
   // Math.round(-1.5) is -2
   define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
+  // Espruino has an InternalError class (V8 does not)
+  var InternalError = function InternalError(message) {
+    var e = new Error(message);
+    Object.setPrototypeOf(e, InternalError.prototype);
+    return e;
+  };
+  InternalError.prototype = Object.create(Error.prototype);
+  define(InternalError.prototype, 'constructor', InternalError);
+  define(globalThis, 'InternalError', InternalError);
   // e.name is undefined, but String(e) still says "TypeError: msg"
-  var kinds = [[TypeError, 'TypeError'], [ReferenceError, 'ReferenceError'], [SyntaxError, 'SyntaxError'], [RangeError, 'Error'], [EvalError, 'Error'], [URIError, 'Error']];
+  var kinds = [[InternalError, 'InternalError'], [TypeError, 'TypeError'], [ReferenceError, 'ReferenceError'], [SyntaxError, 'SyntaxError'], [RangeError, 'Error'], [EvalError, 'Error'], [URIError, 'Error']];
   define(Error.prototype, 'toString', function () {
     var n = 'Error';
     for (var i = 0; i < kinds.length; i++) if (this instanceof kinds[i][0]) n = kinds[i][1];

@@ -7,6 +7,14 @@ import { boardForProfile, type BoardInfo } from '../../shared/boards.ts';
 
 export type ProfileName = 'pico' | 'puck' | 'generic';
 
+/**
+ * The interpreter version the virtual board models: the shared Espruino interpreter
+ * (../shared/espruino/bin, 2v29 at commit c5ff787b1991, 277 commits past the 2v29 tag), whose
+ * banner says `2v29.277 (c) 2026` and whose `process.env.VERSION` is `2v29.277`.
+ */
+export const ESPRUINO_VERSION = '2v29.277';
+export const ESPRUINO_COPYRIGHT_YEAR = 2026;
+
 export interface BoardProfile {
   name: ProfileName;
   info: BoardInfo;

@@ -6,6 +6,7 @@
  * Prompt state is what makes asynchronous output look right: while the prompt is on screen,
  * output first erases it (`\r\x1b[J`), and the board's idle loop prints it again (`>`).
  */
+import * as acorn from 'acorn';
 
 export interface ReplHost {
   /** Raw bytes to the console (latin1 string). */
@@ -241,5 +242,173 @@ export class Repl {
     } finally {
       this.echoOffForLine = false;
     }
+  }
+}
+
+// ==== what Espruino prints for a line: its value, and where an error happened ====================
+
+
+/**
+ * How to get the `=value` Espruino prints for a REPL line. Espruino's value is the value of the
+ * line's LAST statement (jspParse keeps each statement's value), which is not V8's completion
+ * value: a `var` statement has one (`var a = {x:1}` prints `={ x: 1 }`, the last declarator's
+ * value), blocks and loops and `try` have none (`if (1) { 5 }` prints `=undefined`), a function
+ * or class declaration is the function. Measured on 2v29 (test/conformance/corpus/repl.txt).
+ * - `completion`: V8's completion value is Espruino's;
+ * - `undefined`: Espruino prints `=undefined`;
+ * - `binding`: the value of the named variable after the line ran.
+ */
+export type LineValue = { kind: 'completion' } | { kind: 'undefined' } | { kind: 'binding'; name: string };
+
+export function espruinoLineValue(code: string): LineValue {
+  let program: acorn.Program;
+  try {
+    program = acorn.parse(code, { ecmaVersion: 'latest', allowReturnOutsideFunction: true });
+  } catch {
+    return { kind: 'completion' };
+  }
+  const last = program.body[program.body.length - 1] as acorn.Statement | acorn.ModuleDeclaration | undefined;
+  return last ? statementValue(last) : { kind: 'undefined' };
+}
+
+function statementValue(s: acorn.Node & { type: string }): LineValue {
+  switch (s.type) {
+    case 'ExpressionStatement':
+      return { kind: 'completion' };
+    case 'VariableDeclaration': {
+      const d = (s as acorn.VariableDeclaration).declarations;
+      const lastDecl = d[d.length - 1];
+      if (!lastDecl.init || lastDecl.id.type !== 'Identifier') return { kind: 'undefined' };
+      return { kind: 'binding', name: lastDecl.id.name };
+    }
+    case 'FunctionDeclaration':
+    case 'ClassDeclaration': {
+      const id = (s as acorn.FunctionDeclaration | acorn.ClassDeclaration).id;
+      return id ? { kind: 'binding', name: id.name } : { kind: 'undefined' };
+    }
+    case 'IfStatement': {
+      // The value of the branch that ran: a bare statement has one, a block has none. V8's
+      // completion is right when no branch is a block.
+      const i = s as acorn.IfStatement;
+      const blocky = (b: acorn.Statement | null | undefined) => !!b && b.type !== 'ExpressionStatement';
+      return blocky(i.consequent) || blocky(i.alternate) ? { kind: 'undefined' } : { kind: 'completion' };
+    }
+    default:
+      return { kind: 'undefined' };
+  }
+}
+
+interface Tok {
+  start: number;
+  end: number;
+  text: string;
+}
+
+function tokens(code: string): Tok[] | null {
+  const out: Tok[] = [];
+  try {
+    for (const t of acorn.tokenizer(code, { ecmaVersion: 'latest' })) out.push({ start: t.start, end: t.end, text: code.slice(t.start, t.end) });
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+const ERROR_CTORS = new Set(['Error', 'TypeError', 'ReferenceError', 'SyntaxError', 'InternalError', 'RangeError', 'EvalError', 'URIError']);
+
+export interface ErrorSite {
+  /** 1-based line and column as V8 reports the error (from its stack). */
+  line: number;
+  column: number;
+  /** V8's message and Espruino's class for the error. */
+  message: string;
+  className: string;
+}
+
+/**
+ * Where Espruino reports an error raised by a REPL line, from where V8 reports it. Espruino
+ * reports the start of the last token its parser had consumed when the error arose (the error's
+ * `stack`, made when the Error is made), so:
+ * - `new Error(..)` / `Error(..)`: its closing `)` (`throw new Error("boom")` is column 23);
+ * - a call of something that is not a function: the callee's last token (`Math.imul(2,3)`: `imul`,
+ *   `(1)()`: the `)`);
+ * - an undefined variable: the variable, or the `.`/`[` after it when a member is read from it
+ *   (`x.y.z` is column 2);
+ * - a member read from null/undefined: the `.` (`null.x` is column 5).
+ * Returns null when the place cannot be told (V8 reports what Espruino would report differently).
+ */
+export function espruinoErrorPosition(code: string, site: ErrorSite): { line: number; column: number } | null {
+  const lineStarts = [0];
+  for (let i = 0; i < code.length; i++) if (code[i] === '\n') lineStarts.push(i + 1);
+  const off = (lineStarts[site.line - 1] ?? 0) + site.column - 1;
+  const toks = tokens(code);
+  if (!toks) return null;
+  const at = (o: number) => {
+    const ln = lineStarts.filter((s) => s <= o).length;
+    return { line: ln, column: o - lineStarts[ln - 1] + 1 };
+  };
+  const ti = toks.findIndex((t) => t.start <= off && off < t.end);
+  if (ti < 0) return null;
+  const tok = toks[ti];
+  const lastTokenOf = (end: number) => {
+    const t = toks.find((x) => x.end === end);
+    return t ? t.start : null;
+  };
+  let program: acorn.Program | null = null;
+  try {
+    program = acorn.parse(code, { ecmaVersion: 'latest', allowReturnOutsideFunction: true });
+  } catch {
+    program = null;
+  }
+  // An error object made by the program: its constructor call's last token.
+  if (program) {
+    let made: acorn.Node | null = null;
+    walk(program, (n) => {
+      if ((n.type === 'NewExpression' || n.type === 'CallExpression') && n.start === off) {
+        const callee = (n as acorn.NewExpression).callee;
+        if (callee.type === 'Identifier' && ERROR_CTORS.has(callee.name)) made = n;
+      }
+    });
+    if (made) {
+      const s = lastTokenOf((made as acorn.Node).end);
+      if (s !== null) return at(s);
+    }
+  }
+  if (site.className === 'ReferenceError' && /is not defined$/.test(site.message)) {
+    // V8 reports `new X()` at the `new`; the name is the next token.
+    const id = tok.text === 'new' && toks[ti + 1] ? ti + 1 : ti;
+    const next = toks[id + 1];
+    if (next && (next.text === '.' || next.text === '[')) return at(next.start);
+    return at(toks[id].start);
+  }
+  if (/^Cannot (?:read|set) properties of (?:null|undefined)/.test(site.message)) {
+    const name = /\((?:reading|setting) '(.*)'\)$/.exec(site.message)?.[1];
+    // V8 points at the property (a read) or the `=` (a write): the `.` before that property.
+    for (let k = ti; k >= 1; k--) if (toks[k].text === name && toks[k - 1].text === '.') return at(toks[k - 1].start);
+    return null;
+  }
+  if (/is not a function$/.test(site.message) && program) {
+    // The innermost call around V8's place; Espruino had consumed the token before its `(`.
+    let call: acorn.CallExpression | null = null;
+    walk(program, (n) => {
+      if (n.type !== 'CallExpression' || n.start > off || off >= n.end) return;
+      if (!call || n.end - n.start < (call as acorn.Node).end - (call as acorn.Node).start) call = n as acorn.CallExpression;
+    });
+    if (call) {
+      const open = toks.findIndex((t) => t.start >= (call as acorn.CallExpression).callee.end && t.text === '(');
+      if (open > 0) return at(toks[open - 1].start);
+    }
+    return null;
+  }
+  return at(off);
+}
+
+function walk(node: acorn.Node, fn: (n: acorn.Node) => void): void {
+  fn(node);
+  for (const key of Object.keys(node)) {
+    const v = (node as unknown as Record<string, unknown>)[key];
+    if (Array.isArray(v)) {
+      for (const c of v) if (c && typeof c === 'object' && typeof (c as acorn.Node).type === 'string') walk(c as acorn.Node, fn);
+    } else if (v && typeof v === 'object' && typeof (v as acorn.Node).type === 'string') walk(v as acorn.Node, fn);
   }
 }

@@ -57,7 +57,7 @@ describe('the Espruino surface', () => {
   it('process.env, process.memory, E.CRC32, btoa/atob, E.toUint8Array, getTime', async () => {
     r = rig({ board: 'puck' });
     await r.boot();
-    expect(await value(r, 'process.env.BOARD + " " + process.env.VERSION')).toBe('PUCKJS 2v25');
+    expect(await value(r, 'process.env.BOARD + " " + process.env.VERSION')).toBe('PUCKJS 2v29.277');
     expect(await value(r, 'process.memory().total')).toBe('2630');
     expect(await value(r, 'E.CRC32("123456789").toString(16)')).toBe('cbf43926');
     expect(await value(r, 'atob(btoa("\\xff\\x00A")) == "\\xff\\x00A"')).toBe('true');
