@@ -3,7 +3,8 @@ import { forEachChild, type AnyNode } from '../ast.ts';
 import type { RuleContext } from '../context.ts';
 
 const MESSAGE =
-  'array hole (an empty element between commas): Espruino\'s parser can reject it (inside a `case` that is skipped); ' +
+  'array hole (an empty element between commas): Espruino\'s parser can reject it (inside a `case` that is skipped, a board says ' +
+  "`SyntaxError: Got ',' expected EOF` there); " +
   'write the element out as `undefined`';
 
 export function checkHoles(ctx: RuleContext): void {

@@ -35,10 +35,12 @@ const BOARD = {
 const MSG = {
   destructuring:
     'destructuring is not supported by Espruino (syntax error there); take the parts one by one: `var a = o.a, b = o.b;` or `var x = arr[0];`',
-  defaultParam:
-    'default parameter values are not supported by Espruino' + says(BOARD.defaultParam) + '; set the default in the body: `if (x === undefined) x = 1;`',
-  restParam:
-    'rest parameters (`...args`) are not supported by Espruino' + says(BOARD.restParam) + '; read `arguments` instead (e.g. `[].slice.call(arguments, 1)`)',
+  defaultParam: (arrow: boolean) =>
+    'default parameter values are not supported by Espruino' + says(arrow ? BOARD.defaultArrow : BOARD.defaultParam) +
+    '; set the default in the body: `if (x === undefined) x = 1;`',
+  restParam: (arrow: boolean) =>
+    'rest parameters (`...args`) are not supported by Espruino' + says(arrow ? BOARD.restArrow : BOARD.restParam) +
+    '; read `arguments` instead (e.g. `[].slice.call(arguments, 1)`)',
   spreadCall: 'spread in a call (`f(...args)`) is not supported by Espruino' + says(BOARD.spreadCall) + '; use `f.apply(null, args)`',
   spreadArray: 'spread in an array literal (`[...a]`) is not supported by Espruino' + says(BOARD.spreadCall) + '; use `a.concat(b)` or a loop',
   spreadObject: 'object spread (`{...o}`) is not supported by Espruino' + says(BOARD.spreadObject) + '; use `Object.assign({}, o)`',
@@ -56,9 +58,9 @@ const MSG = {
   taggedTemplate:
     'tagged templates (tag`...`) are not supported by Espruino: with `${}` substitutions they are a syntax error' + says(BOARD.taggedTemplate) +
     ', without them the function gets a string, not the strings array; call the function with ordinary arguments',
-  label:
+  label: (name: string) =>
     'labels (`name:` with `break name`/`continue name`) are not supported by Espruino: it reads the label as a variable' +
-    says('ReferenceError: "name" is not defined') + '; use a flag variable, or move the loops into a function and `return`',
+    says(BOARD.notDefined(name)) + '; use a flag variable, or move the loops into a function and `return`',
   async:
     'async functions are not supported by Espruino: it reads `async` as a variable' + says(BOARD.notDefined('async')) +
     '; use Promises (`new Promise`, `.then()`) or callbacks',
@@ -66,8 +68,8 @@ const MSG = {
   generator:
     'generators (`function*`, `yield`) are not supported by Espruino' + says(BOARD.generator) + '; use an object with a `next()` method or a callback',
   bigint:
-    'BigInt literals are not supported by Espruino: it reads the `n` as a variable' + says(BOARD.notDefined('n')) +
-    '; numbers are exact integers up to 2^53, use those',
+    'BigInt literals are not supported by Espruino: it reads `12n` as the number 12 and then a variable `n` (a board says `' +
+    BOARD.notDefined('n') + '`, or a syntax error, depending on what follows); numbers are exact integers up to 2^53, use those',
   extendsError: (name: string) =>
     `\`class ... extends ${name}\` is broken on Espruino (the instance's \`message\` is undefined there); throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
   loopLet: (name: string, kind: string) =>
@@ -149,13 +151,14 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       else report(node.start, MSG.taggedTemplate);
       break;
     case 'LabeledStatement':
-      report(node.start, MSG.label, BOARD.notDefined(node.label.name));
+      report(node.start, MSG.label(node.label.name), BOARD.notDefined(node.label.name));
       break;
     case 'ForOfStatement':
       if (node.await) report(node.start, MSG.forAwait);
       break;
     case 'Literal':
-      if (typeof node.bigint === 'string') report(node.start, MSG.bigint, BOARD.notDefined('n'), node.end - 1);
+      // no board place: where Espruino stops depends on what follows the literal
+      if (typeof node.bigint === 'string') report(node.start, MSG.bigint);
       break;
     case 'ClassDeclaration':
     case 'ClassExpression':
@@ -188,9 +191,9 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       if (param.type === 'AssignmentPattern') {
         // a function stops at the `=`; an arrow's list reads as an expression up to the `=>`
         const stop = arrow ? ctx.nextPunctuator(node.params[node.params.length - 1].end) : ctx.nextPunctuator(param.left.end);
-        report(param.start, MSG.defaultParam, arrow ? BOARD.defaultArrow : BOARD.defaultParam, stop);
+        report(param.start, MSG.defaultParam(arrow), arrow ? BOARD.defaultArrow : BOARD.defaultParam, stop);
       } else if (param.type === 'RestElement') {
-        report(param.start, MSG.restParam, arrow ? BOARD.restArrow : BOARD.restParam);
+        report(param.start, MSG.restParam(arrow), arrow ? BOARD.restArrow : BOARD.restParam);
       }
     }
   }
