@@ -47,8 +47,9 @@ export class ConsoleSplitter {
   private pendingLen = 0;
   /** The partial line while it holds characters above 0xff (string input only), else null. */
   private wideTail: string | null = null;
+  private busy = false;
   /** Chunks that arrived while a sink call was running (a handler that fed the link again). */
-  private queue: { chunk: Buffer | string; sink: LineSink }[] | null = null;
+  private readonly queue: { chunk: Buffer | string; sink: LineSink }[] = [];
 
   /** Splits and classifies `chunk`, returning the pieces (every frame line as a 'frame' piece). */
   push(chunk: Buffer | string): ConsolePiece[] {
@@ -59,18 +60,19 @@ export class ConsoleSplitter {
 
   /** Splits and classifies `chunk`, delivering each line to `sink` as it is found. */
   feed(chunk: Buffer | string, sink: LineSink): void {
-    if (this.queue) {
+    if (this.busy) {
       // Re-entered from a sink call: this chunk follows the one being split, so it waits its turn
       // (its bytes are copied, the caller may reuse them).
       this.queue.push({ chunk: typeof chunk === 'string' ? chunk : Buffer.from(chunk), sink });
       return;
     }
-    this.queue = [];
+    this.busy = true;
     try {
       this.feedOne(chunk, sink);
       for (let q = 0; q < this.queue.length; q++) this.feedOne(this.queue[q].chunk, this.queue[q].sink);
     } finally {
-      this.queue = null;
+      this.busy = false;
+      this.queue.length = 0;
     }
   }
 
@@ -91,8 +93,9 @@ export class ConsoleSplitter {
     } else if (this.wideTail !== null) return this.feedWide(chunk.toString('latin1'), sink);
 
     let from = 0;
+    const len = chunk.length;
     if (this.pendingLen > 0) {
-      const nl = chunk.indexOf(NL);
+      const nl = indexOfNewline(chunk, 0, len);
       if (nl < 0) {
         this.append(chunk, 0, chunk.length);
         this.checkRunaway(sink);
@@ -105,11 +108,11 @@ export class ConsoleSplitter {
       from = nl + 1;
     }
     let nl: number;
-    while ((nl = chunk.indexOf(NL, from)) >= 0) {
+    while ((nl = indexOfNewline(chunk, from, len)) >= 0) {
       this.line(chunk, from, nl, sink);
       from = nl + 1;
     }
-    if (from < chunk.length) this.append(chunk, from, chunk.length);
+    if (from < len) this.append(chunk, from, len);
     this.checkRunaway(sink);
   }
 
@@ -160,6 +163,13 @@ export class ConsoleSplitter {
     if (WIDE.test(buf)) this.wideTail = buf;
     else if (buf) this.append(Buffer.from(buf, 'latin1'), 0, buf.length);
   }
+}
+
+// A loop, not Buffer.indexOf: lines are ~100 bytes and chunks often 64, where the native call's
+// fixed cost is larger than the scan.
+function indexOfNewline(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === NL) return i;
+  return -1;
 }
 
 /**
