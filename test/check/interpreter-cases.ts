@@ -351,6 +351,13 @@ export const CASES: InterpreterCase[] = [
     fails: value('false'),
   },
   {
+    id: 'regex-y-flag',
+    rule: 'unsupported-regex',
+    bad: "/a/y.test('ba')",
+    fixed: "var m = /a/.exec('ba');\nm !== null && m.index === 0",
+    fails: value('true'),
+  },
+  {
     id: 'regex-s-flag',
     rule: 'unsupported-regex',
     bad: "/a.b/s.test('a\\nb')",

@@ -53,6 +53,9 @@ const MSG = {
   flagUnknown: (flag: string) =>
     `the \`${flag}\` flag is not known to Espruino: it reads \`${flag}\` as a variable after the RegExp (a board says \`ReferenceError: "${flag}" is not defined\`); ` +
     (flag === 's' ? 'drop it: `.` already matches a newline on Espruino' : 'drop the flag'),
+  flagSticky:
+    'the `y` (sticky) flag is ignored by Espruino: the match may start anywhere, not only at `lastIndex` (`/a/y.test("ba")` is true there); ' +
+    'test `re.exec(s)` and compare its `index` with the position you expect',
   flagMultiline:
     'the `m` flag is ignored by Espruino: `^` and `$` match only at the start and end of the whole string (`/^b/m.test("a\\nb")` is false there); ' +
     'split the text into lines and test each',
@@ -80,7 +83,7 @@ export function checkRegex(ctx: RuleContext): void {
       }
       const flagText = flags ? constantString(flags) : null;
       if (flags && flagText !== null) {
-        for (const f of scanFlags(flagText)) if (f.flag === 'm') ctx.report('unsupported-regex', flags.start, f.message);
+        for (const f of scanFlags(flagText)) if (f.flag === 'm' || f.flag === 'y') ctx.report('unsupported-regex', flags.start, f.message);
       }
     }
     forEachChild(node, visit);
@@ -105,8 +108,9 @@ function scanFlags(flags: string): { at: number; flag: string; message: string }
   const out: { at: number; flag: string; message: string }[] = [];
   for (let i = 0; i < flags.length; i++) {
     const f = flags[i];
-    // g, i, u, y are accepted (u and y behave for byte strings); m is accepted but ignored
+    // g, i and u are accepted (u behaves for byte strings); m and y are accepted but ignored
     if (f === 'm') out.push({ at: i, flag: f, message: MSG.flagMultiline });
+    else if (f === 'y') out.push({ at: i, flag: f, message: MSG.flagSticky });
     else if (f === 's' || f === 'd' || f === 'v') out.push({ at: i, flag: f, message: MSG.flagUnknown(f) });
   }
   return out;
