@@ -9,7 +9,7 @@
  *
  * IRQMON_CHROMIUM chooses explicitly: `system`, `packaged`, or the path of an executable.
  */
-import { createReadStream, createWriteStream, existsSync, readFileSync, statSync, accessSync, constants as fsc } from 'node:fs';
+import { accessSync, closeSync, constants as fsc, createReadStream, createWriteStream, existsSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, join, resolve, sep } from 'node:path';
@@ -59,8 +59,18 @@ function isExecutable(p: string): boolean {
 }
 
 function isSnap(p: string): boolean {
-  const head = readFileSync(p).subarray(0, 4096);
-  return head.subarray(0, 2).toString() === '#!' && head.toString('latin1').includes('/snap/');
+  if (realpathSync(p).startsWith('/snap/')) return true;
+  // only the head: the real thing is a 200 MB executable
+  const head = Buffer.alloc(4096);
+  const fd = openSync(p, 'r');
+  let n: number;
+  try {
+    n = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const text = head.subarray(0, n).toString('latin1');
+  return text.startsWith('#!') && text.includes('/snap/');
 }
 
 /** Where @sparticuz/chromium is installed: its bin/ folder (the brotli files) and its version. */
