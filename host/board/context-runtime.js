@@ -266,16 +266,26 @@
       return host('flash', 'getFree');
     },
     getPage: function (addr) {
+      if (addr === undefined || addr !== addr) return undefined;
       return host('flash', 'getPage', +addr);
     },
     erasePage: function (addr) {
       host('flash', 'erasePage', +addr);
     },
     write: function (data, addr) {
-      host('flash', 'write', toBin(data), +addr);
+      // Espruino writes any address and length: the words around are filled with 0xFF, which
+      // AND-ing leaves as they are.
+      var bytes = toBin(data);
+      addr = +addr;
+      var pre = addr % 4;
+      var post = (4 - ((pre + bytes.length) % 4)) % 4;
+      if (!bytes.length) return;
+      host('flash', 'write', '\xff\xff\xff'.substr(0, pre) + bytes + '\xff\xff\xff'.substr(0, post), addr - pre);
     },
     read: function (length, addr) {
-      return binToU8(host('flash', 'read', +length, +addr));
+      length = +length;
+      if (!(length > 0)) return undefined;
+      return binToU8(host('flash', 'read', length, +addr));
     },
   };
   var Storage = {

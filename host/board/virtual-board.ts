@@ -1365,10 +1365,9 @@ export class VirtualBoard extends EventEmitter {
   }
 
   private flashCall(method: string, a: unknown[]): unknown {
-    const info = this.profile.info;
     switch (method) {
       case 'getFree':
-        return info.journalRegion ? [{ addr: info.journalRegion.addr, length: info.journalRegion.length }] : [];
+        return this.profile.flashFree.map((r) => ({ addr: r.addr, length: r.length }));
       case 'getPage':
         return this.flash.getPage(Number(a[0]));
       case 'erasePage':
