@@ -64,6 +64,8 @@ export interface CampaignOptions {
    * without per-call timeouts (host/hil/campaign-pool.ts: a worker that stalls is replayed with them).
    */
   workers?: number;
+  /** Faults per shard (default SHARD_FAULTS; part of what a seed means, like the classes). */
+  shardFaults?: number;
   /** Worker processes: no sign of life for this long (real ms) is a stall (default 10,000). */
   stallMs?: number;
   /** Virtual boards: real ms one piece of firmware code may run before it counts as stuck (default the board's, 5000). */
@@ -189,8 +191,9 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   let stuckLoops = 0;
   let workers = 0;
   if (virtual) {
+    const size = Math.max(1, Math.floor(opts.shardFaults ?? SHARD_FAULTS));
     const shards: ShardSpec[] = [];
-    for (let i = 0; i * SHARD_FAULTS < plan.length; i++) shards.push({ index: i, of: 0, plan: plan.slice(i * SHARD_FAULTS, (i + 1) * SHARD_FAULTS) });
+    for (let i = 0; i * size < plan.length; i++) shards.push({ index: i, of: 0, plan: plan.slice(i * size, (i + 1) * size) });
     for (const sh of shards) sh.of = shards.length;
     const shardOpts: ShardOptions = { ...opts, classes };
     delete (shardOpts as CampaignOptions).onFault;

@@ -45,6 +45,41 @@ describe('irqmon campaign on the virtual board (virtual clock)', () => {
     expect(b.faults.map((f) => [f.cls, f.offset])).toEqual(a.faults.map((f) => [f.cls, f.offset]));
   }, 60_000);
 
+  const outcome = (r: Awaited<ReturnType<typeof runCampaign>>) => ({
+    faults: r.faults.map((f) => [f.cls, f.board, f.offset, f.job, f.recovered, f.resetCause, f.action, f.rtoMs, f.redone, f.lost]),
+    jobs: r.jobs,
+    perClass: r.perClass,
+  });
+
+  it('the same seed gives the same fault list and report in this process and over worker processes', async () => {
+    // 3 shards of 4 faults: each shard is a fresh board seeded from its index, results merged in shard order
+    const opts = { faults: 12, seed: 11, spacingMs: 0, shardFaults: 4 };
+    const inProcess = await runCampaign({ ...opts, workers: 0 });
+    const pooled = await runCampaign({ ...opts, workers: 2 });
+    expect(inProcess.workers).toBe(0);
+    expect(pooled.workers).toBe(2);
+    expect(inProcess.ok).toBe(true);
+    expect(new Set(inProcess.faults.map((f) => f.board)).size).toBe(3);
+    expect(outcome(pooled)).toEqual(outcome(inProcess));
+    expect(pooled.replays).toEqual([]);
+  }, 120_000);
+
+  it('a real endless loop in a worker (no per-call timeout) is replayed and caught exactly as in a guarded run', async () => {
+    // Typed at the console before fault 3: the firmware's watchdog must end it, after the board
+    // has counted it stuck. In a worker process nothing times out the loop: the pool notices the
+    // silence, replays the shard with the per-call timeout from fault 3, and gets the guarded result.
+    const opts = { faults: 8, seed: 3, spacingMs: 0, consoleLine: { shard: 0, beforeFault: 3, line: 'while(1){}\n' }, hangDetectMs: 500 };
+    const guarded = await runCampaign({ ...opts, workers: 0 });
+    expect(guarded.stuckLoops).toBe(1);
+    expect(guarded.ok).toBe(true);
+    expect(guarded.boards[0].timeline.filter((e) => e.kind === 'reset' && /watchdog/.test(e.label)).length).toBeGreaterThan(guarded.faults.filter((f) => f.cls === 'hang').length);
+    const pooled = await runCampaign({ ...opts, workers: 1, stallMs: 1500 });
+    expect(pooled.replays.map((x) => [x.shard, x.perCallFrom])).toEqual([[0, 3]]);
+    expect(pooled.stuckLoops).toBe(1);
+    expect(outcome(pooled)).toEqual(outcome(guarded));
+    expect(campaignText(pooled)).toMatch(/replayed: worker silent for 1500 ms after fault 3 of shard 1/);
+  }, 120_000);
+
   it('refuses unknown classes, naming them and the known ones', async () => {
     expect(validateClasses(['hang', 'meteor'], true)).toMatch(/unknown fault class meteor for the virtual board \(known: hang, exception/);
     expect(validateClasses(['power-cut'], false)).toMatch(/power-cut for a serial board \(the firmware raises them\)/);

@@ -1,15 +1,16 @@
 /**
- * `irqmon campaign --faults N --seed S [--classes LIST] [--port P]... [--report F.html] [--json]`:
+ * `irqmon campaign --faults N --seed S [--classes LIST] [--workers N] [--port P]... [--report F.html] [--json]`:
  * random fault injection across classes during running stream jobs; reports the recovery rate,
  * data integrity (every job's result against its golden value), and RTO/RPO per class.
  * Exit 0 when every fault was recovered and every job result is golden, 1 otherwise.
  */
 import type { Command } from 'commander';
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { EXIT_DEVICE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { BenchError } from '../../hil/bench.ts';
 import { loadPolicy } from '../../recovery/policy-file.ts';
-import { CampaignError, runCampaign, type CampaignResult } from '../../hil/campaign.ts';
+import { CampaignError, runCampaign, SHARD_FAULTS, type CampaignResult } from '../../hil/campaign.ts';
 import { campaignReport } from '../../report/campaign-report.ts';
 import { BOARD_PROFILES } from '../../device/device.ts';
 
@@ -25,6 +26,7 @@ interface CampaignCli {
   board: string;
   policy?: string;
   spacing?: string;
+  workers?: string;
   report?: string;
   json?: boolean;
 }
@@ -42,6 +44,7 @@ export function register(program: Command): void {
     .option('--board <name>', `virtual board profile: ${BOARD_PROFILES.join(', ')}`, 'pico')
     .option('--policy <file>', 'recovery policy (default: the built-in one)')
     .option('--spacing <ms>', "quiet time between a recovery and the next fault (default: the policy's restart window)")
+    .option('--workers <n>', 'virtual boards: worker processes running the shards of 200 faults (default: one per core; 0: all in this process); the report is the same for any number', String(availableParallelism()))
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print the result as one JSON object')
     .action(async (raw: CampaignCli) => {
@@ -66,6 +69,7 @@ async function run(raw: CampaignCli): Promise<number> {
   const classes = raw.classes ? raw.classes.split(',').map((c) => c.trim()).filter(Boolean) : undefined;
   const policy = raw.policy ? loadPolicy(raw.policy) : undefined;
   const spacingMs = raw.spacing === undefined ? undefined : int('spacing', raw.spacing, 0);
+  const workers = int('workers', raw.workers ?? String(availableParallelism()), 0);
   const err = process.stderr;
   const tty = !!err.isTTY && !raw.json;
   let lastLine = 0;
@@ -78,6 +82,7 @@ async function run(raw: CampaignCli): Promise<number> {
       board: raw.board,
       policy,
       spacingMs,
+      workers,
       targets: raw.port.map((port, i) => ({ port, feedPort: raw.feed[i], baud })),
       onFault: (f, done, total) => {
         if (!f.recovered) err.write(`${tty ? '\n' : ''}fault ${done}/${total} ${f.cls} at offset ${f.offset} on ${f.board}: NOT recovered: ${f.note}\n`);
@@ -120,7 +125,14 @@ export function campaignText(r: CampaignResult): string {
   const fmt = (row: string[]) => row.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   lines.push(fmt(head), ...rows.map(fmt));
   for (const j of r.jobs.filter((j) => !j.ok)) lines.push(`job seed ${j.seed} on ${j.board}: ${j.note}`);
-  const host = r.boards.map((b) => `${(b.hostMs / 1000).toFixed(0)} s ${b.virtualClock ? 'virtual' : 'host'} on ${b.device}`).join(', ');
-  lines.push(`${host}; ${(r.wallMs / 1000).toFixed(1)} s wall, ${r.throughput.toFixed(1)} faults/s`);
+  for (const x of r.replays) lines.push(`replayed: ${x.note}`);
+  if (r.stuckLoops) lines.push(`${r.stuckLoops} endless loop${r.stuckLoops > 1 ? 's' : ''} in firmware code caught (board stuck, then its watchdog)`);
+  const virtualMs = r.boards.filter((b) => b.virtualClock).reduce((a, b) => a + b.hostMs, 0);
+  const host =
+    r.boards.length > 3 && r.boards.every((b) => b.virtualClock)
+      ? `${(virtualMs / 1000).toFixed(0)} s virtual on ${r.boards.length} boards (${r.boards[0].device.replace(/ #\d+$/, '')}, shards of ${SHARD_FAULTS} faults)`
+      : r.boards.map((b) => `${(b.hostMs / 1000).toFixed(0)} s ${b.virtualClock ? 'virtual' : 'host'} on ${b.device}`).join(', ');
+  const procs = r.workers ? `${r.workers} worker process${r.workers > 1 ? 'es' : ''}, ` : '';
+  lines.push(`${host}; ${procs}${(r.wallMs / 1000).toFixed(1)} s wall, ${r.throughput.toFixed(1)} faults/s`);
   return lines.join('\n') + '\n';
 }
