@@ -72,7 +72,7 @@ export class ConsoleSplitter {
       for (let q = 0; q < this.queue.length; q++) this.feedOne(this.queue[q].chunk, this.queue[q].sink);
     } finally {
       this.busy = false;
-      this.queue.length = 0;
+      if (this.queue.length) this.queue.length = 0;
     }
   }
 
@@ -95,17 +95,23 @@ export class ConsoleSplitter {
     let from = 0;
     const len = chunk.length;
     if (this.pendingLen > 0) {
-      const nl = indexOfNewline(chunk, 0, len);
-      if (nl < 0) {
-        this.append(chunk, 0, chunk.length);
+      // The line goes on from the last chunk: copy bytes to it while looking for its end (a
+      // UART-sized chunk is mostly such a continuation; one pass instead of a scan and a copy).
+      this.reserve(Math.min(len, 512));
+      const dst = this.pending;
+      const stop = Math.min(len, dst.length - this.pendingLen);
+      let j = this.pendingLen;
+      let i = 0;
+      while (i < stop && chunk[i] !== NL) dst[j++] = chunk[i++];
+      this.pendingLen = j;
+      if (i === stop) {
+        if (stop < len) return this.feedOne(chunk.subarray(stop), sink);
         this.checkRunaway(sink);
         return;
       }
-      this.append(chunk, 0, nl);
-      const n = this.pendingLen;
       this.pendingLen = 0;
-      this.line(this.pending, 0, n, sink);
-      from = nl + 1;
+      this.line(dst, 0, j, sink);
+      from = i + 1;
     }
     let nl: number;
     while ((nl = indexOfNewline(chunk, from, len)) >= 0) {
@@ -122,13 +128,18 @@ export class ConsoleSplitter {
     classifyLine(buf.toString('latin1', start, end), sink);
   }
 
+  /** Room for `more` bytes after the partial line. */
+  private reserve(more: number): void {
+    const need = this.pendingLen + more;
+    if (need <= this.pending.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(need, this.pending.length * 2));
+    this.pending.copy(grown, 0, 0, this.pendingLen);
+    this.pending = grown;
+  }
+
   private append(src: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
     const need = this.pendingLen + end - start;
-    if (need > this.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, this.pending.length * 2));
-      this.pending.copy(grown, 0, 0, this.pendingLen);
-      this.pending = grown;
-    }
     // Pieces of a line are short (a UART chunk is ~64 bytes): a plain loop beats Buffer.copy's
     // per-call cost there.
     const dst = this.pending;

@@ -6,8 +6,11 @@ import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
 import { ConsoleSplitter, type ConsolePiece, type LineSink } from './console-splitter.ts';
 import { FrameDecoder } from './frame-decoder.ts';
 
-// Read once: an imported binding may be a getter (tsx), and this is looked up for every frame.
+// Read once: an imported binding may be a getter (tsx's module output), and these are read for
+// every frame.
 const NAMES: { [type: number]: string } = MESSAGE_NAMES;
+const ACK = MSG_ACK;
+const SEQ_MOD = SEQ_MODULUS;
 
 /** A message from the board. `at` is the host clock time it was decoded. */
 export interface LinkMessage {
@@ -202,7 +205,7 @@ export class Link extends EventEmitter {
 
   private accept(seq: number, type: number, body: any): void {
     if (this.lastRxSeq >= 0) {
-      const expected = (this.lastRxSeq + 1) % SEQ_MODULUS;
+      const expected = (this.lastRxSeq + 1) % SEQ_MOD;
       if (seq === this.lastRxSeq) this.stats.duplicates++;
       else if (seq !== expected && seq !== 0) this.stats.seqGaps++;
     }
@@ -211,7 +214,7 @@ export class Link extends EventEmitter {
     const now = this.clock.now();
     this.lastFrameAt = now;
     const msg: LinkMessage = { seq, type, name: NAMES[type] ?? `type${type}`, body: body ?? {}, at: now };
-    if (type === MSG_ACK) this.settleAck(msg.body as AckBody);
+    if (type === ACK) this.settleAck(msg.body as AckBody);
     this.emit('message', msg);
   }
 
