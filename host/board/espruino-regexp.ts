@@ -32,7 +32,6 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
   var NO_RANGE = 256;
   var MAX_GROUPS = 9;
   // Per-attempt state (C keeps it in matchInfo; one match runs at a time).
-  var re = '';
   var reLen = 0;
   var s = '';
   var sLen = 0;
@@ -43,11 +42,43 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
   var rangeMatch = false;
   var rangeFirst = NO_RANGE;
 
+  // The pattern as signed bytes, and a memo of top-level element tests (see step()), per
+  // pattern and case mode; a board uses a handful of patterns, so the cache rarely refills.
+  var codes: number[] = [];
+  var memo: Int32Array | null = null;
+  var MEMO_ROW = 384; // input bytes -128..255
+  var MEMO_MAX_PATTERN = 2047; // element lengths are packed in 11 bits
+  var cache: { [key: string]: { codes: number[]; memo: Int32Array | null } } = Object.create(null);
+  var cacheSize = 0;
+
+  function compile(source: string, icase: boolean): void {
+    var key = (icase ? 'i' : 'c') + source;
+    var hit = cache[key];
+    if (!hit) {
+      if (cacheSize >= 64) {
+        cache = Object.create(null);
+        cacheSize = 0;
+      }
+      // C copies the source into a char buffer: it ends at the first NUL
+      var nul = source.indexOf('\u0000');
+      var src = nul >= 0 ? source.slice(0, nul) : source;
+      var cs = [] as number[];
+      for (var i = 0; i < src.length; i++) {
+        var c = src.charCodeAt(i);
+        cs.push(c >= 128 && c < 256 ? c - 256 : c);
+      }
+      hit = { codes: cs, memo: cs.length <= MEMO_MAX_PATTERN ? new Int32Array(cs.length * MEMO_ROW + MEMO_ROW) : null };
+      cache[key] = hit;
+      cacheSize++;
+    }
+    codes = hit.codes;
+    memo = hit.memo;
+    reLen = codes.length;
+  }
+
   /** The pattern's byte at i; 0 past the end, as C reads the terminator. */
   function at(i: number): number {
-    if (i >= reLen) return 0;
-    var c = re.charCodeAt(i);
-    return c >= 128 && c < 256 ? c - 256 : c;
+    return i < reLen ? codes[i] : 0;
   }
   /** The input's byte at i as a signed char (x86 and the interpreter used as judge); 0 at the end. */
   function textAt(i: number): number {
@@ -150,6 +181,32 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
   }
 
   /**
+   * matchcharacter from matchhere, packed: bit 0 matched, bits 1-11 the element's length, bits
+   * 12+ the range state it leaves (+1024). Parsing a class again for every input byte is most
+   * of the cost, and the result depends only on (element, byte) when no range is pending (the
+   * range flag is always clear between elements), so those results are memoised.
+   */
+  function step(rp: number, tp: number, rf: number): number {
+    var m: boolean;
+    if (memo !== null && rf === NO_RANGE) {
+      var ch = textAt(tp);
+      if (ch < 256) {
+        var k = rp * MEMO_ROW + ch + 128;
+        var v = memo[k];
+        if (v !== 0) return v;
+        rangeFirst = NO_RANGE;
+        m = matchChar(rp, tp);
+        v = ((rangeFirst + 1024) << 12) | (mcLen << 1) | (m ? 1 : 0);
+        memo[k] = v;
+        return v;
+      }
+    }
+    rangeFirst = rf;
+    m = matchChar(rp, tp);
+    return ((rangeFirst + 1024) << 12) | (mcLen << 1) | (m ? 1 : 0);
+  }
+
+  /**
    * The pattern from rp against the input from tp. `rf` and `groups` are the parts of C's
    * matchInfo that travel by value (a callee's changes never reach its caller); groups is
    * [count, start0, end0, start1, end1...], copied before any change.
@@ -186,10 +243,10 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
       }
       return matchHere(rp + 1, tp, rf, groups);
     }
-    rangeFirst = rf;
-    var matched = matchChar(rp, tp);
-    var len = mcLen;
-    rf = rangeFirst;
+    var packed = step(rp, tp, rf);
+    var matched = (packed & 1) === 1;
+    var len = (packed >> 1) & 2047;
+    rf = (packed >> 12) - 1024;
     var op = at(rp + len);
     if (op === 42 || op === 43) {
       if (!matched && op === 43) return noMatch(rp + len + 1, rf, groups);
@@ -198,9 +255,9 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
       var last = matchHere(after, tp, rf, groups);
       while (tp < sLen && matched) {
         tp++;
-        rangeFirst = rf;
-        matched = matchChar(rp, tp);
-        rf = rangeFirst;
+        packed = step(rp, tp, rf);
+        matched = (packed & 1) === 1;
+        rf = (packed >> 12) - 1024;
         var m = matchHere(after, tp, rf, groups);
         if (m) last = m;
       }
@@ -232,10 +289,7 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
   var NO_GROUPS = [0];
 
   function match(source: string, input: string, start: number, icase: boolean): EspruinoMatch | null {
-    // C copies the source into a char buffer: it ends at the first NUL
-    var nul = source.indexOf('\u0000');
-    re = nul >= 0 ? source.slice(0, nul) : source;
-    reLen = re.length;
+    compile(source, icase);
     s = input;
     sLen = input.length;
     if (start < 0) {
@@ -248,7 +302,7 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
     rangeFirst = NO_RANGE;
     // Measured on 2v29: a pattern of just `$` matches at the very end (the loop below never
     // visits the end of a non-empty input, and /($)/, /$$/, / *$/ indeed do not match there).
-    if (re === '$' && start >= 0) return { index: sLen, end: sLen, groups: [] };
+    if (reLen === 1 && codes[0] === 36 && start >= 0) return { index: sLen, end: sLen, groups: [] };
     startIndex = start;
     var r = matchHere(0, start, NO_RANGE, NO_GROUPS);
     var t = start + 1;
@@ -272,6 +326,10 @@ export function createEspruinoRegExpEngine(): EspruinoRegExpEngine {
  * are removed.
  */
 export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): void {
+  // globals are slow to reach from inside a vm context (an interceptor call each): keep them
+  var UNDEF = void 0;
+  var floor = g.Math.floor;
+  var ceil = g.Math.ceil;
   var NativeRegExp = g.RegExp;
   var RP = NativeRegExp.prototype;
   var ObjectRef = g.Object;
@@ -295,7 +353,7 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
   }
   function typeName(v: unknown): string {
     if (v === null) return 'null';
-    if (v === undefined) return 'undefined';
+    if (v === UNDEF) return 'undefined';
     if (typeof v === 'number') return 'Number';
     if (typeof v === 'string') return 'String';
     if (typeof v === 'boolean') return 'Boolean';
@@ -307,17 +365,24 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
   /** Espruino's `new RegExp(str, flags)` (jswrap_regexp_constructor). */
   function EspruinoRegExp(this: unknown, source: unknown, flags: unknown) {
     if (typeof source !== 'string') throw new TypeErrorRef('Expecting String as first argument, got ' + typeName(source));
-    // own data properties, defined: a plain assignment would hit V8's inherited accessors
-    var r = ObjectRef.create(RP);
-    defineProperty(r, 'source', { value: source, writable: true, enumerable: true, configurable: true });
-    if (flags !== undefined) {
-      if (typeof flags !== 'string') throw new TypeErrorRef('Expecting String as first argument, got ' + typeName(source));
-      defineProperty(r, 'flags', { value: flags, writable: true, enumerable: true, configurable: true });
-    }
-    r.lastIndex = 0;
-    return r;
+    if (flags === UNDEF) return new (Plain as any)(source);
+    if (typeof flags !== 'string') throw new TypeErrorRef('Expecting String as first argument, got ' + typeName(source));
+    return new (Flagged as any)(source, flags);
+  }
+  // Espruino's RegExp objects: own source, [flags,] lastIndex in that order (Object.keys and
+  // JSON show them). Two shapes, made by constructors: each literal evaluation makes one.
+  function Plain(this: any, source: string) {
+    this.source = source;
+    this.lastIndex = 0;
+  }
+  function Flagged(this: any, source: string, flags: string) {
+    this.source = source;
+    this.flags = flags;
+    this.lastIndex = 0;
   }
   EspruinoRegExp.prototype = RP;
+  Plain.prototype = RP;
+  Flagged.prototype = RP;
   define(RP, 'constructor', EspruinoRegExp);
 
   function isNative(r: object): boolean {
@@ -329,19 +394,25 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
       return false;
     }
   }
+  /** Espruino reads the object's own `source` only; a V8 regex has it inside. */
   function sourceOf(r: any): unknown {
-    return isNative(r) ? srcGet.call(r) : r.source;
+    if (hasOwn.call(r, 'source')) return r.source;
+    return isNative(r) ? srcGet.call(r) : UNDEF;
   }
-  /** jswrap_regexp_hasFlag: the flag letter anywhere in the `flags` string. */
+  /** jswrap_regexp_hasFlag: the letter anywhere in the object's own `flags` (V8 regexes: their g/i). */
   function hasFlag(r: any, f: string): boolean {
-    if (!hasOwn.call(r, 'flags') && isNative(r)) return f === 'g' ? globalGet.call(r) : f === 'i' ? icGet.call(r) : false;
-    var flags = r.flags;
-    return typeof flags === 'string' && nativeIndexOf.call(flags, f) >= 0;
+    if (hasOwn.call(r, 'flags')) {
+      var flags = r.flags;
+      return typeof flags === 'string' && nativeIndexOf.call(flags, f) >= 0;
+    }
+    if (hasOwn.call(r, 'source') || !isNative(r)) return false;
+    return f === 'g' ? globalGet.call(r) : f === 'i' ? icGet.call(r) : false;
   }
   function toInt(v: unknown): number {
+    if (typeof v === 'number' && (v | 0) === v) return v;
     var n = +(v as number);
     if (n !== n) return 0;
-    return n < 0 ? Math.ceil(n) : Math.floor(n);
+    return n < 0 ? ceil(n) : floor(n);
   }
   function isRegExp(v: unknown): boolean {
     return !!v && typeof v === 'object' && RP.isPrototypeOf(v);
@@ -359,40 +430,40 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
     return out;
   }
 
-  /** jswrap_regexp_exec: undefined (not null) when lastIndex is past the input. */
+  /**
+   * jswrap_regexp_exec without building the result: the match, null, or UNDEF when lastIndex
+   * is past the input (then lastIndex is left alone and exec returns undefined, not null).
+   */
+  function execCore(r: any, str: string): EspruinoMatch | null | undefined {
+    var lastIndex = toInt(r.lastIndex);
+    var source = sourceOf(r);
+    if (typeof source !== 'string' || lastIndex > str.length) return UNDEF;
+    var m = match(source, str, lastIndex, hasFlag(r, 'i'));
+    r.lastIndex = m && hasFlag(r, 'g') ? m.end : 0;
+    return m;
+  }
   function exec(this: any, arg: unknown): any {
     var str = StringRef(arg);
-    var lastIndex = toInt(this.lastIndex);
-    var source = sourceOf(this);
-    if (typeof source !== 'string' || lastIndex > str.length) return undefined;
-    var m = match(source, str, lastIndex, hasFlag(this, 'i'));
-    var result = null;
-    if (!m) lastIndex = 0;
-    else {
-      result = buildResult(m, str);
-      lastIndex = hasFlag(this, 'g') ? m.end : 0;
-    }
-    this.lastIndex = lastIndex;
-    return result;
+    var m = execCore(this, str);
+    return m ? buildResult(m, str) : m;
   }
   define(RP, 'exec', exec);
   define(RP, 'test', function (this: any, arg: unknown) {
-    var v = exec.call(this, arg);
-    return v !== undefined && v !== null;
+    return !!execCore(this, StringRef(arg));
   });
 
   /** jswrap_string_match */
   define(SP, 'match', function (this: any, sub: unknown) {
-    if (typeof this !== 'string' && !(this instanceof StringRef)) return undefined;
+    if (typeof this !== 'string' && !(this instanceof StringRef)) return UNDEF;
     var self = StringRef(this);
-    if (sub === undefined) return undefined;
+    if (sub === UNDEF) return UNDEF;
     if (isRegExp(sub)) {
       var r = sub as any;
       r.lastIndex = 0;
       var m = exec.call(r, self);
       if (!hasFlag(r, 'g')) return m;
       var all = [] as any[];
-      while (m !== undefined && m !== null) {
+      while (m !== UNDEF && m !== null) {
         var len = m[0].length;
         all.push(m[0]);
         r.lastIndex = m.index + len + (len ? 0 : 1);
@@ -428,7 +499,7 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
     var out = '';
     var last = 0;
     var m = exec.call(r, str);
-    while (m !== undefined && m !== null) {
+    while (m !== UNDEF && m !== null) {
       var idx = m.index;
       var len = m[0].length;
       out += nativeSlice.call(str, last, idx);
@@ -436,7 +507,7 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
         var args = [] as unknown[];
         for (var a = 0; a < m.length; a++) args.push(m[a]);
         args.push(idx, m.input);
-        out += StringRef(fn.apply(undefined, args));
+        out += StringRef(fn.apply(UNDEF, args));
       } else {
         for (var i = 0; i < rep.length; i++) {
           var ch = rep.charAt(i);
@@ -448,8 +519,8 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
           // C reads the terminator after a trailing `$`: it appends a NUL
           var next = i < rep.length ? rep.charAt(i) : '\u0000';
           var code = next.charCodeAt(0);
-          var group = code > 48 && code <= 57 ? m[code - 48] : undefined;
-          out += group !== undefined ? group : '$' + next;
+          var group = code > 48 && code <= 57 ? m[code - 48] : UNDEF;
+          out += group !== UNDEF ? group : '$' + next;
         }
       }
       last = idx + len;
@@ -474,7 +545,7 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
     r.lastIndex = 0;
     var emptyAt = -1;
     var m = exec.call(r, str);
-    while (m !== undefined && m !== null) {
+    while (m !== UNDEF && m !== null) {
       var idx = m.index;
       var len = m[0].length;
       // The search restarts where an empty match ended, so it finds the same one forever and
@@ -495,29 +566,11 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
   });
 
   // Espruino's RegExp has no flag getters; `source`/`flags` stay for V8-made regexes.
-  // `flags`/`source` of a V8-made regex keep working; on other objects they are plain
-  // (inherited) properties that do not exist, as on Espruino (`/a/.flags` is undefined).
-  var flagGetters = [] as [string, () => boolean][];
-  var letters = { hasIndices: 'd', global: 'g', ignoreCase: 'i', multiline: 'm', dotAll: 's', unicode: 'u', unicodeSets: 'v', sticky: 'y' } as any;
-  for (var name in letters) {
-    var d = getOwn(RP, name);
-    if (d && d.get) flagGetters.push([letters[name], d.get]);
-  }
-  defineProperty(RP, 'flags', {
-    configurable: true,
-    get: function (this: any) {
-      if (!isNative(this)) return undefined;
-      var f = '';
-      for (var i = 0; i < flagGetters.length; i++) if (flagGetters[i][1].call(this)) f += flagGetters[i][0];
-      return f;
-    },
-  });
-  defineProperty(RP, 'source', {
-    configurable: true,
-    get: function (this: any) {
-      return isNative(this) ? srcGet.call(this) : undefined;
-    },
-  });
+  // No accessors on the prototype (Espruino has none, and they would stand in the way of the
+  // own properties above): a V8-made regex (eval'd code) still matches through the getters
+  // captured at the top, but its .source/.flags read undefined.
+  delete RP.source;
+  delete RP.flags;
   // String(re) is "[object Object]" on Espruino: no RegExp#toString either.
   var gone = ['global', 'ignoreCase', 'multiline', 'sticky', 'unicode', 'dotAll', 'hasIndices', 'unicodeSets', 'compile', 'toString'];
   for (var k = 0; k < gone.length; k++) delete RP[gone[k]];
