@@ -167,7 +167,8 @@ export class FrameDecoder {
     for (let k = 0; k < n; k++) {
       if (room[k] >= 0xc4 && room[k] <= 0xc6) {
         source = Buffer.allocUnsafe(n);
-        room.copy(source, 0, 0, n);
+        // TypedArray.set is a plain memcpy; Buffer.copy's argument handling cost ~4% of a profile
+        source.set(this.views[n]);
         break;
       }
     }

@@ -12,7 +12,7 @@ const NAMES: { [type: number]: string } = MESSAGE_NAMES;
 const ACK = MSG_ACK;
 const SEQ_MOD = SEQ_MODULUS;
 
-/** A message from the board. `at` is the host clock time it was decoded. */
+/** A message from the board. `at` is the host clock time the bytes that completed it arrived. */
 export interface LinkMessage {
   seq: number;
   type: number;
@@ -211,7 +211,9 @@ export class Link extends EventEmitter {
     }
     this.lastRxSeq = seq;
     this.stats.frames++;
-    const now = this.clock.now();
+    // The time the bytes that completed the frame arrived (receive): the same instant to within
+    // the decoding of one chunk, and one clock read per chunk instead of one per frame as well.
+    const now = this.lastByteAt;
     this.lastFrameAt = now;
     const msg: LinkMessage = { seq, type, name: NAMES[type] ?? `type${type}`, body: body ?? {}, at: now };
     if (type === ACK) this.settleAck(msg.body as AckBody);
