@@ -99,6 +99,9 @@ export async function unpackPackagedChromium(opts: { binDir?: string; version?: 
         `install Chromium or Chrome, or set ${CHROMIUM_ENV}=/path/to/chromium`,
     );
   }
+  if (!glibcVersion()) {
+    throw new Error(`the packaged Chromium (@sparticuz/chromium) is built for glibc; this Linux has another C library (Alpine's musl?): install Chromium from the distribution, or set ${CHROMIUM_ENV}=/path/to/chromium`);
+  }
   const found = opts.binDir && opts.version ? { binDir: opts.binDir, version: opts.version } : packagedChromium();
   const { binDir, version } = found;
   for (const f of ['chromium.br', 'swiftshader.tar.br', 'fonts.tar.br', 'al2023.tar.br']) {
@@ -140,17 +143,36 @@ export async function unpackPackagedChromium(opts: { binDir?: string; version?: 
   }
   const executablePath = join(dir, 'chromium');
   if (!isExecutable(executablePath)) throw new Error(`${executablePath} is missing or not executable: delete ${dir} and run again`);
-  const lib = join(dir, 'al2023', 'lib');
+  const glibc = glibcVersion();
+  const ownLibs = bundledLibsUsable(glibc);
+  const env: { [k: string]: string } = { FONTCONFIG_FILE: join(dir, 'fonts.conf') };
+  if (ownLibs) env.LD_LIBRARY_PATH = [join(dir, 'al2023', 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   return {
     kind: 'packaged',
     executablePath,
-    env: {
-      LD_LIBRARY_PATH: [lib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
-      FONTCONFIG_FILE: join(dir, 'fonts.conf'),
-    },
-    describe: `packaged Chromium from @sparticuz/chromium ${version} at ${executablePath}` + (unpackMs === undefined ? ' (already unpacked)' : ` (unpacked in ${(unpackMs / 1000).toFixed(1)} s)`),
+    env,
+    describe:
+      `packaged Chromium from @sparticuz/chromium ${version} at ${executablePath}` +
+      (unpackMs === undefined ? ' (already unpacked' : ` (unpacked in ${(unpackMs / 1000).toFixed(1)} s`) +
+      (ownLibs ? ', its own NSS libraries)' : `, the system's NSS libraries: glibc ${glibc ?? 'unknown'} is older than the packaged ones need)`),
     unpackMs,
   };
+}
+
+/** The C library version this process runs on (undefined off glibc, e.g. musl). */
+export function glibcVersion(): string | undefined {
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime;
+}
+
+/**
+ * The packaged NSS/expat libraries are built against glibc 2.34 (their newest symbol version): on
+ * an older glibc they cannot load, and the system's own (Chromium needs only glibc 2.25) must do.
+ */
+export function bundledLibsUsable(glibc: string | undefined): boolean {
+  if (!glibc) return false;
+  const [major, minor] = glibc.split('.').map(Number);
+  return major > 2 || (major === 2 && minor >= 34);
 }
 
 /** The system's font setup when there is one, plus the package's own fonts for a machine without any. */

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
-import { chooseChromium, extractTar, findSystemChromium, launchChromium, packagedChromium, unpackPackagedChromium } from '../browser.ts';
+import { bundledLibsUsable, chooseChromium, extractTar, findSystemChromium, glibcVersion, launchChromium, packagedChromium, unpackPackagedChromium } from '../browser.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'irqmon-browser-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -112,7 +112,8 @@ describe('unpacking the packaged Chromium', () => {
     const dir = join(cacheDir, '1.2.3');
     expect(readFileSync(join(dir, 'libGLESv2.so'), 'utf8')).toBe('gl');
     expect(readFileSync(join(dir, 'al2023', 'lib', 'libnss3.so'), 'utf8')).toBe('nss');
-    expect(a.env!.LD_LIBRARY_PATH.split(':')[0]).toBe(join(dir, 'al2023', 'lib'));
+    if (bundledLibsUsable(glibcVersion())) expect(a.env!.LD_LIBRARY_PATH.split(':')[0]).toBe(join(dir, 'al2023', 'lib'));
+    else expect(a.env!.LD_LIBRARY_PATH).toBeUndefined();
     expect(readFileSync(a.env!.FONTCONFIG_FILE, 'utf8')).toContain(`<dir>${join(dir, 'fontpack', 'fonts')}</dir>`);
     // both unpacked (so one lost the race to rename its copy into place) and both got a browser
     expect(a.unpackMs).toBeGreaterThan(0);
@@ -120,6 +121,12 @@ describe('unpacking the packaged Chromium', () => {
     const again = await unpackPackagedChromium({ ...pkg, cacheDir });
     expect(again.unpackMs).toBeUndefined();
     expect(again.describe).toContain('already unpacked');
+  });
+
+  it('uses its own NSS libraries only on a glibc they can load on (2.34 or newer)', () => {
+    expect([undefined, '2.28', '2.31', '2.33', '2.34', '2.36', '2.40', '3.0'].map(bundledLibsUsable)).toEqual([false, false, false, false, true, true, true, true]);
+    // undefined on musl, where the packaged Chromium is refused before this matters
+    expect(glibcVersion() ?? '2.0').toMatch(/^\d+\.\d+$/);
   });
 
   it('names the missing file of an incomplete install', async () => {
