@@ -344,6 +344,13 @@ export const CASES: InterpreterCase[] = [
     fails: syntax("Got ']' expected EOF"),
   },
   {
+    id: 'regex-slash-in-class-var',
+    rule: 'unsupported-regex',
+    bad: "var sep = /[+/]/;\nsep.test('/')",
+    fixed: "var sep = /[+\\/]/;\nsep.test('/')",
+    fails: syntax("Got ']' expected EOF"),
+  },
+  {
     id: 'regex-m-flag',
     rule: 'unsupported-regex',
     bad: "/^b/m.test('a\\nb')",

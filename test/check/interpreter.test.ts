@@ -138,6 +138,12 @@ describe.skipIf(!BIN)('on the Espruino 2v29 interpreter', () => {
     outcomes = parseRuns(run.output);
   });
 
+  it('compares the text and place of most findings with what the interpreter says', () => {
+    // guards against the board comparison below quietly comparing nothing
+    const withBoard = CASES.filter((c) => checkSource(c.bad, 'x.js', { warnings: true }).some((f) => f.rule === c.rule && f.board));
+    expect(withBoard.length).toBeGreaterThanOrEqual(40);
+  });
+
   it(`runs all ${CASES.length * 2} examples in one process`, () => {
     expect(outcomes.size).toBe(CASES.length * 2);
     expect(millis).toBeLessThan(10000);

@@ -67,11 +67,27 @@ interface Problem {
   message: string;
 }
 
+/** What Espruino says for `/[+/]/` at the level of a statement: it stops at the `]` after the `/`. */
+const SLASH_IN_CLASS_BOARD = "SyntaxError: Got ']' expected EOF";
+
 export function checkRegex(ctx: RuleContext): void {
-  const visit = (node: AnyNode): void => {
+  /**
+   * `statement`: the node heads its statement (`var r = /x/;`, `/x/.test(s);`), the one context in
+   * which Espruino's text for a `/` in a class is always the same ("expected EOF"; inside a call's
+   * arguments it expects `,`, inside `if (...)` a `)`).
+   */
+  const visit = (node: AnyNode, statement: boolean): void => {
     if (node.type === 'Literal' && node.regex) {
       const patternStart = node.start + 1; // acorn's `pattern` is the literal's source between the slashes
-      for (const p of scanPattern(node.regex.pattern, true)) ctx.report('unsupported-regex', patternStart + p.at, p.message);
+      const pattern: string = node.regex.pattern;
+      for (const p of scanPattern(pattern, true)) {
+        // Espruino's literal ends at that `/`: when a `]` follows, that `]` is where it stops
+        const board =
+          p.message === MSG.slashInClass && statement && pattern[p.at + 1] === ']'
+            ? { text: SLASH_IN_CLASS_BOARD, offset: patternStart + p.at + 1 }
+            : undefined;
+        ctx.report('unsupported-regex', patternStart + p.at, p.message, undefined, board);
+      }
       const flagsStart = node.end - node.regex.flags.length;
       for (const f of scanFlags(node.regex.flags)) ctx.report('unsupported-regex', flagsStart + f.at, f.message);
     } else if ((node.type === 'NewExpression' || node.type === 'CallExpression') && isGlobalRegExp(ctx, node.callee)) {
@@ -86,9 +102,34 @@ export function checkRegex(ctx: RuleContext): void {
         for (const f of scanFlags(flagText)) if (f.flag === 'm' || f.flag === 'y') ctx.report('unsupported-regex', flags.start, f.message);
       }
     }
-    forEachChild(node, visit);
+    forEachChild(node, (child, field) => visit(child, headsStatement(node, field, statement)));
   };
-  visit(ctx.program);
+  visit(ctx.program, false);
+}
+
+function headsStatement(parent: AnyNode, field: string, parentHeads: boolean): boolean {
+  switch (parent.type) {
+    case 'Program':
+    case 'BlockStatement':
+      return field === 'body';
+    case 'SwitchCase':
+      return field === 'consequent';
+    case 'ExpressionStatement':
+      return parentHeads;
+    case 'VariableDeclaration':
+      // with several declarators the text after the first is not known to be the same
+      return parentHeads && parent.declarations.length === 1;
+    case 'VariableDeclarator':
+      return parentHeads && field === 'init';
+    case 'MemberExpression':
+      return parentHeads && field === 'object';
+    case 'CallExpression':
+      return parentHeads && field === 'callee';
+    case 'AssignmentExpression':
+      return parentHeads && field === 'right';
+    default:
+      return false;
+  }
 }
 
 function isGlobalRegExp(ctx: RuleContext, callee: AnyNode): boolean {
