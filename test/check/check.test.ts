@@ -141,6 +141,15 @@ describe('irqmon check (CLI)', () => {
     expect(err).toContain('6 Espruino incompatibilities in 1 of 1 file(s)');
   });
 
+  it('lists warnings but exits 0 when they are all there is', async () => {
+    const file = join(FIXTURES, 'bad-different-result.js');
+    expect(await run(file)).toBe(0);
+    expect(out.trim().split('\n').filter((l) => l.includes(': warning: '))).toHaveLength(5);
+    expect(out).toContain('1 file(s) checked: no Espruino incompatibilities (and 5 warning(s) to review)');
+    // the build and the virtual board ask for errors only
+    expect(checkSource(readFileSync(file, 'utf8'), file)).toEqual([]);
+  });
+
   it('exits 2 on an unreadable file or a syntax error, naming line:column', async () => {
     expect(await run(join(FIXTURES, 'no-such-file.js'))).toBe(2);
     expect(err).toContain('no-such-file.js: cannot read: no such file');
