@@ -87,6 +87,7 @@ export class NorFlash {
   private readonly rng: () => number;
   private armed: ArmedCut | undefined;
   private isDead = false;
+  private imageLoads = 0;
 
   constructor(board: BoardInfo, opts: { timing?: FlashTiming; image?: Uint8Array; rng?: () => number } = {}) {
     this.base = board.flash.addr;
@@ -205,6 +206,15 @@ export class NorFlash {
   loadImage(image: Uint8Array): void {
     if (image.length !== this.size) throw new Error(`Flash image is ${image.length} bytes, expected ${this.size}`);
     this.mem.set(image);
+    this.imageLoads++;
+  }
+
+  /**
+   * Differs whenever the contents may have changed since it was last read (every write or erase,
+   * torn or not, and every loadImage): lets readers keep what they parsed until then.
+   */
+  get contentVersion(): string {
+    return `${this.opCount}/${this.imageLoads}`;
   }
 
   /** Starts an operation; returns how many of its `words` land (all unless this op is torn). */
