@@ -9,14 +9,15 @@
  * lines. Each rate is also taken per CPU second of this process (process.cpuUsage), which leaves
  * out the time other processes on a shared machine took from it.
  *
- * Where the text path spent its time (CPU profile of this bench, 64 B chunks, `node --cpu-prof`):
- * of the Link's time, ~65% decoding frame strings (readFrameLine: hex8 formatting of the computed
- * CRC ~12%, a latin1 Buffer copy per line for zlib's CRC, the RegExp checks, split, base64 through
- * a string, a copy of the payload before msgpackr ~13%), ~20% splitting (a string concatenation
- * per chunk and two slices per line, escape-stripping regexes per line), the rest message events
- * and ~15% of the whole in the garbage collector. host/link/frame-decoder.ts and the byte splitter
- * in host/link/console-splitter.ts remove those; what is left is mostly msgpackr building the
- * message objects, one pass over the bytes to split and copy, one to check and decode.
+ * Where the text path spent its time (`node --cpu-prof` on this stream, 64 B chunks; shares of the
+ * Link's receive time): decoding frame strings 73% (readFrameLine 51%, of which hex8 formatting
+ * the computed CRC 12%; Buffer.from copies 15%: a latin1 copy of every line for zlib's CRC, base64
+ * through a string, the payload copied again for msgpackr; msgpackr 15%), splitting 19% (a string
+ * concatenation per chunk, two slices per line, escape-stripping regexes per line: classifyLine
+ * 12%), reading imported constants through tsx's getters 7%; the garbage collector took 12% of the
+ * whole process. host/link/frame-decoder.ts and the byte splitter in host/link/console-splitter.ts
+ * remove those; what is left is mostly msgpackr building the message objects (~25%), one pass
+ * over the bytes to split and copy, one to check, decode and CRC them.
  */
 import { RealClock } from '../host/clock/clock.ts';
 import { Link } from '../host/link/link.ts';

@@ -4,13 +4,14 @@
  * strings on the way. The string decoder stays the reference (and the board's code): this one is
  * the host's hot path, proven equal to it by test/host/frame-decoder.test.ts.
  *
- * Where the string path spent its time (CPU profile of the decoding bench, docs/performance.md):
- * hex8 formatting of the computed CRC, a latin1 Buffer copy of the line for zlib, the RegExp
- * checks, split(' '), base64 through a string, a copy of the payload before msgpackr, and the
- * garbage those left behind. Here: fields are found by scanning bytes, base64 is validated and
- * decoded with a table into one reused buffer, the CRC field is parsed to a number and compared
- * with a table CRC over the byte range, and msgpackr reads the reused buffer through a view of the
- * exact payload length (a view per length, made once: msgpackr caches its DataView on the view).
+ * The string path's costs (profile in bench/decoding.ts): hex8 formatting of the computed CRC, a
+ * latin1 Buffer copy of the line for zlib, the RegExp checks, split(' '), base64 through a string,
+ * a copy of the payload before msgpackr, and the garbage those left. Here a well-formed frame is
+ * read in one pass over its bytes: fields found by position, base64 validated and decoded with a
+ * table into one reused buffer, the CRC field parsed to a number and compared with a table CRC of
+ * the byte range, and msgpackr reads the reused buffer through a view of the exact payload length
+ * (a view per length, made once: msgpackr caches its DataView on the view). Only a refused line
+ * takes the ordered checks, for its reason.
  */
 import { Unpackr } from 'msgpackr';
 import { describeFrameRefusal, messageShapeError, checkMessageShape } from '../../shared/frame.ts';
