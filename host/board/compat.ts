@@ -14,6 +14,14 @@ export interface CompatError {
   hint: string;
 }
 
+/**
+ * Rules whose silent misbehaviour the board reproduces instead of refusing the program: the
+ * board's context runs Espruino's own RegExp engine (espruino-regexp.ts), so a pattern that
+ * silently fails to match on a board fails here too. A finding the board errors on (`board`
+ * text: `/[+/]/` is a syntax error there) is still refused.
+ */
+const REPRODUCED_HERE = new Set<string>(['unsupported-regex']);
+
 const cache = new Map<string, CompatError | null>();
 const CACHE_LIMIT = 256;
 
@@ -43,7 +51,7 @@ export function firstIncompatibility(code: string, file: string): CompatError | 
   if (hit !== undefined) return hit;
   let result: CompatError | null;
   try {
-    const findings = checkSource(code, file);
+    const findings = checkSource(code, file).filter((f) => f.board || !REPRODUCED_HERE.has(f.rule));
     result = findings.length ? errorFor(findings[0]) : null;
   } catch (e) {
     if (e instanceof SourceSyntaxError) result = { text: `SyntaxError: ${e.reason}`, line: e.line, column: e.column, hint: e.message };

@@ -6,6 +6,8 @@
  * side without calling into firmware code (getters are skipped, never invoked).
  */
 
+import { createEspruinoNumberFormat } from './espruino-number.ts';
+
 export const JSON_SOME_NEWLINES = 1;
 export const JSON_PRETTY = 4;
 export const JSON_LIMIT = 8;
@@ -16,8 +18,9 @@ const JSON_INDENT = 16384;
 
 const JSON_LIMIT_AMOUNT = 15;
 const JSON_LIMITED_AMOUNT = 5;
-const JSON_LIMIT_STRING_AMOUNT = 40;
-const JSON_LIMITED_STRING_AMOUNT = 17;
+// measured on 2v29: a 60-character string prints whole, 61 as 27 + " ... " + 27
+const JSON_LIMIT_STRING_AMOUNT = 60;
+const JSON_LIMITED_STRING_AMOUNT = 27;
 const JSON_ITEMS_ON_LINE_OBJECT = 4;
 const JSON_LIMIT_TEXT = ' ... ';
 
@@ -30,12 +33,11 @@ export const PRINT_FLAGS = JSON_SOME_NEWLINES | JSON_PRETTY | JSON_SHOW_DEVICES;
 /** Hidden property the context runtime puts on device objects (Serial1, USB...): their name. */
 export const DEVICE_TAG = '\u0000dev';
 
-/** Espruino prints about 12 significant digits: 0.1+0.2 is 0.3. */
+const espruinoNumbers = createEspruinoNumberFormat();
+
+/** Espruino's number text (ftoa_bounded: 0.1+0.2 is 0.3, 1/3 is 0.33333333333, 1e21 is 10e+20). */
 export function formatNumber(n: number): string {
-  if (Number.isNaN(n)) return 'NaN';
-  if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : '-Infinity';
-  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
-  return String(Number(n.toPrecision(12)));
+  return espruinoNumbers.toString(n);
 }
 
 function escapeChar(c: number): string {
@@ -71,7 +73,8 @@ export function quoteString(s: string): string {
 }
 
 function quoteKey(key: string, flags: number): string {
-  if (flags & JSON_DROP_QUOTES && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) return key;
+  // 2v29 drops the quotes of identifier-like keys without `$`, and of integer keys
+  if (flags & JSON_DROP_QUOTES && /^(?:[A-Za-z_][A-Za-z0-9_]*|\d+)$/.test(key)) return key;
   return quoteString(key);
 }
 
@@ -177,8 +180,8 @@ export function toEspruinoJSON(v: unknown, flags: number, globalObj?: object, se
 
 function ownValue(obj: object, key: string): { ok: boolean; value?: unknown } {
   const d = Object.getOwnPropertyDescriptor(obj, key);
-  if (!d || !d.enumerable) return { ok: false };
-  if (!('value' in d)) return { ok: true, value: undefined }; // accessor: never invoke firmware getters
+  // accessors are not printed (and never invoked: no firmware code runs from here)
+  if (!d || !d.enumerable || !('value' in d)) return { ok: false };
   return { ok: true, value: d.value };
 }
 
@@ -208,6 +211,15 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
       out += toEspruinoJSON(item, nflags, globalObj, seen);
       needNL = nextNL;
     }
+    // Other keys of an array (a RegExp match's index and input) follow its elements.
+    for (const key of Object.keys(arr)) {
+      if (/^\d+$/.test(key)) continue;
+      const item = ownValue(arr, key);
+      if (!item.ok) continue;
+      out += (length || key !== Object.keys(arr)[0] ? (pretty ? ', ' : ',') : '');
+      if (flags & JSON_SOME_NEWLINES && needsNewLine(item.value)) out += newLine(nflags);
+      out += quoteKey(key, flags) + (pretty ? ': ' : ':') + toEspruinoJSON(item.value, nflags, globalObj, seen);
+    }
     if (needNL) out += newLine(flags);
     return out + (pretty ? ' ]' : ']');
   }
@@ -233,6 +245,9 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
     const dev = deviceName(v);
     if (dev) return dev;
   }
+  if (tag === 'Date') return 'Date: ' + espruinoDateString(v as Date);
+  // Espruino's built-in objects are native functions: `Math` prints as one
+  if (globalObj && isNativeObject(v, globalObj)) return 'function () { [native code] }';
   let out = '';
   if (flags & JSON_SHOW_OBJECT_NAMES && globalObj) {
     const proto = Object.getPrototypeOf(v);
@@ -250,7 +265,7 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
   }
   if (tag === 'Error') return errorJSON(v);
   const keys = Object.keys(v);
-  if (keys.length === 0) return out + '{ }';
+  if (!keys.some((k) => ownValue(v, k).ok)) return out + (pretty ? '{  }' : '{}');
   out += pretty ? '{ ' : '{';
   let first = true;
   let needNL = false;
@@ -293,6 +308,28 @@ function errorJSON(e: object): string {
   const m = Object.getOwnPropertyDescriptor(e, 'message');
   const text = m && 'value' in m && m.value !== undefined ? `${cls}: ${String(m.value)}` : cls;
   return `${cls}: ${text}`;
+}
+
+const NATIVE_OBJECTS = ['Math', 'JSON', 'E'];
+
+function isNativeObject(v: object, globalObj: object): boolean {
+  for (const name of NATIVE_OBJECTS) {
+    const d = Object.getOwnPropertyDescriptor(globalObj, name);
+    if (d && 'value' in d && d.value === v) return true;
+  }
+  return false;
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** Date.prototype.toString on Espruino: `Thu Jan 1 1970 00:00:00 GMT+0000` (the board's clock is UTC). */
+export function espruinoDateString(d: Date): string {
+  const t = Date.prototype.getTime.call(d);
+  if (Number.isNaN(t)) return 'Invalid Date';
+  const u = new Date(t);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${DAYS[u.getUTCDay()]} ${MONTHS[u.getUTCMonth()]} ${u.getUTCDate()} ${u.getUTCFullYear()} ${p2(u.getUTCHours())}:${p2(u.getUTCMinutes())}:${p2(u.getUTCSeconds())} GMT+0000`;
 }
 
 /** print()/console.log(): strings as they are, everything else as JSON, joined by spaces. */

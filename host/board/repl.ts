@@ -11,7 +11,7 @@ import * as acorn from 'acorn';
 export interface ReplHost {
   /** Raw bytes to the console (latin1 string). */
   write(s: string): void;
-  /** Run a complete line. `echo`: print `=result` (false for DLE lines). */
+  /** Run a complete line. `echo`: print `=result` if echo is on after it ran (false for DLE lines). */
   execute(code: string, echo: boolean): void;
   /** A complete DLE SOH packet (2v25+ packet protocol): `type` is the top 3 bits of the header. */
   packet?(type: number, data: string): void;
@@ -35,13 +35,38 @@ const enum Esc {
   Had27_79,
 }
 
+/** Words after which a `/` starts a RegExp literal (they cannot end an expression). */
+const REGEX_AFTER_WORDS = new Set(['return', 'typeof', 'instanceof', 'in', 'of', 'new', 'delete', 'void', 'throw', 'case', 'do', 'else']);
+
 /** Counts open brackets the way Espruino's lexer-based jsiCountBracketsInInput does. */
 export function countBrackets(code: string): number {
   let depth = 0;
   let i = 0;
   const n = code.length;
+  // Did the last token end a value (so a `/` divides) or not (so a `/` starts a RegExp)?
+  let afterValue = false;
   while (i < n) {
     const c = code[i];
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (/[A-Za-z0-9_$]/.test(c)) {
+      let j = i;
+      while (j < n && /[A-Za-z0-9_$.]/.test(code[j])) j++;
+      afterValue = !REGEX_AFTER_WORDS.has(code.slice(i, j));
+      i = j;
+      continue;
+    }
+    if (c === '/' && code[i + 1] !== '/' && code[i + 1] !== '*' && !afterValue) {
+      // Espruino's lexer ends a RegExp literal at the next unescaped `/`, even inside a class.
+      i++;
+      while (i < n && code[i] !== '/' && code[i] !== '\n') i += code[i] === '\\' ? 2 : 1;
+      i++;
+      while (i < n && /[a-z]/.test(code[i])) i++;
+      afterValue = true;
+      continue;
+    }
     if (c === '/' && code[i + 1] === '/') {
       while (i < n && code[i] !== '\n') i++;
       continue;
@@ -52,6 +77,7 @@ export function countBrackets(code: string): number {
       i = end + 2;
       continue;
     }
+    afterValue = c === ')' || c === ']' || c === '"' || c === "'" || c === '`';
     if (c === '"' || c === "'") {
       i++;
       while (i < n && code[i] !== c && code[i] !== '\n') i += code[i] === '\\' ? 2 : 1;
@@ -238,7 +264,8 @@ export class Repl {
     this.line = '';
     this.cursor = 0;
     try {
-      this.host.execute(code, echo);
+      // not a DLE line: the host shows the result if echo is on once the line has run
+      this.host.execute(code, !this.echoOffForLine);
     } finally {
       this.echoOffForLine = false;
     }

@@ -179,7 +179,6 @@ export class VirtualBoard extends EventEmitter {
   private serial1Ready = false;
   private eventBytes = 0;
   private timers = new Map<number, BoardTimer>();
-  private nextTimerId = 1;
   private wakeHandle: TimerHandle | undefined;
   private wakeAt = Infinity;
   private idleHandle: TimerHandle | undefined;
@@ -491,7 +490,6 @@ export class VirtualBoard extends EventEmitter {
       },
     );
     this.ctx = ctx;
-    this.nextTimerId = 1;
     this.codeBlocks = 0;
   }
 
@@ -1135,7 +1133,8 @@ export class VirtualBoard extends EventEmitter {
     if (/function|=>/.test(code)) this.codeBlocks += Math.ceil(code.length / this.profile.codeBytesPerBlockInRam);
     this.replCode = code;
     const r = this.runJs(() => ctx.runCode(code, 'REPL', this.codeTimeout()), { repl: true });
-    if (r.ok && echo && this.ctx === ctx && this.boardState === 'running' && !this.halted) {
+    // echo(0)/echo(1) on this very line decide whether its result is shown
+    if (r.ok && echo && this.repl.echo && this.ctx === ctx && this.boardState === 'running' && !this.halted) {
       // Espruino prints its last statement's value, not V8's completion value (repl.ts).
       const how = espruinoLineValue(code);
       let value = how.kind === 'completion' ? r.value : undefined;
@@ -1427,7 +1426,9 @@ export class VirtualBoard extends EventEmitter {
   }
 
   private addTimer(ms: number, interval: boolean): number {
-    const id = this.nextTimerId++;
+    // Espruino appends to its timer array: one past the highest id in use, 1 when none is
+    let id = 1;
+    for (const k of this.timers.keys()) if (k >= id) id = k + 1;
     const period = Math.max(0.1, Number.isFinite(ms) ? ms : 0);
     this.timers.set(id, { id, due: this.clock.now() + period, period, interval });
     this.scheduleWake();

@@ -104,7 +104,8 @@ export function spawnEspruino(opts: SpawnOptions = {}): SpawnedEspruino {
 /** Sentinel printed after each input; unlikely in any reply. */
 export const MARK = '\u0001@end@\u0001';
 export const SENTINEL_LINE = `\x10print("\\x01@end@\\x01")\n`;
-export const MARK_REPLY = MARK + '\r\n>';
+/** The marker line; a prompt follows it unless echo is off. */
+export const MARK_LINE = MARK + '\r\n';
 
 export interface SendOptions {
   /** Extra ms to wait after the reply went quiet before the sentinel (timers, async output). */
@@ -249,13 +250,13 @@ export class EspruinoRepl {
   }
 
   private async collectToMark(timeoutMs: number): Promise<string> {
-    const ok = await this.waitUntil(() => this.out.includes(MARK_REPLY), timeoutMs);
+    const ok = await this.waitUntil(() => this.out.includes(MARK_LINE), timeoutMs);
+    // the prompt after the marker (none while echo is off) belongs to the marker
+    if (ok && this.out.endsWith(MARK_LINE)) await this.waitUntil(() => !this.out.endsWith(MARK_LINE), 30);
     const all = this.out;
     this.out = '';
     if (!ok) return all + '\n[no prompt within ' + timeoutMs + ' ms]';
-    const at = all.lastIndexOf(MARK_REPLY);
-    // The marker line: the prompt was on screen, so the print goes straight after it.
-    return all.slice(0, at);
+    return all.slice(0, all.lastIndexOf(MARK_LINE));
   }
 
   /** Sends bytes and collects output until it goes quiet for quietMs (no sentinel). */

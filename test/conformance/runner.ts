@@ -13,7 +13,7 @@
 import { VirtualClock } from '../../host/clock/clock.ts';
 import { VirtualBoard } from '../../host/board/index.ts';
 import type { ProfileName } from '../../host/board/profiles.ts';
-import { EspruinoRepl, MARK_REPLY, SENTINEL_LINE, findEspruino, type EspruinoBuild } from '../../host/espruino/interpreter.ts';
+import { EspruinoRepl, MARK_LINE, SENTINEL_LINE, findEspruino, type EspruinoBuild } from '../../host/espruino/interpreter.ts';
 import { apartReason, type CorpusGroup, type CorpusInput } from './corpus.ts';
 
 export interface Pair {
@@ -135,11 +135,12 @@ class BoardSession {
     } else {
       this.board.consoleWrite(text + SENTINEL_LINE);
     }
-    const ok = await this.until(() => this.out.includes(MARK_REPLY), 20_000, 2);
+    const ok = await this.until(() => this.out.includes(MARK_LINE), 20_000, 2);
+    if (ok) await this.clock.sleep(5); // the prompt after the marker, if echo is on
     const all = this.out;
     this.out = '';
     if (!ok) return all + `\n[no prompt within 20000 ms of board time; state ${this.board.state}]`;
-    return all.slice(0, all.lastIndexOf(MARK_REPLY));
+    return all.slice(0, all.lastIndexOf(MARK_LINE));
   }
 
   stop(): void {
