@@ -65,8 +65,11 @@ function putNumber(v: number): void {
   }
 }
 
-/** UTF-8 bytes of a string (surrogate pairs joined; a lone surrogate becomes U+FFFD). */
-function utf8(s: string): number[] {
+/**
+ * A string as UTF-8 (surrogate pairs joined; a lone surrogate becomes U+FFFD). One function with
+ * its writer: every function costs the board blocks for as long as the firmware runs.
+ */
+function putString(s: string): void {
   const b = [];
   for (let i = 0; i < s.length; i++) {
     let c = s.charCodeAt(i);
@@ -86,11 +89,6 @@ function utf8(s: string): number[] {
     b.push(((0xff80 >> n) & 255) | (c >> (6 * n)));
     while (n--) b.push(0x80 | ((c >> (6 * n)) & 63));
   }
-  return b;
-}
-
-function putString(s: string): void {
-  const b = utf8(s);
   head(b.length, 0xa0, 32, 0xd9);
   putBytes(b);
 }
@@ -178,8 +176,8 @@ function getValue(depth: number): any {
   let len = b & 15;
   if (b < 0x80) return b;
   if (b >= 0xe0) return b - 256;
-  if (b < 0x90) return getMap(len, depth);
-  if (b < 0xa0) return getArray(len, depth);
+  if (b < 0x90) return getList(len, depth, true);
+  if (b < 0xa0) return getList(len, depth);
   if (b < 0xc0) return getString(b & 31);
   if (b === 0xc0) return null;
   if ((b | 1) === 0xc3) return b === 0xc3; // 0xc2 false, 0xc3 true
@@ -197,24 +195,21 @@ function getValue(depth: number): any {
   if (b >= 0xd0 && b <= 0xd3) return int(1 << (b - 0xd0), true);
   if (b >= 0xd9 && b <= 0xdb) return getString(int(1 << (b - 0xd9)));
   len = b & 1 ? 4 : 2;
-  if ((b | 1) === 0xdd) return getArray(int(len), depth); // 0xdc, 0xdd
-  if ((b | 1) === 0xdf) return getMap(int(len), depth); // 0xde, 0xdf
+  if ((b | 1) === 0xdd) return getList(int(len), depth); // 0xdc, 0xdd
+  if ((b | 1) === 0xdf) return getList(int(len), depth, true); // 0xde, 0xdf
   return fail('unsupported type byte 0x' + b.toString(16) + ' at byte ' + (at - 1));
 }
 
-function getArray(len: number, depth: number): any[] {
-  const a = [];
-  while (len--) a.push(getValue(depth + 1));
-  return a;
-}
-
-function getMap(len: number, depth: number): any {
-  const m: any = {};
+/** An array (`map` false) or a map of `len` entries. */
+function getList(len: number, depth: number, map?: boolean): any {
+  const a: any = map ? {} : [];
   while (len--) {
-    const k = getValue(depth + 1);
-    m[String(k)] = getValue(depth + 1);
+    if (map) {
+      const k = getValue(depth + 1);
+      a[String(k)] = getValue(depth + 1);
+    } else a.push(getValue(depth + 1));
   }
-  return m;
+  return a;
 }
 
 /** Decodes exactly one value filling all of `bytes`; throws Error('msgpack: ...') otherwise. */
