@@ -127,16 +127,15 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
   let erases = 0;
   let compactions = 0;
 
-  const read = (page: number, off: number, len: number) => store.read(page, off, len);
   const readRecord = (page: number, off: number): Uint8Array =>
-    read(page, off, recordSize(recordBodyLength(read(page, off, RECORD_HEADER_SIZE))));
+    store.read(page, off, recordSize(recordBodyLength(store.read(page, off, RECORD_HEADER_SIZE))));
 
   /** True when the page is all 0xFF from `off` to its end (compares CRCs: E.CRC32 is native). */
   const erasedFrom = (page: number, off: number): boolean => {
     while (off < pageSize) {
       const n = Math.min(CHUNK - (off % CHUNK), pageSize - off);
       // The erased pattern is made per chunk: held for good it cost ~20 blocks of board RAM.
-      if (crc32(read(page, off, n)) !== crc32(new Uint8Array(n).fill(255))) return false;
+      if (crc32(store.read(page, off, n)) !== crc32(new Uint8Array(n).fill(255))) return false;
       off += n;
     }
     return true;
@@ -150,7 +149,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     const s = { end: 0, last: 0, full: -1, fault: -1, faultSeq: 0, bad: 0 };
     let off = 0;
     while (off + RECORD_HEADER_SIZE <= pageSize) {
-      const h = read(page, off, RECORD_HEADER_SIZE);
+      const h = store.read(page, off, RECORD_HEADER_SIZE);
       let status = checkHeader(h, pageSize - off);
       if (status === REC_END) break;
       let len = 0;
@@ -322,7 +321,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     maintain: maintain,
 
     rawCheckpoint(): Uint8Array {
-      return state === null ? new Uint8Array(0) : read(active, chainStart, cursor - chainStart);
+      return state === null ? new Uint8Array(0) : store.read(active, chainStart, cursor - chainStart);
     },
 
     rawFault(): Uint8Array | null {
