@@ -11,7 +11,9 @@
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { DEVICE_TAG } from './espruino-format.ts';
-import { ESPRUINO_REGEXP_SOURCE, rewriteRegExpLiterals } from './espruino-regexp.ts';
+import { ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
+import { ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
+import { rewriteForEspruino } from './espruino-loader.ts';
 
 const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
 const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runtime' });
@@ -76,17 +78,6 @@ const ESPRUINO_BEHAVIOUR = `
   };
   // a typed array's slice() returns a plain Array
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
-  // numbers print with ~12 significant digits, also in JSON: 0.1+0.2 gives 0.3
-  var short = function (x) { return typeof x === 'number' && isFinite(x) && floor(x) !== x ? Number(x.toPrecision(12)) : x; };
-  var numToString = Number.prototype.toString;
-  define(Number.prototype, 'toString', function (radix) {
-    return radix === undefined || radix === 10 ? numToString.call(short(+this)) : numToString.call(this, radix);
-  });
-  var stringify = JSON.stringify;
-  define(JSON, 'stringify', function (value, replacer, space) {
-    if (replacer && typeof replacer !== 'function') return stringify(value, replacer, space);
-    return stringify(value, function (k, v) { return short(replacer ? replacer.call(this, k, v) : v); }, space);
-  });
   // Math.round(-1.5) is -2
   define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
   // Espruino has an InternalError class (V8 does not)
@@ -217,6 +208,8 @@ export class EspruinoContext {
     code.push(ESPRUINO_BEHAVIOUR);
     // Espruino's own RegExp engine and String#match/replace/split (limit ignored) on top of it
     code.push(ESPRUINO_REGEXP_SOURCE);
+    // Espruino's number printing: toString/toFixed, String(n), join, JSON.stringify
+    code.push(ESPRUINO_NUMBER_SOURCE);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);
@@ -274,7 +267,7 @@ export class EspruinoContext {
 
   /** Compiles and runs program text. Throws ScriptTimeout when the code did not return in time. */
   runCode(code: string, filename: string, timeoutMs: number): unknown {
-    const script = new vm.Script(rewriteRegExpLiterals(code), { filename });
+    const script = new vm.Script(rewriteForEspruino(code), { filename });
     return this.runScript(script, timeoutMs);
   }
 

@@ -12,7 +12,6 @@
  * reference to anything outside their own body. The context evaluates their source text
  * (ESPRUINO_REGEXP_SOURCE). Host code (tests, the checker) can call them directly too.
  */
-import { Parser, tokTypes } from 'acorn';
 
 /** What one match attempt found: the match and its groups as [start, end) offsets. */
 export interface EspruinoMatch {
@@ -588,79 +587,3 @@ export const ESPRUINO_REGEXP_SOURCE =
 
 /** The context global that literals are rewritten to call (non-enumerable, set up with the context). */
 export const LITERAL_REGEXP_NAME = '\u0275RegExp';
-
-/**
- * Regex literals made into Espruino RegExp objects: `/ab+c/gi` becomes a call making the
- * RegExp object Espruino's lexer makes (source as written between the slashes, `flags` only when
- * there are flags). V8 would otherwise compile each literal into its own RegExp, and refuse
- * patterns Espruino takes (`a**`, `(`). Line numbers are kept; columns after a literal on its
- * line shift. Code that does not parse is returned unchanged for V8 to report. Results are
- * cached: a board loads the same boot code at every reset.
- */
-const rewriteCache = new Map<string, string>();
-/**
- * acorn, lexing regex literals as Espruino's lexer does: the literal ends at the first unescaped
- * `/`, class or not (so `/[a/]/` is the literal `[a` and then a syntax error, as on a board), and
- * the pattern is not validated against V8's grammar.
- */
-interface LexerInternals {
-  pos: number;
-  input: string;
-  raise(pos: number, message: string): never;
-  readWord1(): string;
-  finishToken(type: unknown, value: unknown): void;
-}
-const LiteralParser = Parser.extend(
-  (Base) =>
-    class extends (Base as any) {
-      readRegexp(this: LexerInternals): void {
-        const start = this.pos;
-        let escaped = false;
-        for (;;) {
-          if (this.pos >= this.input.length) this.raise(start, 'Unterminated regular expression');
-          const ch = this.input.charCodeAt(this.pos);
-          if (ch === 10 || ch === 13 || ch === 0x2028 || ch === 0x2029) this.raise(start, 'Unterminated regular expression');
-          if (!escaped && ch === 47) break;
-          escaped = !escaped && ch === 92;
-          this.pos++;
-        }
-        const pattern = this.input.slice(start, this.pos);
-        this.pos++;
-        const flags = this.readWord1();
-        this.finishToken(tokTypes.regexp, { pattern, flags, value: null });
-      }
-    } as unknown as typeof Parser,
-);
-const REWRITE_CACHE_MAX = 64;
-
-export function rewriteRegExpLiterals(code: string): string {
-  if (code.indexOf('/') < 0) return code;
-  const hit = rewriteCache.get(code);
-  if (hit !== undefined) return hit;
-  const pieces: string[] = [];
-  let last = 0;
-  try {
-    LiteralParser.parse(code, {
-      ecmaVersion: 'latest',
-      sourceType: 'script',
-      allowReturnOutsideFunction: true,
-      allowHashBang: true,
-      onToken(t) {
-        if (t.type.label !== 'regexp') return;
-        const text = code.slice(t.start, t.end);
-        const slash = text.lastIndexOf('/');
-        const body = text.slice(1, slash);
-        const flags = text.slice(slash + 1);
-        pieces.push(code.slice(last, t.start));
-        pieces.push(LITERAL_REGEXP_NAME + '(' + JSON.stringify(body) + (flags ? ',' + JSON.stringify(flags) : '') + ')');
-        last = t.end;
-      },
-    });
-  } catch {
-    return code;
-  }
-  const out = pieces.length ? pieces.join('') + code.slice(last) : code;
-  if (rewriteCache.size >= REWRITE_CACHE_MAX) rewriteCache.delete(rewriteCache.keys().next().value as string);
-  rewriteCache.set(code, out);
-  return out;
-}

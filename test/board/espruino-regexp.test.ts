@@ -4,7 +4,8 @@
  * Patterns are written as literals (the board rewrites them) and through `new RegExp`.
  */
 import { describe, expect, it } from 'vitest';
-import { createEspruinoRegExpEngine, rewriteRegExpLiterals } from '../../host/board/espruino-regexp.ts';
+import { createEspruinoRegExpEngine } from '../../host/board/espruino-regexp.ts';
+import { rewriteForEspruino } from '../../host/board/espruino-loader.ts';
 import { findInterpreter, lit, runOnBoard, runOnInterpreter } from './espruino-differential.ts';
 
 /** [pattern, flags, inputs]: each pattern runs against each input with every method. */
@@ -195,9 +196,9 @@ describe('Espruino RegExp on the board', () => {
   });
 
   it('rewrites literals only where the tokenizer sees a regex', () => {
-    expect(rewriteRegExpLiterals('var a = 4 / 2 / 1; var r = /x\\/y/gi;')).toBe('var a = 4 / 2 / 1; var r = \u0275RegExp("x\\\\/y","gi");');
-    expect(rewriteRegExpLiterals('s.replace(/a**/, "")')).toBe('s.replace(\u0275RegExp("a**"), "")');
-    expect(rewriteRegExpLiterals('var x = "/a/"; // /b/')).toBe('var x = "/a/"; // /b/');
-    expect(rewriteRegExpLiterals('this is ( not js /a/')).toBe('this is ( not js /a/');
+    expect(rewriteForEspruino('var a = 4 / 2 / 1; var r = /x\\/y/gi;')).toBe('var a = 4 / 2 / 1; var r = \u0275RegExp("x\\\\/y","gi");');
+    expect(rewriteForEspruino('s.replace(/a**/, "")')).toBe('s.replace(\u0275RegExp("a**"), "")');
+    expect(rewriteForEspruino('var x = "/a/"; // /b/')).toBe('var x = "/a/"; // /b/');
+    expect(rewriteForEspruino('this is ( not js /a/')).toBe('this is ( not js /a/');
   });
 });

@@ -194,7 +194,7 @@ describe('built-ins that behave as on Espruino', () => {
     expect(await value(r, 'Array.isArray(new Uint8Array([1,2,3]).slice(1))')).toBe('true');
     expect(await value(r, '"a,b,c".split(",", 1).length')).toBe('3');
     expect(await value(r, 'Math.round(-1.5) + " " + Math.round(2.5)')).toBe('-2 3');
-    expect(await value(r, 'JSON.stringify({a: 0.1 + 0.2, b: [1/3]}) + " " + (0.1 + 0.2).toString()')).toBe('{"a":0.3,"b":[0.333333333333]} 0.3');
+    expect(await value(r, 'JSON.stringify({a: 0.1 + 0.2, b: [1/3]}) + " " + (0.1 + 0.2).toString()')).toBe('{"a":0.3,"b":[0.33333333333]} 0.3'); // measured on 2v29: 11 digits after the point
     expect(await value(r, '(function(){ try { null.x; } catch (e) { return typeof e.name + " " + String(new TypeError("t")); } })()')).toBe('undefined TypeError: t');
   });
 });

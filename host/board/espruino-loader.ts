@@ -1,0 +1,183 @@
+/**
+ * What the board does to program text before V8 compiles it, so that the parts of the language
+ * V8 would handle itself behave as on Espruino:
+ *
+ * - regex literals become Espruino RegExp objects: `/ab+c/gi` -> `ɵRegExp("ab+c","gi")` (the body
+ *   as written between the slashes, as Espruino's lexer keeps it; see espruino-regexp.ts). The
+ *   literal ends at the first unescaped `/`, class or not, as Espruino lexes it.
+ * - numbers turned into text by a template literal or a `+` with a string literal (or template)
+ *   on one side use Espruino's printing: `${x}` -> `${ɵstr(x)}`, `"t=" + x` -> `ɵcat("t=", x)`
+ *   (see espruino-number.ts). A `+` between two values of unknown type is left to V8.
+ *
+ * Line numbers are kept; columns after a rewrite on the same line shift. Code acorn cannot parse
+ * is returned unchanged (V8 then reports the syntax error). Results are cached: a board loads the
+ * same boot code at every reset.
+ */
+import { Parser, tokTypes } from 'acorn';
+import { LITERAL_REGEXP_NAME } from './espruino-regexp.ts';
+
+export const STR_NAME = '\u0275str';
+export const CAT_NAME = '\u0275cat';
+
+interface LexerInternals {
+  pos: number;
+  input: string;
+  raise(pos: number, message: string): never;
+  readWord1(): string;
+  finishToken(type: unknown, value: unknown): void;
+}
+
+/** acorn, lexing regex literals as Espruino does and not validating them against V8's grammar. */
+const EspruinoParser = Parser.extend(
+  (Base) =>
+    class extends (Base as any) {
+      readRegexp(this: LexerInternals): void {
+        const start = this.pos;
+        let escaped = false;
+        for (;;) {
+          if (this.pos >= this.input.length) this.raise(start, 'Unterminated regular expression');
+          const ch = this.input.charCodeAt(this.pos);
+          if (ch === 10 || ch === 13 || ch === 0x2028 || ch === 0x2029) this.raise(start, 'Unterminated regular expression');
+          if (!escaped && ch === 47) break;
+          escaped = !escaped && ch === 92;
+          this.pos++;
+        }
+        const pattern = this.input.slice(start, this.pos);
+        this.pos++;
+        const flags = this.readWord1();
+        this.finishToken(tokTypes.regexp, { pattern, flags, value: null });
+      }
+    } as unknown as typeof Parser,
+);
+
+interface AnyNode {
+  type: string;
+  start: number;
+  end: number;
+  [k: string]: unknown;
+}
+
+interface Edit {
+  pos: number;
+  /** characters removed at pos */
+  del: number;
+  text: string;
+  /**
+   * order among edits at one position: closers (inner nodes first), then openers (outer nodes
+   * first), then replacements (a `+` right after a closed operand, a literal right after an opener)
+   */
+  rank: number;
+}
+
+const CLOSE = 0;
+const OPEN = 3e9;
+const REPLACE = 4e9;
+
+const cache = new Map<string, string>();
+const CACHE_MAX = 64;
+
+export function rewriteForEspruino(code: string): string {
+  // nothing to rewrite without a slash, a backquote or a quote
+  if (!/[/`'"]/.test(code)) return code;
+  const hit = cache.get(code);
+  if (hit !== undefined) return hit;
+  let out = code;
+  try {
+    const ast = EspruinoParser.parse(code, {
+      ecmaVersion: 'latest',
+      sourceType: 'script',
+      allowReturnOutsideFunction: true,
+      allowHashBang: true,
+      preserveParens: true,
+    }) as unknown as AnyNode;
+    const edits: Edit[] = [];
+    collect(ast, code, edits);
+    if (edits.length) out = apply(code, edits);
+  } catch {
+    out = code;
+  }
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
+  cache.set(code, out);
+  return out;
+}
+
+function unparen(n: AnyNode): AnyNode {
+  while (n.type === 'ParenthesizedExpression') n = n.expression as AnyNode;
+  return n;
+}
+
+/** Does the expression certainly give a string (so `+` with it is a concatenation)? */
+function stringy(n: AnyNode): boolean {
+  n = unparen(n);
+  if (n.type === 'Literal') return typeof n.value === 'string' && !n.regex;
+  if (n.type === 'TemplateLiteral') return true;
+  if (n.type === 'BinaryExpression' && n.operator === '+') return stringy(n.left as AnyNode) || stringy(n.right as AnyNode);
+  return false;
+}
+
+/** The `+` between two operands, skipping comments. */
+function operatorAt(code: string, from: number, to: number): number {
+  for (let i = from; i < to; i++) {
+    const c = code[i];
+    if (c === '/' && code[i + 1] === '/') {
+      while (i < to && code[i] !== '\n') i++;
+    } else if (c === '/' && code[i + 1] === '*') {
+      const e = code.indexOf('*/', i + 2);
+      i = e < 0 ? to : e + 1;
+    } else if (c === '+') return i;
+  }
+  return -1;
+}
+
+function collect(node: AnyNode, code: string, edits: Edit[]): void {
+  const span = node.end - node.start;
+  if (node.type === 'Literal' && node.regex) {
+    const text = code.slice(node.start, node.end);
+    const slash = text.lastIndexOf('/');
+    const body = text.slice(1, slash);
+    const flags = text.slice(slash + 1);
+    edits.push({ pos: node.start, del: span, text: LITERAL_REGEXP_NAME + '(' + JSON.stringify(body) + (flags ? ',' + JSON.stringify(flags) : '') + ')', rank: REPLACE });
+    return;
+  }
+  if (node.type === 'TaggedTemplateExpression') (node.quasi as { _tagged?: boolean })._tagged = true;
+  if (node.type === 'TemplateLiteral' && !isTagged(node)) {
+    for (const e of node.expressions as AnyNode[]) {
+      const es = e.end - e.start;
+      edits.push({ pos: e.start, del: 0, text: STR_NAME + '(', rank: OPEN - es });
+      edits.push({ pos: e.end, del: 0, text: ')', rank: CLOSE + es });
+    }
+  }
+  if (node.type === 'BinaryExpression' && node.operator === '+' && stringy(node)) {
+    const left = node.left as AnyNode;
+    const right = node.right as AnyNode;
+    const op = operatorAt(code, left.end, right.start);
+    if (op >= 0) {
+      edits.push({ pos: node.start, del: 0, text: CAT_NAME + '(', rank: OPEN - span });
+      edits.push({ pos: op, del: 1, text: ',', rank: REPLACE });
+      edits.push({ pos: node.end, del: 0, text: ')', rank: CLOSE + span });
+    }
+  }
+  for (const key in node) {
+    if (key === 'type' || key === 'start' || key === 'end' || key === 'loc' || key === 'range') continue;
+    const v = node[key] as unknown;
+    if (Array.isArray(v)) {
+      for (const c of v) if (c && typeof c === 'object' && typeof (c as AnyNode).type === 'string') collect(c as AnyNode, code, edits);
+    } else if (v && typeof v === 'object' && typeof (v as AnyNode).type === 'string') collect(v as AnyNode, code, edits);
+  }
+}
+
+/** A tagged template hands its raw parts and values to the tag: leave it alone. */
+function isTagged(node: AnyNode): boolean {
+  return (node as { _tagged?: boolean })._tagged === true;
+}
+
+function apply(code: string, edits: Edit[]): string {
+  edits.sort((a, b) => a.pos - b.pos || a.rank - b.rank);
+  let out = '';
+  let last = 0;
+  for (const e of edits) {
+    out += code.slice(last, e.pos) + e.text;
+    last = e.pos + e.del;
+  }
+  return out + code.slice(last);
+}
