@@ -24,7 +24,8 @@
     // the firmware's CRC checks at every boot a tenth of a fault campaign's CPU.
     if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) {
       var text = '';
-      for (var k = 0; k < data.length; k += 4096) text += String.fromCharCode.apply(null, data.subarray(k, k + 4096));
+      // (end clamped here: the board's subarray, like Espruino's, does not clamp it)
+      for (var k = 0; k < data.length; k += 4096) text += String.fromCharCode.apply(null, data.subarray(k, Math.min(k + 4096, data.length)));
       return text;
     }
     if (typeof data.length === 'number') {
@@ -209,11 +210,21 @@
     error: G.print,
     debug: G.print,
   };
+  function typeName(v) {
+    if (v === undefined) return 'undefined';
+    if (v === null) return 'null';
+    if (typeof v === 'number') return 'Number';
+    if (typeof v === 'boolean') return 'Boolean';
+    if (typeof v === 'function') return 'Function';
+    return 'Object';
+  }
   G.btoa = function (s) {
+    if (typeof s !== 'string' && !(s && typeof s === 'object' && typeof s.length === 'number')) throw new Error('Expecting String or Array, got ' + typeName(s));
     return host('btoa', toBin(s));
   };
   G.atob = function (s) {
-    return host('atob', String(s));
+    if (typeof s !== 'string') throw new Error('Expecting String, got ' + typeName(s));
+    return host('atob', s);
   };
   G.echo = function (on) {
     host('echo', !!on);
@@ -235,6 +246,8 @@
     return s ? s.split(',') : [];
   };
   E.CRC32 = function (data) {
+    // 2v29 answers undefined for what is no string, array or object (nothing, a number, a boolean)
+    if (data === undefined || data === null || typeof data === 'number' || typeof data === 'boolean') return undefined;
     return host('crc32', toBin(data));
   };
   E.toUint8Array = function () {
@@ -269,6 +282,7 @@
   G.E = E;
 
   // ---- modules ------------------------------------------------------------------------------
+  var NATIVE = '\u0000native';
   var Flash = {
     getFree: function () {
       return host('flash', 'getFree');
@@ -347,10 +361,12 @@
     },
     debug: function () {},
   };
+  defineHidden(Flash, NATIVE, true);
+  defineHidden(Storage, NATIVE, true);
   G.require = function (name) {
     if (name === 'Flash') return Flash;
     if (name === 'Storage') return Storage;
-    throw new Error('Module ' + name + ' not found');
+    throw new Error('Module "' + name + '" not found');
   };
 
   // ---- process, memory, registers -------------------------------------------------------------

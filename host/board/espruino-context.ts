@@ -13,7 +13,7 @@ import vm from 'node:vm';
 import { DEVICE_TAG } from './espruino-format.ts';
 import { ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
 import { ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
-import { rewriteForEspruino } from './espruino-loader.ts';
+import { originalColumn, rewriteForEspruino, rewriteForEspruinoMapped, type Rewritten } from './espruino-loader.ts';
 
 const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
 const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runtime' });
@@ -78,6 +78,49 @@ const ESPRUINO_BEHAVIOUR = `
   };
   // a typed array's slice() returns a plain Array
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
+  // String#indexOf matches a needle that runs off the end of the string when what is left
+  // matches: "bad value".indexOf("emory") is 8, "abc=".indexOf("===") is 3 (FACTS 1)
+  var indexOf = String.prototype.indexOf;
+  define(String.prototype, 'indexOf', function (needle, from) {
+    var s = String(this);
+    var n = String(needle);
+    var i = from === undefined ? 0 : Math.max(0, from | 0);
+    if (!n.length) return indexOf.call(s, n, i);
+    for (; i < s.length; i++) {
+      var j = 0;
+      while (j < n.length && i + j < s.length && s.charCodeAt(i + j) === n.charCodeAt(j)) j++;
+      if (j === n.length || i + j === s.length) return i;
+    }
+    return -1;
+  });
+  // TypedArray#subarray does not clamp its end: past the buffer it reads zeros (FACTS 1). A V8
+  // view cannot reach past its buffer, so that case is a zero-padded copy.
+  var subarray = typedProto.subarray;
+  define(typedProto, 'subarray', function (begin, end) {
+    var len = this.length;
+    if (end === undefined || end <= len || begin < 0 || end < 0) return subarray.call(this, begin, end);
+    var b = begin === undefined ? 0 : begin | 0;
+    var out = new this.constructor(Math.max(0, (end | 0) - b));
+    for (var k = b; k < len; k++) out[k - b] = this[k];
+    return out;
+  });
+  // a typed array's filter() gives a plain Array
+  var arrayFilter = Array.prototype.filter;
+  define(typedProto, 'filter', function (fn, thisArg) { return arrayFilter.call(this, fn, thisArg); });
+  // DataView reads and writes outside its buffer do nothing (reads give 0) instead of throwing
+  ['Int8', 'Uint8', 'Int16', 'Uint16', 'Int32', 'Uint32', 'Float32', 'Float64'].forEach(function (t) {
+    ['get', 'set'].forEach(function (op) {
+      var orig = DataView.prototype[op + t];
+      define(DataView.prototype, op + t, function () {
+        try {
+          return orig.apply(this, arguments);
+        } catch (e) {
+          if (e instanceof RangeError) return op === 'get' ? 0 : undefined;
+          throw e;
+        }
+      });
+    });
+  });
   // Math.round(-1.5) is -2
   define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
   // Espruino has an InternalError class (V8 does not)
@@ -267,8 +310,24 @@ export class EspruinoContext {
 
   /** Compiles and runs program text. Throws ScriptTimeout when the code did not return in time. */
   runCode(code: string, filename: string, timeoutMs: number): unknown {
-    const script = new vm.Script(rewriteForEspruino(code), { filename });
-    return this.runScript(script, timeoutMs);
+    // the loader's rewrite (regex literals, templates, concatenations) is cached: cheap here
+    const rewritten = rewriteForEspruinoMapped(code);
+    if (rewritten.origin) this.rewrites.set(filename, { original: code, rewritten });
+    else this.rewrites.delete(filename);
+    return this.runScript(compiled(code, filename), timeoutMs);
+  }
+
+  /** Latest rewrite per file name, to put error positions back on the text as written. */
+  private readonly rewrites = new Map<string, { original: string; rewritten: Rewritten }>();
+
+  private remapStack(e: unknown): void {
+    if (!this.rewrites.size || !e || typeof e !== 'object') return;
+    const d = Object.getOwnPropertyDescriptor(e, 'stack');
+    if (!d || typeof d.value !== 'string' || !d.writable) return;
+    (e as { stack: string }).stack = d.value.replace(/([^\s()]+):(\d+):(\d+)/g, (all: string, file: string, line: string, col: string) => {
+      const r = this.rewrites.get(file);
+      return r ? `${file}:${line}:${originalColumn(r.original, r.rewritten, Number(line), Number(col))}` : all;
+    });
   }
 
   /** Runs the callback prepared with rt.prepare. */
@@ -283,9 +342,28 @@ export class EspruinoContext {
     } catch (e) {
       if (e && typeof e === 'object' && (e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT')
         throw new ScriptTimeout('callback did not return');
+      this.remapStack(e);
       throw e;
     }
   }
+}
+
+/**
+ * Programs compiled once for every context they run in: a board runs the same .bootcde at every
+ * boot, and Node's vm scripts miss V8's compilation cache, so each boot compiled the firmware
+ * afresh (a fault campaign reboots a board per fault). A vm.Script is context-free by design.
+ */
+const SCRIPTS = new Map<string, vm.Script>();
+function compiled(code: string, filename: string): vm.Script {
+  if (code.length < 1024) return new vm.Script(rewriteForEspruino(code), { filename });
+  const key = filename + '\0' + code;
+  let script = SCRIPTS.get(key);
+  if (!script) {
+    script = new vm.Script(rewriteForEspruino(code), { filename });
+    if (SCRIPTS.size >= 8) SCRIPTS.delete(SCRIPTS.keys().next().value as string);
+    SCRIPTS.set(key, script);
+  }
+  return script;
 }
 
 function isContextObject(e: unknown, ctors: ContextCtors): boolean {

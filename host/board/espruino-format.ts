@@ -30,6 +30,9 @@ export const REPL_FLAGS =
 /** Flags print()/console.log() use for non-string arguments. */
 export const PRINT_FLAGS = JSON_SOME_NEWLINES | JSON_PRETTY | JSON_SHOW_DEVICES;
 
+/** Hidden property the context runtime puts on built-in module objects (Storage, Flash): they print as native functions. */
+export const NATIVE_TAG = '\u0000native';
+
 /** Hidden property the context runtime puts on device objects (Serial1, USB...): their name. */
 export const DEVICE_TAG = '\u0000dev';
 
@@ -68,7 +71,12 @@ function escapeChar(c: number): string {
 /** `%q`: a double-quoted string with Espruino's escapes (bytes 128-255 as \xNN). */
 export function quoteString(s: string): string {
   let out = '"';
-  for (let i = 0; i < s.length; i++) out += escapeChar(s.charCodeAt(i));
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // 2v29 writes bytes 1-7 as octal escapes unless a digit follows (`"\7"`, but `"\x015"`)
+    if (c >= 1 && c <= 7 && !/[0-9]/.test(s.charAt(i + 1))) out += '\\' + c;
+    else out += escapeChar(c);
+  }
   return out + '"';
 }
 
@@ -230,6 +238,8 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
     let allZero = true;
     for (let i = 0; i < view.length; i++) if (view[i] !== 0) allZero = false;
     if (allZero) return `new ${name}(${view.length})`;
+    // an ArrayBuffer with data prints as the bytes it holds: `new Uint8Array([1, 2]).buffer`
+    if (tag === 'ArrayBuffer') return objectJSON(view as Uint8Array, flags, globalObj, seen) + '.buffer';
     const length = view.length;
     const limited = (flags & JSON_LIMIT) !== 0 && length > JSON_LIMIT_AMOUNT;
     let out = `new ${name}([`;
@@ -247,7 +257,7 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
   }
   if (tag === 'Date') return 'Date: ' + espruinoDateString(v as Date);
   // Espruino's built-in objects are native functions: `Math` prints as one
-  if (globalObj && isNativeObject(v, globalObj)) return 'function () { [native code] }';
+  if ((globalObj && isNativeObject(v, globalObj)) || Object.getOwnPropertyDescriptor(v, NATIVE_TAG)) return 'function () { [native code] }';
   let out = '';
   if (flags & JSON_SHOW_OBJECT_NAMES && globalObj) {
     const proto = Object.getPrototypeOf(v);

@@ -350,6 +350,8 @@ export interface ErrorSite {
   /** V8's message and Espruino's class for the error. */
   message: string;
   className: string;
+  /** Raised inside a built-in (native) function the line called, not by the line's own code. */
+  native?: boolean;
 }
 
 /**
@@ -361,7 +363,8 @@ export interface ErrorSite {
  *   `(1)()`: the `)`);
  * - an undefined variable: the variable, or the `.`/`[` after it when a member is read from it
  *   (`x.y.z` is column 2);
- * - a member read from null/undefined: the `.` (`null.x` is column 5).
+ * - a member read from null/undefined: the `.` (`null.x` is column 5);
+ * - an error a built-in raises: the call's closing `)` (`require("Nope")` is column 15).
  * Returns null when the place cannot be told (V8 reports what Espruino would report differently).
  */
 export function espruinoErrorPosition(code: string, site: ErrorSite): { line: number; column: number } | null {
@@ -387,6 +390,25 @@ export function espruinoErrorPosition(code: string, site: ErrorSite): { line: nu
   } catch {
     program = null;
   }
+  if (site.className === 'ReferenceError' && /is not defined$/.test(site.message)) {
+    // V8 reports `new X()` at the `new`; the name is the next token.
+    const id = tok.text === 'new' && toks[ti + 1] ? ti + 1 : ti;
+    const next = toks[id + 1];
+    if (next && (next.text === '.' || next.text === '[')) return at(next.start);
+    return at(toks[id].start);
+  }
+  // Raised inside a built-in: Espruino had consumed the whole call, up to its `)`.
+  if (site.native && program) {
+    let call: acorn.Node | null = null;
+    walk(program, (n) => {
+      if ((n.type !== 'CallExpression' && n.type !== 'NewExpression') || n.start > off || off >= n.end) return;
+      if (!call || n.end - n.start < call.end - call.start) call = n;
+    });
+    if (call) {
+      const s = lastTokenOf((call as acorn.Node).end);
+      if (s !== null) return at(s);
+    }
+  }
   // An error object made by the program: its constructor call's last token.
   if (program) {
     let made: acorn.Node | null = null;
@@ -400,13 +422,6 @@ export function espruinoErrorPosition(code: string, site: ErrorSite): { line: nu
       const s = lastTokenOf((made as acorn.Node).end);
       if (s !== null) return at(s);
     }
-  }
-  if (site.className === 'ReferenceError' && /is not defined$/.test(site.message)) {
-    // V8 reports `new X()` at the `new`; the name is the next token.
-    const id = tok.text === 'new' && toks[ti + 1] ? ti + 1 : ti;
-    const next = toks[id + 1];
-    if (next && (next.text === '.' || next.text === '[')) return at(next.start);
-    return at(toks[id].start);
   }
   if (/^Cannot (?:read|set) properties of (?:null|undefined)/.test(site.message)) {
     const name = /\((?:reading|setting) '(.*)'\)$/.exec(site.message)?.[1];

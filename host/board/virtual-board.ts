@@ -1560,7 +1560,9 @@ function replErrorPosition(code: string, err: unknown, className: string): { lin
   // Only an error raised by the line's top level: inside a function Espruino prints a frame per call.
   const top = typeof stack === 'string' ? /\n\s+at (REPL:(\d+):(\d+)|.*\(REPL:\d+:\d+\))/.exec(stack) : null;
   if (top && top[2] && typeof message === 'string') {
-    const p = espruinoErrorPosition(code, { line: Number(top[2]), column: Number(top[3]), message, className });
+    // frames above the line's own: the error came from inside a built-in it called
+    const native = !/^[^\n]*\n\s+at REPL:/.test(String(stack));
+    const p = espruinoErrorPosition(code, { line: Number(top[2]), column: Number(top[3]), message, className, native });
     if (p) return p;
   }
   return replPosition(err);
