@@ -157,6 +157,23 @@ export class FrameDecoder {
       if (why) return why;
       n = this.decoded;
     }
+    return this.payload(n);
+  }
+
+  /**
+   * As decodeAt, without the reason: true for a frame (then `seq`, `type`, `body`). For a caller
+   * that takes a refused line another way (the Link: the text path names the reason), so that a
+   * damaged line costs no ordered checks here. Accepts exactly what decodeAt accepts: wellFormed
+   * holds for every text the ordered checks pass.
+   */
+  accepts(buf: Uint8Array, start: number, end: number): boolean {
+    while (end > start && (buf[end - 1] === CR || buf[end - 1] === SPACE)) end--;
+    const n = this.wellFormed(buf, start, end);
+    return n >= 0 && this.payload(n) === '';
+  }
+
+  /** The message in the `n` bytes decoded into `room`, or the reason it is refused. */
+  private payload(n: number): string {
     if (n > MAX_PAYLOAD_BYTES) return 'payload-size';
 
     // msgpackr hands out `bin` values (state chunks) as views of its source, and a message must

@@ -133,7 +133,7 @@ export class Link extends EventEmitter {
   private readonly sink: LineSink = {
     frameLine: (buf, start, end) => {
       const d = this.decoder;
-      if (d.decodeAt(buf, start, end)) return false;
+      if (!d.accepts(buf, start, end)) return false;
       this.accept(d.seq, d.type, d.body);
       return true;
     },
