@@ -28,7 +28,7 @@ interface LexerInternals {
 }
 
 /** acorn, lexing regex literals as Espruino does and not validating them against V8's grammar. */
-const EspruinoParser = Parser.extend(
+export const EspruinoParser = Parser.extend(
   (Base) =>
     class extends (Base as any) {
       readRegexp(this: LexerInternals): void {
@@ -73,15 +73,26 @@ const CLOSE = 0;
 const OPEN = 3e9;
 const REPLACE = 4e9;
 
-const cache = new Map<string, string>();
+/** Rewritten code, and for each of its characters the offset in the original it came from. */
+export interface Rewritten {
+  code: string;
+  /** null when nothing was rewritten */
+  origin: Int32Array | null;
+}
+
+const cache = new Map<string, Rewritten>();
 const CACHE_MAX = 64;
 
 export function rewriteForEspruino(code: string): string {
+  return rewriteForEspruinoMapped(code).code;
+}
+
+export function rewriteForEspruinoMapped(code: string): Rewritten {
   // nothing to rewrite without a slash, a backquote or a quote
-  if (!/[/`'"]/.test(code)) return code;
+  if (!/[/`'"]/.test(code)) return { code, origin: null };
   const hit = cache.get(code);
   if (hit !== undefined) return hit;
-  let out = code;
+  let out: Rewritten = { code, origin: null };
   try {
     const ast = EspruinoParser.parse(code, {
       ecmaVersion: 'latest',
@@ -94,11 +105,33 @@ export function rewriteForEspruino(code: string): string {
     collect(ast, code, edits);
     if (edits.length) out = apply(code, edits);
   } catch {
-    out = code;
+    out = { code, origin: null };
   }
   if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
   cache.set(code, out);
   return out;
+}
+
+/**
+ * Maps a V8 position (1-based line and column) in rewritten code back to the original text, so
+ * that error positions point where the program's author (and Espruino) would put them. Lines
+ * never change: no rewrite adds or removes a line break.
+ */
+export function originalColumn(original: string, rewritten: Rewritten, line: number, column: number): number {
+  if (!rewritten.origin) return column;
+  const at = lineStart(rewritten.code, line) + column - 1;
+  if (at < 0 || at >= rewritten.origin.length) return column;
+  return rewritten.origin[at] - lineStart(original, line) + 1;
+}
+
+function lineStart(text: string, line: number): number {
+  let pos = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', pos);
+    if (nl < 0) return pos;
+    pos = nl + 1;
+  }
+  return pos;
 }
 
 function unparen(n: AnyNode): AnyNode {
@@ -171,13 +204,18 @@ function isTagged(node: AnyNode): boolean {
   return (node as { _tagged?: boolean })._tagged === true;
 }
 
-function apply(code: string, edits: Edit[]): string {
+function apply(code: string, edits: Edit[]): Rewritten {
   edits.sort((a, b) => a.pos - b.pos || a.rank - b.rank);
   let out = '';
   let last = 0;
+  const origin: number[] = [];
   for (const e of edits) {
+    for (let i = last; i < e.pos; i++) origin.push(i);
+    for (let i = 0; i < e.text.length; i++) origin.push(e.pos);
     out += code.slice(last, e.pos) + e.text;
     last = e.pos + e.del;
   }
-  return out + code.slice(last);
+  for (let i = last; i < code.length; i++) origin.push(i);
+  origin.push(code.length);
+  return { code: out + code.slice(last), origin: Int32Array.from(origin) };
 }
