@@ -7,12 +7,11 @@
  *
  * Faults come back to back (no quiet spell between them) under a restart budget that cannot run
  * out: a policy's restart limit exists to stop a board that keeps failing, which is exactly what a
- * campaign does on purpose. Scaled: 30 faults in-process. Soak: 10,000 faults split over two
- * processes (bench/lib/campaign-worker.ts), one per core.
+ * campaign does on purpose. Scaled: 30 faults in-process. Soak: 10,000 faults in 50 shards over
+ * two worker processes, one per core (`irqmon campaign --workers 2`: host/hil/campaign-pool.ts).
  */
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../host/recovery/policy.ts';
-import { worker } from '../../bench/campaign.ts';
 import { SOAK, TIMEOUT, haveBundle } from './helpers.ts';
 
 describe.skipIf(!haveBundle)('fault campaign', () => {
@@ -37,15 +36,17 @@ describe.skipIf(!haveBundle)('fault campaign', () => {
   it.runIf(SOAK)(
     '10,000 faults across every class (two processes): each recovered, every job result golden, nothing lost',
     async () => {
-      const parts = await Promise.all([worker(5000, 1001, true), worker(5000, 2002, true)]);
-      for (const p of parts) {
-        expect(p.faults).toBe(5000);
-        expect(p.unrecovered, 'faults not recovered').toEqual([]);
-        expect(p.badJobs, 'jobs whose result was not golden').toEqual([]);
-        expect(p.integrity).toBe(true);
-        expect(p.lost).toBe(0);
-      }
-      console.log(`campaign: 10000 faults, ${parts.reduce((a, p) => a + p.jobs, 0)} jobs, ${parts.reduce((a, p) => a + p.redone, 0)} records redone, none lost; per class ${JSON.stringify(parts[0].perClass)}`);
+      const { runCampaign } = await import('../../host/hil/campaign.ts');
+      const policy = defaultPolicy();
+      policy.maxRestarts = { count: 1_000_000_000, windowMs: 1000 };
+      const r = await runCampaign({ faults: 10_000, seed: 1001, spacingMs: 0, policy, workers: 2 });
+      expect(r.faults).toHaveLength(10_000);
+      expect(r.faults.filter((f) => !f.recovered).slice(0, 5), 'faults not recovered').toEqual([]);
+      expect(r.jobs.filter((j) => !j.ok).slice(0, 5), 'jobs whose result was not golden').toEqual([]);
+      expect(r.integrity).toBe(true);
+      for (const c of r.perClass) expect(c.lost, `${c.cls}: records lost`).toBe(0);
+      const redone = r.faults.reduce((a, f) => a + (f.redone ?? 0), 0);
+      console.log(`campaign: 10000 faults, ${r.jobs.length} jobs, ${r.boards.length} shards on ${r.workers} worker processes in ${(r.wallMs / 1000).toFixed(0)} s, ${redone} records redone, none lost, replays ${r.replays.length}; per class ${JSON.stringify(r.perClass.map((c) => [c.cls, c.injected]))}`);
     },
     TIMEOUT,
   );
