@@ -60,6 +60,7 @@ function buildCases(): Case[] {
     'function(){ return [[0.1 + 0.2, "x", null, undefined, 1 / 3].join("|"), [1, [0.5, 1 / 3]].join(), [].join(), [1 / 3].toString()]; }',
     'function(){ return JSON.stringify({ a: [0.1 + 0.2, { b: 1 / 3 }], c: "0.30000000000000004", d: 1e-7 }); }',
     'function(){ return JSON.stringify([1 / 3, 2 / 3], function (k, v) { return typeof v === "number" ? v * 3 : v; }); }',
+    'function(){ return [Number.MAX_VALUE, String(-Number.MAX_VALUE)]; }',
     'function(){ return [(1 / 3).toString(3), (0.1).toString(3), (-255.75).toString(16), (2 / 3).toString(36)]; }',
   ];
   for (const code of extra) cases.push({ code });
