@@ -122,6 +122,9 @@ const DECODE_ROOM = Math.ceil((MAX_FRAME_LINE * 3) / 4) + 3;
 // The same plain standard MessagePack reading as host/wire's packr (no records).
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true } as any);
 
+/** decodeWellFormed's answer for a text that is not a well-formed frame. */
+export const NOT_WELL_FORMED = 'not-well-formed';
+
 /**
  * Decodes frame lines held in Buffers. One instance per stream (it reuses its buffers); results of
  * the last successful decode are in `seq`, `type`, `body`, valid until the next call.
@@ -161,15 +164,16 @@ export class FrameDecoder {
   }
 
   /**
-   * As decodeAt, without the reason: true for a frame (then `seq`, `type`, `body`). For a caller
-   * that takes a refused line another way (the Link: the text path names the reason), so that a
-   * damaged line costs no ordered checks here. Accepts exactly what decodeAt accepts: wellFormed
-   * holds for every text the ordered checks pass.
+   * As decodeAt, for a caller that has another way to name what is wrong with a damaged line (the
+   * Link: its text path): '' for a frame (then `seq`, `type`, `body`); the reason when the frame
+   * text is well-formed and its payload is refused ('payload-size', 'msgpack', 'shape': the same
+   * as decodeAt); NOT_WELL_FORMED otherwise, without the ordered checks that would name it.
+   * Accepts exactly what decodeAt accepts: wellFormed holds for every text the ordered checks pass.
    */
-  accepts(buf: Uint8Array, start: number, end: number): boolean {
+  decodeWellFormed(buf: Uint8Array, start: number, end: number): string {
     while (end > start && (buf[end - 1] === CR || buf[end - 1] === SPACE)) end--;
     const n = this.wellFormed(buf, start, end);
-    return n >= 0 && this.payload(n) === '';
+    return n < 0 ? NOT_WELL_FORMED : this.payload(n);
   }
 
   /** The message in the `n` bytes decoded into `room`, or the reason it is refused. */

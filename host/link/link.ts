@@ -4,7 +4,7 @@ import type { Transport } from '../transport/transport.ts';
 import { commandReplLine, decodeMessageLine } from '../wire/index.ts';
 import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
 import { ConsoleSplitter, type ConsolePiece, type LineSink } from './console-splitter.ts';
-import { FrameDecoder } from './frame-decoder.ts';
+import { FrameDecoder, NOT_WELL_FORMED } from './frame-decoder.ts';
 
 // Read once: an imported binding may be a getter (tsx's module output), and these are read for
 // every frame.
@@ -128,13 +128,20 @@ export class Link extends EventEmitter {
   lastFrameAt = -1;
   private splitter = new ConsoleSplitter();
   private readonly decoder = new FrameDecoder();
-  // Frame lines are decoded from the bytes (FrameDecoder); a line it refuses takes the text path
-  // (handlePiece, decodeMessageLine), which gives the reason and the words for the report.
+  // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
+  // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
+  // one whose payload is refused is reported from here, its payload having been decoded once.
   private readonly sink: LineSink = {
     frameLine: (buf, start, end) => {
       const d = this.decoder;
-      if (!d.accepts(buf, start, end)) return false;
-      this.accept(d.seq, d.type, d.body);
+      const r = d.decodeWellFormed(buf, start, end);
+      if (r === NOT_WELL_FORMED) return false;
+      if (r) {
+        // what the text path's frame piece holds: the line from the marker, CRs dropped (in a
+        // well-formed frame they can only trail it)
+        const text = buf.toString('latin1', start, end).replace(/\r/g, '');
+        this.refuse(r, d.describe(r, buf, start, end), text);
+      } else this.accept(d.seq, d.type, d.body);
       return true;
     },
     push: (piece) => this.handlePiece(piece),
@@ -193,14 +200,15 @@ export class Link extends EventEmitter {
       return;
     }
     const res = decodeMessageLine(piece.text);
-    if (!res.ok) {
-      this.count(res.reason);
-      if (res.reason === 'crc') this.stats.crcErrors++;
-      else this.stats.badFrames++;
-      this.emit('bad-frame', { reason: res.reason, detail: res.detail, text: piece.text.slice(0, 80) });
-      return;
-    }
-    this.accept(res.msg.seq, res.msg.type, res.msg.body);
+    if (!res.ok) this.refuse(res.reason, res.detail, piece.text);
+    else this.accept(res.msg.seq, res.msg.type, res.msg.body);
+  }
+
+  private refuse(reason: string, detail: string, text: string): void {
+    this.count(reason);
+    if (reason === 'crc') this.stats.crcErrors++;
+    else this.stats.badFrames++;
+    this.emit('bad-frame', { reason, detail, text: text.slice(0, 80) });
   }
 
   private accept(seq: number, type: number, body: any): void {
