@@ -63,6 +63,7 @@
     if (!all) return [];
     return all[ev] || [];
   }
+  // on/removeListener/emit return nothing on Espruino (measured: `process.on(...)` prints =undefined)
   function makeEmitter(obj) {
     defineHidden(obj, LISTENERS, {});
     obj.on = function (ev, fn) {
@@ -70,27 +71,23 @@
       var all = this[LISTENERS];
       (all[ev] = all[ev] || []).push(fn);
       if (this === G.E && ev === 'errorFlag') host('listening', 'errorFlag');
-      return this;
     };
     obj.addListener = obj.on;
     obj.removeListener = function (ev, fn) {
       var list = this[LISTENERS][ev];
-      if (!list) return this;
+      if (!list) return;
       var i = list.indexOf(fn);
       if (i >= 0) list.splice(i, 1);
-      return this;
     };
     obj.removeAllListeners = function (ev) {
       if (ev === undefined) defineHidden(this, LISTENERS, {});
       else delete this[LISTENERS][ev];
-      return this;
     };
     obj.emit = function (ev) {
       var list = listeners(this, ev).slice();
       var args = [];
       for (var i = 1; i < arguments.length; i++) args.push(arguments[i]);
       for (var k = 0; k < list.length; k++) list[k].apply(this, args);
-      return list.length > 0;
     };
     return obj;
   }

@@ -762,6 +762,22 @@ export class VirtualBoard extends EventEmitter {
       err = ctx.newError(RECURSION_MESSAGE);
     }
     if (!site.uncaught && ctx.rt.hasListeners('process', 'uncaughtException')) {
+      // the handler sees the error Espruino would have made: its message and class (V8's
+      // "Cannot read properties of null (reading 'x')" TypeError is a plain Error there)
+      const cls0 = ctx.errorClass(err);
+      const m0 = dataProp(err, 'message');
+      if (cls0 && typeof m0 === 'string' && err && typeof err === 'object') {
+        const text = errorText(err, cls0);
+        const cut = text.indexOf(': ');
+        const cls1 = cut < 0 ? text : text.slice(0, cut);
+        const m1 = cut < 0 ? '' : text.slice(cut + 2);
+        try {
+          if (m1 !== m0) Object.defineProperty(err, 'message', { value: m1, writable: true, configurable: true, enumerable: false });
+          if (cls1 === 'Error' && cls0 !== 'Error') Object.setPrototypeOf(err, Object.getPrototypeOf(ctx.newError('')));
+        } catch {
+          // a frozen error keeps V8's words
+        }
+      }
       this.runCallbackRaw('uncaught', [err], { callback: true, uncaught: true });
       return;
     }
