@@ -124,6 +124,7 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true } as any);
 
 /** decodeWellFormed's answer for a text that is not a well-formed frame. */
 export const NOT_WELL_FORMED = 'not-well-formed';
+const CRC_MISMATCH = -2;
 
 /**
  * Decodes frame lines held in Buffers. One instance per stream (it reuses its buffers); results of
@@ -166,13 +167,15 @@ export class FrameDecoder {
   /**
    * As decodeAt, for a caller that has another way to name what is wrong with a damaged line (the
    * Link: its text path): '' for a frame (then `seq`, `type`, `body`); the reason when the frame
-   * text is well-formed and its payload is refused ('payload-size', 'msgpack', 'shape': the same
-   * as decodeAt); NOT_WELL_FORMED otherwise, without the ordered checks that would name it.
+   * text is well-formed and its CRC or payload is refused ('crc', 'payload-size', 'msgpack',
+   * 'shape': the same as decodeAt); NOT_WELL_FORMED otherwise, without the ordered checks that
+   * would name it.
    * Accepts exactly what decodeAt accepts: wellFormed holds for every text the ordered checks pass.
    */
   decodeWellFormed(buf: Uint8Array, start: number, end: number): string {
     while (end > start && (buf[end - 1] === CR || buf[end - 1] === SPACE)) end--;
     const n = this.wellFormed(buf, start, end);
+    if (n === CRC_MISMATCH) return 'crc';
     return n < 0 ? NOT_WELL_FORMED : this.payload(n);
   }
 
@@ -215,8 +218,9 @@ export class FrameDecoder {
   /**
    * The payload length (decoded into `room`, `seq` set) when [start, end) is a frame with every
    * field well-formed and a matching CRC: '#IRQ1 ', 1-5 digits below SEQ_MODULUS, base64 up to the
-   * space 9 bytes before the end, 8 lowercase hex digits. Else -1. Those fields hold no space, so
-   * this is the four-field split too.
+   * space 9 bytes before the end, 8 lowercase hex digits. Those fields hold no space, so this is
+   * the four-field split too. CRC_MISMATCH when all that holds but the CRC: every check before
+   * the CRC in readFrameLine's order passed, so the reason is 'crc'. Else -1.
    */
   private wellFormed(buf: Uint8Array, start: number, end: number): number {
     if (end - start > MAX_FRAME_LINE || end - start < 17 || buf[start + 4] !== VERSION_BYTE || buf[start + 5] !== SPACE) return -1;
@@ -233,7 +237,8 @@ export class FrameDecoder {
     const n = decodeBase64(buf, i + 1, sp, this.room);
     if (n < 0) return -1;
     const want = parseHex8(buf, sp + 1);
-    if (want < 0 || crc32Range(buf, start, sp) !== want) return -1;
+    if (want < 0) return -1;
+    if (crc32Range(buf, start, sp) !== want) return CRC_MISMATCH;
     this.seq = seq;
     return n;
   }

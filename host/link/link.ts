@@ -130,7 +130,8 @@ export class Link extends EventEmitter {
   private readonly decoder = new FrameDecoder();
   // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
   // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
-  // one whose payload is refused is reported from here, its payload having been decoded once.
+  // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
+  // reported from here, its bytes having been checked once.
   private readonly sink: LineSink = {
     frameLine: (buf, start, end) => {
       const d = this.decoder;
