@@ -30,6 +30,9 @@ import { crc32 } from 'node:zlib';
 import type { BoardInfo } from '../../../shared/boards.ts';
 import type { NorFlash } from './nor-flash.ts';
 import { formatNumber } from '../espruino-format.ts';
+import { createEspruinoRegExpEngine } from '../espruino-regexp.ts';
+
+const storageRegExp = createEspruinoRegExpEngine();
 
 export const STORAGE_NAME_LENGTH = 28;
 export const STORAGE_HEADER_SIZE = 40;
@@ -179,11 +182,13 @@ export class EspruinoStorage {
     }
   }
 
-  /** Names of live files in flash order; `regex` filters as String.match does. */
+  /** Names of live files in flash order; `regex` filters as String.match does, with Espruino's regex engine. */
   list(regex?: RegExp | string): string[] {
     const names = this.scan().entries.filter((e) => e.live).map((e) => e.name);
     if (regex === undefined || regex === null) return names;
-    return names.filter((n) => n.match(regex) !== null);
+    if (typeof regex === 'string') return names.filter((n) => n.match(regex) !== null);
+    const { source, flags } = regex;
+    return names.filter((n) => storageRegExp.match(source, n, 0, flags.includes('i')) !== null);
   }
 
   /** Largest file (data bytes) that can be written now without compacting. */
