@@ -187,7 +187,7 @@ export function installEspruinoNumbers(g: any, fmt: EspruinoNumberFormat): void 
   }
   EspruinoString.prototype = SP;
   define(SP, 'constructor', EspruinoString);
-  g.String = EspruinoString;
+  defineProperty(g, 'String', { value: EspruinoString, writable: true, enumerable: false, configurable: true });
 
   // Array#join (String(array), array + "" and print of arrays go through it)
   define(AP, 'join', function (this: unknown, sep: unknown) {

@@ -573,7 +573,8 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
   // String(re) is "[object Object]" on Espruino: no RegExp#toString either.
   var gone = ['global', 'ignoreCase', 'multiline', 'sticky', 'unicode', 'dotAll', 'hasIndices', 'unicodeSets', 'compile', 'toString'];
   for (var k = 0; k < gone.length; k++) delete RP[gone[k]];
-  g.RegExp = EspruinoRegExp;
+  // a built-in stays non-enumerable on the global (an assignment would make it a program global)
+  defineProperty(g, 'RegExp', { value: EspruinoRegExp, writable: true, enumerable: false, configurable: true });
   // what rewritten regex literals call: the built-in, whatever the program does to `RegExp`
   defineProperty(g, '\u0275RegExp', { value: EspruinoRegExp, writable: false, enumerable: false, configurable: false });
 }
