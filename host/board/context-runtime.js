@@ -14,18 +14,20 @@
   };
 
   // ---- binary helpers -------------------------------------------------------------------
+  // V8's own (the board's String.fromCharCode masks every code, a cost the bytes here never need)
+  var bytesToString = String.fromCharCode;
   function toBin(data) {
     if (data === undefined || data === null) return '';
     if (typeof data === 'string') return data;
-    if (typeof data === 'number') return String.fromCharCode(data & 255);
-    if (typeof data === 'boolean') return String.fromCharCode(data ? 1 : 0);
+    if (typeof data === 'number') return bytesToString(data & 255);
+    if (typeof data === 'boolean') return bytesToString(data ? 1 : 0);
     if (data instanceof ArrayBuffer) data = new Uint8Array(data);
     // Byte arrays (every element already 0..255) a slice at a time: per-byte concatenation made
     // the firmware's CRC checks at every boot a tenth of a fault campaign's CPU.
     if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) {
       var text = '';
       // (end clamped here: the board's subarray, like Espruino's, does not clamp it)
-      for (var k = 0; k < data.length; k += 4096) text += String.fromCharCode.apply(null, data.subarray(k, Math.min(k + 4096, data.length)));
+      for (var k = 0; k < data.length; k += 4096) text += bytesToString.apply(null, data.subarray(k, Math.min(k + 4096, data.length)));
       return text;
     }
     if (typeof data.length === 'number') {
@@ -33,7 +35,7 @@
       var isBytes = ArrayBuffer.isView(data);
       for (var i = 0; i < data.length; i++) {
         var v = data[i];
-        s += isBytes ? String.fromCharCode(v & 255) : toBin(v);
+        s += isBytes ? bytesToString(v & 255) : toBin(v);
       }
       return s;
     }

@@ -108,6 +108,7 @@ const ESPRUINO_BEHAVIOUR = `
   var arrayFilter = Array.prototype.filter;
   define(typedProto, 'filter', function (fn, thisArg) { return arrayFilter.call(this, fn, thisArg); });
   // DataView reads and writes outside its buffer do nothing (reads give 0) instead of throwing
+  var OutOfRange = RangeError; // (deleted from the globals later)
   ['Int8', 'Uint8', 'Int16', 'Uint16', 'Int32', 'Uint32', 'Float32', 'Float64'].forEach(function (t) {
     ['get', 'set'].forEach(function (op) {
       var orig = DataView.prototype[op + t];
@@ -115,11 +116,18 @@ const ESPRUINO_BEHAVIOUR = `
         try {
           return orig.apply(this, arguments);
         } catch (e) {
-          if (e instanceof RangeError) return op === 'get' ? 0 : undefined;
+          if (e instanceof OutOfRange) return op === 'get' ? 0 : undefined;
           throw e;
         }
       });
     });
+  });
+  // strings are bytes: String.fromCharCode keeps the low 8 bits (256 gives "\\0")
+  var fromCharCode = String.fromCharCode;
+  define(String, 'fromCharCode', function () {
+    var codes = [];
+    for (var c = 0; c < arguments.length; c++) codes.push(arguments[c] & 255);
+    return fromCharCode.apply(String, codes);
   });
   // Math.round(-1.5) is -2
   define(Math, 'round', function (x) { x = +x; return x < 0 ? -floor(-x + 0.5) : floor(x + 0.5); });
@@ -141,6 +149,72 @@ const ESPRUINO_BEHAVIOUR = `
   });
   var protos = [Error, TypeError, ReferenceError, SyntaxError, RangeError, EvalError, URIError];
   for (var j = 0; j < protos.length; j++) delete protos[j].prototype.name;
+})();
+`;
+
+/**
+ * JSON.stringify as Espruino 2v29 writes it (jswrap_json_stringify: JSON_IGNORE_FUNCTIONS,
+ * JSON_NO_UNDEFINED, JSON_ARRAYBUFFER_AS_ARRAY, JSON_ALL_UNICODE_ESCAPE), measured: a replacer is
+ * ignored; typed arrays are arrays; undefined is null (also at the top level), a function in an
+ * array is `undefined`, in an object it is left out; bytes 0x7F-0xFF as `\u00FF`; with a space
+ * argument every item goes on its own line as `{ \n  "a": 1\n }`.
+ */
+const ESPRUINO_JSON_STRINGIFY = `
+(function () {
+  var numText = globalThis['\\u0275str'];
+  var keys = Object.keys;
+  var isView = ArrayBuffer.isView;
+  var hex = function (c) { return ('000' + c.toString(16).toUpperCase()).slice(-4); };
+  var quote = function (s) {
+    var out = '"';
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      var ch = s.charAt(i);
+      if (ch === '"' || ch === '\\\\') out += '\\\\' + ch;
+      else if (c === 10) out += '\\\\n';
+      else if (c === 13) out += '\\\\r';
+      else if (c === 9) out += '\\\\t';
+      else if (c === 8) out += '\\\\b';
+      else if (c === 12) out += '\\\\f';
+      else if (c < 32 || c >= 127) out += '\\\\u' + hex(c);
+      else out += ch;
+    }
+    return out + '"';
+  };
+  var write = function (v, indent, level, inArray) {
+    if (v && typeof v === 'object' && typeof v.toJSON === 'function') v = v.toJSON();
+    if (v === undefined || v === null) return 'null';
+    if (typeof v === 'function') return inArray ? 'undefined' : undefined;
+    if (typeof v === 'boolean') return String(v);
+    if (typeof v === 'number') return v === v && v !== Infinity && v !== -Infinity ? (numText ? numText(v) : String(v)) : 'null';
+    if (typeof v === 'string') return quote(v);
+    var items = [];
+    var isArr = Array.isArray(v) || isView(v) || v instanceof ArrayBuffer;
+    if (v instanceof ArrayBuffer) v = new Uint8Array(v);
+    if (isArr) {
+      for (var i = 0; i < v.length; i++) items.push(write(v[i], indent, level + 1, true));
+    } else {
+      var ks = keys(v);
+      for (var k = 0; k < ks.length; k++) {
+        var item = v[ks[k]];
+        if (item === undefined || typeof item === 'function') continue;
+        items.push(quote(ks[k]) + (indent ? ': ' : ':') + write(item, indent, level + 1, false));
+      }
+    }
+    var open = isArr ? '[' : '{', close = isArr ? ']' : '}';
+    if (!indent) return open + items.join(',') + close;
+    var nl = '\\n' + new Array(level + 2).join(indent);
+    return open + ' ' + (items.length ? nl + items.join(', ' + nl) + '\\n' + new Array(level + 1).join(indent) : '') + ' ' + close;
+  };
+  Object.defineProperty(JSON, 'stringify', {
+    value: function (value, replacer, space) {
+      var indent = typeof space === 'number' ? new Array(Math.min(10, space) + 1).join(' ') : typeof space === 'string' ? space : '';
+      return write(value, indent, 0, false);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
 })();
 `;
 
@@ -253,6 +327,8 @@ export class EspruinoContext {
     code.push(ESPRUINO_REGEXP_SOURCE);
     // Espruino's number printing: toString/toFixed, String(n), join, JSON.stringify
     code.push(ESPRUINO_NUMBER_SOURCE);
+    // JSON.stringify as jswrap_json.c writes it (numbers through the number engine above)
+    code.push(ESPRUINO_JSON_STRINGIFY);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);
