@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { RealClock } from '../../host/clock/clock.ts';
-import { FrameDecoder } from '../../host/link/frame-decoder.ts';
+import { FrameDecoder, NOT_WELL_FORMED, findMarker } from '../../host/link/frame-decoder.ts';
 import { Link } from '../../host/link/link.ts';
 import { decodeMessageLine, encodeMessageLine, packr } from '../../host/wire/index.ts';
 import { MAX_FRAME_LINE, MAX_PAYLOAD_BYTES, MSG_HEARTBEAT, MSG_LOG, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
@@ -74,7 +74,15 @@ function differs(d: FrameDecoder, line: string, pad = 0): string | null {
   bytes.write(line, pad, 'latin1');
   const fast = d.decodeLine(bytes, pad, pad + line.length);
   const slow = decodeMessageLine(line);
-  return isDeepStrictEqual(fast, slow) ? null : `${JSON.stringify(line)}: bytes ${JSON.stringify(fast)} text ${JSON.stringify(slow)}`;
+  if (!isDeepStrictEqual(fast, slow)) return `${JSON.stringify(line)}: bytes ${JSON.stringify(fast)} text ${JSON.stringify(slow)}`;
+  // the Link's shortcut: the same frames, and where it names a reason, the same reason
+  const at = findMarker(bytes, pad, pad + line.length);
+  if (at >= 0) {
+    const quick = d.decodeWellFormed(bytes, at, pad + line.length);
+    const want = slow.ok ? '' : slow.reason;
+    if (quick !== want && (slow.ok || quick !== NOT_WELL_FORMED)) return `${JSON.stringify(line)}: decodeWellFormed ${quick}, text ${want}`;
+  }
+  return null;
 }
 
 describe('byte frame decoder = text decoder', () => {
