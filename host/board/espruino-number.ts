@@ -123,7 +123,7 @@ export function createEspruinoNumberFormat(): EspruinoNumberFormat {
 /**
  * Installs Espruino's number printing in a context: Number#toString/toFixed (toPrecision,
  * toExponential, toLocaleString do not exist on Espruino), String(n), Array#join (and so
- * String(array)), JSON.stringify, and `ɵstr`/`ɵcat` for template literals and string
+ * String(array)), and `ɵstr`/`ɵcat` for template literals, JSON.stringify and string
  * concatenations the loader rewrites. V8's own conversion (`s + n` with no string literal in
  * sight, property keys, String#concat arguments) is not reachable from JS and stays V8's.
  */
@@ -135,8 +135,6 @@ export function installEspruinoNumbers(g: any, fmt: EspruinoNumberFormat): void 
   var SP = NativeString.prototype;
   var AP = g.Array.prototype;
   var nativeJoin = AP.join;
-  var JSONRef = g.JSON;
-  var nativeStringify = JSONRef.stringify;
   var TypeErrorRef = g.TypeError;
   var UNDEF = void 0;
   var toStr = fmt.toString;
@@ -210,35 +208,7 @@ export function installEspruinoNumbers(g: any, fmt: EspruinoNumberFormat): void 
     return out;
   });
 
-  // JSON.stringify: numbers whose text differs from V8's go through a marker string, replaced
-  // in the output (a marker is NULs and an index: a string holding one is as good as impossible)
-  var MARK = '\u0000\u0001';
-  var MARK_JSON = nativeStringify(MARK);
-  MARK_JSON = MARK_JSON.slice(1, MARK_JSON.length - 1);
-  // (Espruino ignores a replacer: measured, a function replacer changes nothing)
-  define(JSONRef, 'stringify', function (value: unknown, replacer: unknown, space: unknown) {
-    var texts: string[] = [];
-    var walk = function (this: unknown, key: string, v: unknown): unknown {
-      if (typeof v === 'number' && v === v && v !== Infinity && v !== -Infinity) {
-        var t = toStr(v);
-        if (t !== '' + v) {
-          texts.push(t);
-          return MARK + (texts.length - 1) + MARK;
-        }
-      }
-      return v;
-    };
-    void replacer;
-    var out = nativeStringify(value, walk, space);
-    if (!texts.length || typeof out !== 'string') return out;
-    var parts = out.split('"' + MARK_JSON);
-    var res = parts[0];
-    for (var p = 1; p < parts.length; p++) {
-      var end = parts[p].indexOf(MARK_JSON + '"');
-      res += end < 0 ? '"' + MARK_JSON + parts[p] : texts[+parts[p].slice(0, end)] + parts[p].slice(end + MARK_JSON.length + 1);
-    }
-    return res;
-  });
+  // JSON.stringify is Espruino's own writer (espruino-context.ts), printing numbers with ɵstr below
 
   // what the loader's rewrites call: `${x}` and "literal" + x
   defineProperty(g, '\u0275str', { value: str, writable: false, enumerable: false, configurable: false });
