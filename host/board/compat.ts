@@ -22,6 +22,22 @@ export interface CompatError {
  */
 const REPRODUCED_HERE = new Set<string>(['unsupported-regex']);
 
+/**
+ * A missing built-in that is only read, not called (`Number.EPSILON`, `typeof Object.freeze`),
+ * is undefined on a board, no error: the board's context lacks it too, so the program may run.
+ * (Except what the context cannot drop: V8's non-configurable Number constants.)
+ */
+function isCalled(code: string, f: Finding): boolean {
+  // V8's Number constants cannot be deleted from the board's context: reading them must still refuse
+  if (f.subject && /^Number\.(EPSILON|MAX_SAFE_INTEGER|MIN_SAFE_INTEGER)$/.test(f.subject)) return true;
+  const lines = code.split('\n');
+  let off = 0;
+  for (let i = 0; i < f.line - 1 && i < lines.length; i++) off += lines[i].length + 1;
+  off += f.column - 1;
+  const m = /^[\w$.]*\s*/.exec(code.slice(off));
+  return code.charAt(off + (m ? m[0].length : 0)) === '(';
+}
+
 const cache = new Map<string, CompatError | null>();
 const CACHE_LIMIT = 256;
 
@@ -51,7 +67,7 @@ export function firstIncompatibility(code: string, file: string): CompatError | 
   if (hit !== undefined) return hit;
   let result: CompatError | null;
   try {
-    const findings = checkSource(code, file).filter((f) => f.board || !REPRODUCED_HERE.has(f.rule));
+    const findings = checkSource(code, file).filter((f) => f.board || (!REPRODUCED_HERE.has(f.rule) && !(f.rule === 'missing-builtin' && !isCalled(code, f))));
     result = findings.length ? errorFor(findings[0]) : null;
   } catch (e) {
     if (e instanceof SourceSyntaxError) result = { text: `SyntaxError: ${e.reason}`, line: e.line, column: e.column, hint: e.message };

@@ -328,7 +328,9 @@
       }
     },
     write: function (name, data, offset, size) {
-      return host('storage', 'write', String(name), toBin(data), offset, size);
+      var bytes = toBin(data);
+      if (!(offset > 0) && !(size > 0) && !bytes.length) throw new Error("Can't create zero length file");
+      return host('storage', 'write', String(name), bytes, offset, size);
     },
     writeJSON: function (name, data) {
       return host('storage', 'write', String(name), host('stringifyJSON', data));
@@ -356,6 +358,8 @@
       return host('storage', 'getStats');
     },
     compact: function () {
+      // (what 2v29 prints for an explicit compact; the automatic one when space runs out is silent)
+      host('print', ['Compacting... ']);
       host('storage', 'compact');
     },
     debug: function () {},
