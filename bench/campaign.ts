@@ -57,6 +57,7 @@ async function before(total: number, backToBack: boolean) {
     recovered: results.reduce((a, r) => a + r.recovered, 0),
     lost: results.reduce((a, r) => a + r.lost, 0),
     golden: results.every((r) => r.integrity),
+    cpuMs: results.reduce((a, r) => a + r.cpuMs, 0),
     details: results,
   };
 }
@@ -79,6 +80,7 @@ async function after(total: number, backToBack: boolean) {
     recovered: r.faults.filter((f) => f.recovered).length,
     lost: r.faults.reduce((a, f) => a + (f.lost ?? 0), 0),
     golden: r.integrity,
+    cpuMs: r.cpuMs,
     details: { shards: r.boards.length, shardFaults, workers: r.workers, jobs: r.jobs.length, replays: r.replays, badJobs: r.jobs.filter((j) => !j.ok).slice(0, 5) },
   };
 }
@@ -105,11 +107,17 @@ export async function run(): Promise<BenchOutput> {
     figures.push(figure(`${tag}: projected 10,000 faults`, TARGET_FAULTS / now.rate, 's', TARGET_S, 'target', '<= 1'));
     figures.push(figure(`${tag}: before, ${WORKERS} processes, per-call vm timeout (same run)`, old.rate, 'faults/s', now.rate, 'after', ''));
     figures.push(figure(`${tag}: before, projected 10,000 faults`, TARGET_FAULTS / old.rate, 's', TARGET_FAULTS / now.rate, 'after', ''));
+    // CPU per fault: what the wall-clock rate would be on dedicated cores, steadier on a shared machine.
+    const cpuNow = now.cpuMs / now.faults;
+    const cpuOld = old.cpuMs / old.faults;
+    figures.push(figure(`${tag}: CPU per fault, worker processes`, cpuNow, 'ms', cpuOld, 'before (same run)', ''));
+    figures.push(figure(`${tag}: projected 10,000 faults from CPU, ${WORKERS} dedicated cores`, (TARGET_FAULTS * cpuNow) / WORKERS / 1000, 's', TARGET_S, 'target', '<= 1'));
     figures.push(figure(`${tag}: faults recovered`, now.recovered, '', now.faults, 'injected', '>= 1'));
     figures.push(figure(`${tag}: records lost`, now.lost, '', null, '', ''));
     notes.push(
       `${tag}: after ${now.faults} faults in ${now.wallS.toFixed(1)} s wall (golden ${now.golden}, lost ${now.lost}); ` +
-        `before ${old.faults} faults in ${old.wallS.toFixed(1)} s (golden ${old.golden}, lost ${old.lost}); speed-up ${(now.rate / old.rate).toFixed(2)}x. ` +
+        `before ${old.faults} faults in ${old.wallS.toFixed(1)} s (golden ${old.golden}, lost ${old.lost}); speed-up ${(now.rate / old.rate).toFixed(2)}x wall, ` +
+        `${(cpuOld / cpuNow).toFixed(2)}x CPU (${cpuOld.toFixed(1)} -> ${cpuNow.toFixed(1)} ms a fault, start-up included). ` +
         `Rates include process start-up (tsx compiles the host in each process), so projections from short runs are pessimistic.`,
     );
   }

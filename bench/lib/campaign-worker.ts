@@ -29,6 +29,8 @@ try {
     unrecovered: r.faults.filter((f) => !f.recovered).slice(0, 5),
     perClass: r.perClass.map((c) => ({ cls: c.cls, injected: c.injected, recovered: c.recovered, lost: c.lost, rtoMedianMs: (c.rto as any).median })),
     wallMs: r.wallMs,
+    // the whole process (start-up included), as the campaign's worker processes count theirs
+    cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
   };
 } catch (e) {
   out = { error: String((e as Error).stack ?? e).slice(0, 600) };

@@ -31,6 +31,8 @@ interface Worker {
   lastSign: number;
   /** Faults of the current shard this worker reported. */
   reported: number;
+  /** The process's CPU time (ms, cumulative) at its last finished shard. */
+  cpuMs: number;
   killed: boolean;
   stderr: string;
 }
@@ -38,6 +40,8 @@ interface Worker {
 export interface PoolResult {
   results: ShardResult[];
   replays: { shard: number; perCallFrom: number; note: string }[];
+  /** CPU time of every worker process up to its last finished shard (killed ones: up to theirs). */
+  cpuMs: number;
 }
 
 export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], workers: number, onFault: (f: CampaignFault) => void): Promise<PoolResult> {
@@ -51,6 +55,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
   const replays: PoolResult['replays'] = [];
   const pool: Worker[] = [];
   let respawns = 0;
+  let retiredCpuMs = 0;
 
   return new Promise<PoolResult>((resolve) => {
     let finished = false;
@@ -62,7 +67,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
         w.killed = true;
         if (w.child.connected) w.child.disconnect();
       }
-      resolve({ results: shards.map((s) => results.get(s.index)!), replays });
+      resolve({ results: shards.map((s) => results.get(s.index)!), replays, cpuMs: retiredCpuMs + pool.reduce((a, w) => a + w.cpuMs, 0) });
     };
 
     const failShard = (shard: ShardSpec, note: string) => {
@@ -91,7 +96,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
 
     const spawnWorker = () => {
       const child = fork(WORKER_FILE, [], { execArgv: ['--import', tsx], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
-      const w: Worker = { child, ready: false, job: null, lastSign: Date.now(), reported: 0, killed: false, stderr: '' };
+      const w: Worker = { child, ready: false, job: null, lastSign: Date.now(), reported: 0, cpuMs: 0, killed: false, stderr: '' };
       pool.push(w);
       child.stderr!.on('data', (d: Buffer) => (w.stderr = (w.stderr + d.toString()).slice(-2000)));
       child.on('message', (m: FromWorker) => {
@@ -113,6 +118,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
           }
           case 'shard': {
             const r = m.result as ShardResult;
+            w.cpuMs = m.cpuMs;
             results.set(r.index, r);
             return next(w);
           }
@@ -124,6 +130,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
       child.on('exit', (code, signal) => {
         const i = pool.indexOf(w);
         if (i >= 0) pool.splice(i, 1);
+        retiredCpuMs += w.cpuMs;
         if (w.killed) return;
         // Died on its own: its shard cannot be trusted to replay into anything but the same death.
         if (w.job) failShard(w.job.shard, `worker process exited (${signal ?? `code ${code}`}): ${w.stderr.trim().split('\n').slice(-3).join(' | ')}`);

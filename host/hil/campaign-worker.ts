@@ -14,7 +14,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'beat' }
   | { type: 'fault'; shard: number; index: number; fault: unknown }
-  | { type: 'shard'; result: unknown }
+  | { type: 'shard'; result: unknown; cpuMs: number }
   | { type: 'error'; shard: number; message: string };
 
 if (process.send) {
@@ -33,7 +33,10 @@ if (process.send) {
     const shard = m.shard;
     let index = 0;
     runShard(options!, shard, m.guard, (fault) => send({ type: 'fault', shard: shard.index, index: index++, fault }))
-      .then((result) => send({ type: 'shard', result }))
+      .then((result) => {
+        const cpu = process.cpuUsage();
+        send({ type: 'shard', result, cpuMs: (cpu.user + cpu.system) / 1000 });
+      })
       .catch((err: Error) => send({ type: 'error', shard: shard.index, message: String(err?.stack ?? err) }));
   });
   send({ type: 'ready' });

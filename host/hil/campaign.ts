@@ -159,6 +159,12 @@ export interface CampaignResult {
   replays: { shard: number; perCallFrom: number; note: string }[];
   /** Endless loops in firmware code caught and turned into a stuck board (virtual boards). */
   stuckLoops: number;
+  /**
+   * CPU time (user + system, ms) of the processes that ran the boards: this one with `workers` 0,
+   * else the worker processes (start-up included). On a shared machine a steadier measure of cost
+   * than wall time.
+   */
+  cpuMs: number;
   wallMs: number;
   /** Faults per wall-clock second. */
   throughput: number;
@@ -176,6 +182,7 @@ export function validateClasses(classes: string[], virtual: boolean): string | n
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
   const wall0 = Date.now();
+  const cpu0 = process.cpuUsage();
   const targets = opts.targets?.length ? opts.targets : [];
   const virtual = !targets.length || !targets[0].port;
   const classes = opts.classes?.length ? opts.classes : virtual ? DEFAULT_VIRTUAL_CLASSES : DEFAULT_FIRMWARE_CLASSES;
@@ -190,6 +197,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const replays: CampaignResult['replays'] = [];
   let stuckLoops = 0;
   let workers = 0;
+  let workerCpuMs = 0;
   if (virtual) {
     const size = Math.max(1, Math.floor(opts.shardFaults ?? SHARD_FAULTS));
     const shards: ShardSpec[] = [];
@@ -207,6 +215,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       const pool = await runShardsInWorkers(shardOpts, shards, workers, onFault);
       results = pool.results;
       replays.push(...pool.replays);
+      workerCpuMs = pool.cpuMs;
     } else {
       results = [];
       for (const sh of shards) results.push(await runShard(shardOpts, sh, { mode: 'per-call' }, onFault, opts.onBench));
@@ -255,6 +264,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const recovered = faults.filter((f) => f.recovered).length;
   const integrity = jobs.length > 0 && jobs.every((j) => j.ok);
   const wallMs = Date.now() - wall0;
+  const cpu = process.cpuUsage(cpu0);
   return {
     seed: opts.seed,
     classes,
@@ -267,6 +277,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
     workers,
     replays,
     stuckLoops,
+    cpuMs: workers > 0 ? workerCpuMs : (cpu.user + cpu.system) / 1000,
     wallMs,
     throughput: faults.length / Math.max(0.001, wallMs / 1000),
     ok: faults.length === opts.faults && recovered === faults.length && integrity,
