@@ -50,6 +50,19 @@ export const EspruinoParser = Parser.extend(
     } as unknown as typeof Parser,
 );
 
+/**
+ * Stock acorn lexing (a `/` inside a class does not end the literal) without validating patterns
+ * against V8's grammar: for tools that must see `/(/` or `/a**\/` as the literals Espruino runs
+ * (the compatibility checker reports `/` in a class itself).
+ */
+export const UnvalidatedRegexParser = Parser.extend(
+  (Base) =>
+    class extends (Base as any) {
+      validateRegExpFlags(): void {}
+      validateRegExpPattern(): void {}
+    } as unknown as typeof Parser,
+);
+
 interface AnyNode {
   type: string;
   start: number;
