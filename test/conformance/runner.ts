@@ -187,8 +187,12 @@ export async function runPair(pair: Pair, groups: CorpusGroup[], workers = 4): P
   });
   groups.forEach((g, gi) =>
     g.inputs.forEach((input, k) => {
-      const r = real.replies[gi][k];
-      const v = virt.replies[gi][k];
+      // Input and marker go in one write; if the interpreter happens to read them in two, it
+      // idles in between and prints a prompt: timing, not behaviour. Replies that waited for
+      // timers are compared with their prompts.
+      const tidy = (t: string) => (input.waitMs ? t : t.replace(/>$/, ''));
+      const r = tidy(real.replies[gi][k]);
+      const v = tidy(virt.replies[gi][k]);
       cases.push({
         id: input.id,
         category: input.category,
