@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .option('--baud <n>', 'baud rate', '115200')
     .option('--board <name>', `virtual board profile: ${BOARD_PROFILES.join(', ')}`, 'pico')
     .option('--policy <file>', 'recovery policy (default: the built-in one)')
-    .option('--spacing <ms>', "quiet time between a recovery and the next fault (default: the policy's restart window)")
+    .option('--spacing <ms>', "least time from an incident to the next fault, the job idling without input for what the recovery and the gap leave (default: the policy's restart window)")
     .option('--workers <n>', 'virtual boards: worker processes running the shards of 200 faults (default: one per core; 0: all in this process); the report is the same for any number', String(availableParallelism()))
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print the result as one JSON object')
