@@ -258,19 +258,30 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
   if (tag === 'Date') return 'Date: ' + espruinoDateString(v as Date);
   // Espruino's built-in objects are native functions: `Math` prints as one
   if ((globalObj && isNativeObject(v, globalObj)) || Object.getOwnPropertyDescriptor(v, NATIVE_TAG)) return 'function () { [native code] }';
+  if (tag === 'DataView') {
+    // (2v29 shows the buffer's whole length as byteLength: `new DataView(new ArrayBuffer(4), 1)` has 4)
+    const dv = v as DataView;
+    return 'DataView: ' + objectJSON({ buffer: dv.buffer, byteOffset: dv.byteOffset, byteLength: dv.buffer.byteLength }, flags, undefined, seen);
+  }
   let out = '';
   if (flags & JSON_SHOW_OBJECT_NAMES && globalObj) {
+    // An instance of a constructor other than Object prints as `Name: { ... }` (2v29), the name
+    // being where the interpreter keeps the constructor: a global (a class: its binding).
     const proto = Object.getPrototypeOf(v);
     const cd = proto ? Object.getOwnPropertyDescriptor(proto, 'constructor') : undefined;
     const ctor = cd && 'value' in cd ? cd.value : undefined;
-    if (ctor) {
-      for (const name of Object.keys(globalObj)) {
-        const g = ownValue(globalObj, name);
-        if (g.ok && g.value === ctor) {
-          out += name + ' ';
+    const objectCtor = Object.getOwnPropertyDescriptor(globalObj, 'Object')?.value;
+    if (typeof ctor === 'function' && ctor !== objectCtor && ctor !== Object) {
+      let found = '';
+      for (const name of Object.getOwnPropertyNames(globalObj)) {
+        const g = Object.getOwnPropertyDescriptor(globalObj, name);
+        if (g && 'value' in g && g.value === ctor) {
+          found = name;
           break;
         }
       }
+      if (!found && /^class\b/.test(Function.prototype.toString.call(ctor))) found = (ctor as Function).name;
+      if (found) out += found + ': ';
     }
   }
   if (tag === 'Error') return errorJSON(v);
