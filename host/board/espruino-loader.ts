@@ -103,6 +103,7 @@ export function rewriteForEspruino(code: string): string {
 export function rewriteForEspruinoMapped(code: string): Rewritten {
   // nothing to rewrite without a slash, a backquote or a quote
   if (!/[/`'"]/.test(code)) return { code, origin: null };
+  if (!mayNeedRewrite(code)) return { code, origin: null };
   const hit = cache.get(code);
   if (hit !== undefined) return hit;
   let out: Rewritten = { code, origin: null };
@@ -173,6 +174,27 @@ function operatorAt(code: string, from: number, to: number): number {
     } else if (c === '+') return i;
   }
   return -1;
+}
+
+/**
+ * False when, outside string literals, the text has no '/', '`' or '+': it then holds no regex
+ * literal, template literal or concatenation, the only things rewritten. Spares the parse of the
+ * host's command lines (`irqmon.cmd("#IRQ1 ...")`, unique each time, so never cached): a tenth of
+ * a fault campaign's CPU. Anything unusual (a string left open, a line break in one) is parsed.
+ */
+function mayNeedRewrite(code: string): boolean {
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c === 47 || c === 96 || c === 43) return true; // / ` +
+    if (c !== 34 && c !== 39) continue; // " '
+    for (i++; i < code.length && code.charCodeAt(i) !== c; i++) {
+      const d = code.charCodeAt(i);
+      if (d === 92) i++; // backslash: the next character is escaped
+      else if (d === 10 || d === 13) return true;
+    }
+    if (i >= code.length) return true;
+  }
+  return false;
 }
 
 function collect(node: AnyNode, code: string, edits: Edit[]): void {
