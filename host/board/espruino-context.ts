@@ -160,7 +160,7 @@ const ESPRUINO_BEHAVIOUR = `
  * array is `undefined`, in an object it is left out; bytes 0x7F-0xFF as `\u00FF`; with a space
  * argument every item goes on its own line as `{ \n  "a": 1\n }`.
  */
-const ESPRUINO_JSON_STRINGIFY = `
+const ESPRUINO_JSON = `
 (function () {
   var numText = globalThis['\\u0275str'];
   var keys = Object.keys;
@@ -211,6 +211,146 @@ const ESPRUINO_JSON_STRINGIFY = `
     value: function (value, replacer, space) {
       var indent = typeof space === 'number' ? new Array(Math.min(10, space) + 1).join(' ') : typeof space === 'string' ? space : '';
       return write(value, indent, 0, false);
+    },
+    writable: true,
+    configurable: true,
+    enumerable: false,
+  });
+
+  // JSON.parse with Espruino's JS lexer (jswrap_json_parse): single-quoted strings, JS escapes,
+  // hex numbers, trailing commas and trailing text accepted; errors name the lexer's tokens
+  // ("Got EOF expected '}'", "Expecting valid value, got ID") and carry their place in the text
+  // (printed "at :line:col"), kept in a hidden property the board's error printer reads.
+  var SyntaxErr = SyntaxError;
+  var parse = function (text) {
+    var src = String(text);
+    var pos = 0, tk = null, tkStart = 0, lastStart = 0;
+    // (no RegExp here: the board's RegExp is Espruino's engine, which has no ? or {n} quantifiers)
+    var isSpace = function (c) { return c === ' ' || c === '\\t' || c === '\\n' || c === '\\r'; };
+    var isDigit = function (c) { return c >= '0' && c <= '9'; };
+    var isIdStart = function (c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === '$'; };
+    var isHex = function (c) { return isDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); };
+    var next = function () {
+      lastStart = tkStart;
+      while (pos < src.length && isSpace(src.charAt(pos))) pos++;
+      tkStart = pos;
+      if (pos >= src.length) return (tk = { t: 'EOF' });
+      var c = src.charAt(pos);
+      if (c === '"' || c === "'") {
+        var out = '';
+        pos++;
+        while (pos < src.length && src.charAt(pos) !== c) {
+          var ch = src.charAt(pos);
+          if (ch === '\\n') return (tk = { t: 'UNFINISHED STRING' });
+          if (ch === '\\\\') {
+            var e = src.charAt(++pos);
+            if (e === 'n') out += '\\n'; else if (e === 'r') out += '\\r'; else if (e === 't') out += '\\t';
+            else if (e === 'b') out += '\\b'; else if (e === 'f') out += '\\f'; else if (e === '0') out += '\\0';
+            else if (e === 'x') { out += String.fromCharCode(parseInt(src.substr(pos + 1, 2), 16)); pos += 2; }
+            else if (e === 'u') { out += String.fromCharCode(parseInt(src.substr(pos + 1, 4), 16)); pos += 4; }
+            else out += e;
+            pos++;
+          } else { out += ch; pos++; }
+        }
+        if (pos >= src.length) return (tk = { t: 'UNFINISHED STRING' });
+        pos++;
+        return (tk = { t: 'STRING', v: out });
+      }
+      if (isDigit(c) || (c === '.' && isDigit(src.charAt(pos + 1)))) {
+        var start = pos;
+        if (c === '0' && (src.charAt(pos + 1) === 'x' || src.charAt(pos + 1) === 'X')) {
+          pos += 2;
+          while (isHex(src.charAt(pos))) pos++;
+          return (tk = { t: 'INT', v: parseInt(src.slice(start + 2, pos), 16) });
+        }
+        var isFloat = false;
+        while (isDigit(src.charAt(pos))) pos++;
+        if (src.charAt(pos) === '.') { isFloat = true; pos++; while (isDigit(src.charAt(pos))) pos++; }
+        if (src.charAt(pos) === 'e' || src.charAt(pos) === 'E') {
+          isFloat = true;
+          pos++;
+          if (src.charAt(pos) === '+' || src.charAt(pos) === '-') pos++;
+          while (isDigit(src.charAt(pos))) pos++;
+        }
+        return (tk = { t: isFloat ? 'FLOAT' : 'INT', v: parseFloat(src.slice(start, pos)) });
+      }
+      if (isIdStart(c)) {
+        var s0 = pos;
+        while (pos < src.length && (isIdStart(src.charAt(pos)) || isDigit(src.charAt(pos)))) pos++;
+        var w = src.slice(s0, pos);
+        if (w === 'true' || w === 'false' || w === 'null' || w === 'undefined') return (tk = { t: w });
+        return (tk = { t: 'ID', v: w });
+      }
+      pos++;
+      return (tk = { t: "'" + c + "'" });
+    };
+    var where = function (at) {
+      var line = 1, col = 1;
+      for (var i = 0; i < at; i++) { if (src.charAt(i) === '\\n') { line++; col = 1; } else col++; }
+      return [line, col];
+    };
+    var fail = function (message, at) {
+      var err = new SyntaxErr(message);
+      Object.defineProperty(err, '\\u0000at', { value: where(at), enumerable: false });
+      throw err;
+    };
+    var name = function (t) { return t.t === 'ID' ? 'ID:' + t.v : t.t; };
+    var match = function (want) {
+      if (tk.t !== want) fail('Got ' + name(tk) + ' expected ' + want, tkStart);
+      next();
+    };
+    var value = function () {
+      var t = tk;
+      if (t.t === 'STRING' || t.t === 'INT' || t.t === 'FLOAT') { next(); return t.v; }
+      if (t.t === "'-'") { next(); var n = tk; if (n.t === 'INT' || n.t === 'FLOAT') { next(); return -n.v; } fail('Expecting valid value, got ' + n.t, lastStart); }
+      if (t.t === 'true' || t.t === 'false') { next(); return t.t === 'true'; }
+      if (t.t === 'null') { next(); return null; }
+      if (t.t === "'['") {
+        next();
+        var arr = [];
+        while (tk.t !== "']'" && tk.t !== 'EOF') {
+          arr.push(value());
+          if (tk.t !== "']'") match("','");
+        }
+        match("']'");
+        return arr;
+      }
+      if (t.t === "'{'") {
+        next();
+        var obj = {};
+        while (tk.t !== "'}'" && tk.t !== 'EOF') {
+          if (tk.t !== 'STRING') fail('Got ' + name(tk) + ' expected STRING', tkStart);
+          var key = tk.v;
+          next();
+          match("':'");
+          obj[key] = value();
+          if (tk.t !== "'}'") match("','");
+        }
+        match("'}'");
+        return obj;
+      }
+      fail('Expecting valid value, got ' + t.t, lastStart);
+    };
+    if (text === undefined) fail('Expecting valid value, got undefined', 0);
+    next();
+    lastStart = 0;
+    return value();
+  };
+  var revive = function (holder, key, reviver) {
+    var v = holder[key];
+    if (v && typeof v === 'object') {
+      var ks = keys(v);
+      for (var i = 0; i < ks.length; i++) {
+        var r = revive(v, ks[i], reviver);
+        if (r === undefined) delete v[ks[i]]; else v[ks[i]] = r;
+      }
+    }
+    return reviver.call(holder, key, v);
+  };
+  Object.defineProperty(JSON, 'parse', {
+    value: function (text, reviver) {
+      var v = parse(text);
+      return typeof reviver === 'function' ? revive({ '': v }, '', reviver) : v;
     },
     writable: true,
     configurable: true,
@@ -328,8 +468,8 @@ export class EspruinoContext {
     code.push(ESPRUINO_REGEXP_SOURCE);
     // Espruino's number printing: toString/toFixed, String(n), join, JSON.stringify
     code.push(ESPRUINO_NUMBER_SOURCE);
-    // JSON.stringify as jswrap_json.c writes it (numbers through the number engine above)
-    code.push(ESPRUINO_JSON_STRINGIFY);
+    // JSON.stringify/parse as jswrap_json.c does them (numbers through the number engine above)
+    code.push(ESPRUINO_JSON);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);

@@ -784,6 +784,13 @@ export class VirtualBoard extends EventEmitter {
     const cls = ctx.errorClass(err);
     // A thrown non-error prints as String(value) with no position (it has no stack on Espruino).
     const text = cls || !err || typeof err !== 'object' ? errorText(err, cls) : ctx.rt.errorString(err);
+    // An error JSON.parse raised carries its place in the parsed text ("at :line:col").
+    const inText = err && typeof err === 'object' ? Object.getOwnPropertyDescriptor(err, '\u0000at')?.value : undefined;
+    if (Array.isArray(inText)) {
+      const [l, c] = inText as number[];
+      this.consolePrint(`Uncaught ${text}\n    at :${l}:${c}\n\n${' '.repeat(Math.max(0, c - 1))}^\n`);
+      return;
+    }
     const pos = site.repl && cls ? replErrorPosition(this.replCode, err, cls) : null;
     this.printUncaughtText(text, site, pos?.line, pos?.column);
   }
