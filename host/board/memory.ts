@@ -29,6 +29,11 @@ function stringBlocks(len: number): number {
 }
 
 /** Blocks one value (and everything it reaches, once) costs. */
+/** E.getSizeOf(v): a value held on its own takes at least its one block (2v29: `E.getSizeOf(1)` is 1). */
+export function sizeOfArgument(v: unknown): number {
+  return Math.max(1, sizeOfValue(v));
+}
+
 export function sizeOfValue(v: unknown, seen: Set<object> = new Set(), budget = { nodes: MAX_NODES }): number {
   if (v === null || v === undefined) return 0;
   const t = typeof v;

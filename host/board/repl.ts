@@ -423,6 +423,18 @@ export function espruinoErrorPosition(code: string, site: ErrorSite): { line: nu
       if (s !== null) return at(s);
     }
   }
+  if (/^Assignment to (?:a )?constant/.test(site.message) && program) {
+    // the whole assignment had been parsed: its last token
+    let asg: acorn.Node | null = null;
+    walk(program, (n) => {
+      if (n.type !== 'AssignmentExpression' || n.start > off || off >= n.end) return;
+      if (!asg || n.end - n.start < asg.end - asg.start) asg = n;
+    });
+    if (asg) {
+      const s = lastTokenOf((asg as acorn.Node).end);
+      if (s !== null) return at(s);
+    }
+  }
   if (/^Cannot (?:read|set) properties of (?:null|undefined)/.test(site.message)) {
     const name = /\((?:reading|setting) '(.*)'\)$/.exec(site.message)?.[1];
     // V8 points at the property (a read) or the `=` (a write): the `.` before that property.

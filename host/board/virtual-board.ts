@@ -31,7 +31,7 @@ import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
 import { ESPRUINO_COPYRIGHT_YEAR, ESPRUINO_VERSION, profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
 import { checkInjectSpec, type InjectSpec, type ResetCause } from './faults.ts';
-import { reachableBlocks, sizeOfValue } from './memory.ts';
+import { reachableBlocks, sizeOfArgument } from './memory.ts';
 import { firstIncompatibility } from './compat.ts';
 
 export type { InjectSpec, ResetCause } from './faults.ts';
@@ -1342,11 +1342,16 @@ export class VirtualBoard extends EventEmitter {
       case 'hwRand':
         return this.hwRng.nextU32() | 0;
       case 'sizeOf':
-        return sizeOfValue(a[0]);
+        return sizeOfArgument(a[0]);
       case 'memory': {
         const m = this.memory();
         if (m.usage >= m.total) this.outOfMemory();
-        return { free: m.free, usage: m.usage, total: m.total, history: 0, gc: 0, gctime: 0, blocksize: 14 };
+        // rx/tx: the input event queue and the output buffer, as 2v29 reports them
+        return {
+          free: m.free, usage: m.usage, total: m.total, history: 0, gc: 0, gctime: 0, blocksize: 14,
+          rx: { used: this.eventBytes, total: this.profile.eventQueueBytes },
+          tx: { used: 0, total: this.profile.txBufferBytes },
+        };
       }
       case 'env':
         return this.env();
@@ -1568,6 +1573,7 @@ function errorText(err: unknown, className: string | null): string {
         m = `Function "${notFn[1]}" not found!`;
       }
       if (n === 'RangeError') n = 'Error';
+      if (m === 'Assignment to constant variable.') m = 'Assignment to a constant';
       return m ? `${n}: ${m}` : n;
     }
     return toEspruinoJSON(err, REPL_FLAGS);
