@@ -351,6 +351,27 @@ export const CASES: InterpreterCase[] = [
     fails: syntax("Got ']' expected EOF"),
   },
   {
+    id: 'regex-slash-in-class-argument',
+    rule: 'unsupported-regex',
+    bad: "'a+b/c'.replace(/[+/]/g, '-')",
+    fixed: "'a+b/c'.replace(/[+\\/]/g, '-')",
+    fails: syntax("Got ']' expected ','"),
+  },
+  {
+    id: 'regex-slash-in-class-if',
+    rule: 'unsupported-regex',
+    bad: "var hit = 0;\nif (/[+/]/.test('/')) hit = 1;\nhit",
+    fixed: "var hit = 0;\nif (/[+\\/]/.test('/')) hit = 1;\nhit",
+    fails: syntax("Got ']' expected ')'"),
+  },
+  {
+    id: 'regex-slash-in-class-object',
+    rule: 'unsupported-regex',
+    bad: "var rules = {sep: /[+/]/};\nrules.sep.test('+')",
+    fixed: "var rules = {sep: /[+\\/]/};\nrules.sep.test('+')",
+    fails: syntax("Got ']' expected ','"),
+  },
+  {
     id: 'regex-m-flag',
     rule: 'unsupported-regex',
     bad: "/^b/m.test('a\\nb')",
@@ -370,6 +391,13 @@ export const CASES: InterpreterCase[] = [
     bad: "/a.b/s.test('a\\nb')",
     fixed: "/a.b/.test('a\\nb')",
     fails: throws('ReferenceError: "s" is not defined'),
+  },
+  {
+    id: 'regex-d-flag',
+    rule: 'unsupported-regex',
+    bad: "var r = /a/gd;\nr.test('a')",
+    fixed: "var r = /a/g;\nr.test('a')",
+    fails: throws('ReferenceError: "d" is not defined'),
   },
   {
     id: 'regex-constructor',

@@ -47,9 +47,9 @@ const MSG = {
   anchoredAlternation:
     'a `^` that starts the first alternative anchors every alternative on Espruino (`/^ab|cd/.test("zcd")` is false there); ' +
     'write the anchor on each alternative that needs it, and test unanchored ones separately',
-  slashInClass:
+  slashInClass: (says: string) =>
     'an unescaped `/` inside a character class ends the RegExp literal on Espruino: the rest is read as code, a syntax error that stops the whole file ' +
-    '(a board says e.g. `Got \']\' expected EOF`); escape it: `[+\\/]`',
+    `(a board says ${says}); escape it: \`[+\\/]\``,
   flagUnknown: (flag: string) =>
     `the \`${flag}\` flag is not known to Espruino: it reads \`${flag}\` as a variable after the RegExp (a board says \`ReferenceError: "${flag}" is not defined\`); ` +
     (flag === 's' ? 'drop it: `.` already matches a newline on Espruino' : 'drop the flag'),
@@ -67,29 +67,44 @@ interface Problem {
   message: string;
 }
 
-/** What Espruino says for `/[+/]/` at the level of a statement: it stops at the `]` after the `/`. */
-const SLASH_IN_CLASS_BOARD = "SyntaxError: Got ']' expected EOF";
+/**
+ * What Espruino expects after the expression a node heads, where that is known: `EOF` at the level
+ * of a statement, `','` in a call's arguments or an object literal's values, `')'` in an `if` or
+ * `while` test. A `/` in a class ends Espruino's literal, so its `]` arrives where that token was
+ * expected: `SyntaxError: Got ']' expected EOF` (probed on 2v29 in each of these places).
+ */
+type Expects = 'EOF' | "','" | "')'" | null;
+
+/** The message when the interpreter's exact words are not known (they depend on the code around). */
+const SLASH_IN_CLASS = MSG.slashInClass("e.g. `Got ']' expected EOF`");
+
+/** Flags Espruino's lexer takes; the first other letter starts an identifier. */
+const KNOWN_FLAGS = 'gimuy';
 
 export function checkRegex(ctx: RuleContext): void {
-  /**
-   * `statement`: the node heads its statement (`var r = /x/;`, `/x/.test(s);`), the one context in
-   * which Espruino's text for a `/` in a class is always the same ("expected EOF"; inside a call's
-   * arguments it expects `,`, inside `if (...)` a `)`).
-   */
-  const visit = (node: AnyNode, statement: boolean): void => {
+  const visit = (node: AnyNode, expects: Expects): void => {
     if (node.type === 'Literal' && node.regex) {
       const patternStart = node.start + 1; // acorn's `pattern` is the literal's source between the slashes
       const pattern: string = node.regex.pattern;
       for (const p of scanPattern(pattern, true)) {
         // Espruino's literal ends at that `/`: when a `]` follows, that `]` is where it stops
         const board =
-          p.message === MSG.slashInClass && statement && pattern[p.at + 1] === ']'
-            ? { text: SLASH_IN_CLASS_BOARD, offset: patternStart + p.at + 1 }
+          p.message === SLASH_IN_CLASS && expects !== null && pattern[p.at + 1] === ']'
+            ? { text: `SyntaxError: Got ']' expected ${expects}`, offset: patternStart + p.at + 1 }
             : undefined;
-        ctx.report('unsupported-regex', patternStart + p.at, p.message, undefined, board);
+        const message = board ? MSG.slashInClass('`' + board.text + '`') : p.message;
+        ctx.report('unsupported-regex', patternStart + p.at, message, undefined, board);
       }
       const flagsStart = node.end - node.regex.flags.length;
-      for (const f of scanFlags(node.regex.flags)) ctx.report('unsupported-regex', flagsStart + f.at, f.message);
+      const flags: string = node.regex.flags;
+      const unknownAt = [...flags].findIndex((f) => !KNOWN_FLAGS.includes(f));
+      for (const f of scanFlags(flags)) {
+        // Espruino reads the letters from the first flag it does not know as a variable name, and
+        // reports the place after that name
+        const board =
+          f.at === unknownAt ? { text: `ReferenceError: "${flags.slice(unknownAt)}" is not defined`, offset: flagsStart + flags.length } : undefined;
+        ctx.report('unsupported-regex', flagsStart + f.at, f.message, undefined, board);
+      }
     } else if ((node.type === 'NewExpression' || node.type === 'CallExpression') && isGlobalRegExp(ctx, node.callee)) {
       const [source, flags] = node.arguments as (AnyNode | undefined)[];
       const pattern = source ? constantString(source) : null;
@@ -102,33 +117,42 @@ export function checkRegex(ctx: RuleContext): void {
         for (const f of scanFlags(flagText)) if (f.flag === 'm' || f.flag === 'y') ctx.report('unsupported-regex', flags.start, f.message);
       }
     }
-    forEachChild(node, (child, field) => visit(child, headsStatement(node, field, statement)));
+    forEachChild(node, (child, field) => visit(child, expectsAfter(node, field, expects)));
   };
-  visit(ctx.program, false);
+  visit(ctx.program, null);
 }
 
-function headsStatement(parent: AnyNode, field: string, parentHeads: boolean): boolean {
+/** What Espruino expects after the expression that a child (in `field` of `parent`) heads. */
+function expectsAfter(parent: AnyNode, field: string, parentExpects: Expects): Expects {
   switch (parent.type) {
     case 'Program':
     case 'BlockStatement':
-      return field === 'body';
+      return field === 'body' ? 'EOF' : null;
     case 'SwitchCase':
-      return field === 'consequent';
+      return field === 'consequent' ? 'EOF' : null;
     case 'ExpressionStatement':
-      return parentHeads;
+      return parentExpects;
     case 'VariableDeclaration':
       // with several declarators the text after the first is not known to be the same
-      return parentHeads && parent.declarations.length === 1;
+      return parent.declarations.length === 1 ? parentExpects : null;
     case 'VariableDeclarator':
-      return parentHeads && field === 'init';
+      return field === 'init' ? parentExpects : null;
     case 'MemberExpression':
-      return parentHeads && field === 'object';
+      return field === 'object' ? parentExpects : null;
     case 'CallExpression':
-      return parentHeads && field === 'callee';
+    case 'NewExpression':
+      return field === 'callee' ? parentExpects : "','";
     case 'AssignmentExpression':
-      return parentHeads && field === 'right';
+      return field === 'right' ? parentExpects : null;
+    case 'ObjectExpression':
+      return "','";
+    case 'Property':
+      return field === 'value' && !parent.computed ? parentExpects : null;
+    case 'IfStatement':
+    case 'WhileStatement':
+      return field === 'test' ? "')'" : null;
     default:
-      return false;
+      return null;
   }
 }
 
@@ -253,7 +277,7 @@ function scanClass(pattern: string, open: number, literal: boolean, add: (at: nu
       else if ((e === 'p' || e === 'P') && pattern[i + 2] === '{') add(i, MSG.propertyEscape);
       i += 2;
     } else {
-      if (pattern[i] === '/' && literal) add(i, MSG.slashInClass);
+      if (pattern[i] === '/' && literal) add(i, SLASH_IN_CLASS);
       i++;
     }
   }
