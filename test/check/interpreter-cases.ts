@@ -430,6 +430,12 @@ export const CASES: InterpreterCase[] = [
   { id: 'to-precision', rule: 'missing-builtin', bad: '(1.25).toPrecision(2)', fixed: '(1.25).toFixed(1)', fails: throws('Function "toPrecision" not found!'), fixedValue: '"1.3"' },
   { id: 'promise-finally', rule: 'missing-builtin', bad: 'typeof Promise.resolve(1).finally(function () {})', fixed: 'typeof Promise.resolve(1).then(function () {}, function () {})', fails: throws('Function "finally" not found!') },
 
+  { id: 'math-sinh', rule: 'missing-builtin', bad: 'Math.sinh(0)', fixed: 'var x = 0;\n(Math.exp(x) - Math.exp(-x)) / 2', fails: throws('Function "sinh" not found!') },
+  { id: 'object-has-own', rule: 'missing-builtin', bad: "Object.hasOwn({a: 1}, 'a')", fixed: "({}).hasOwnProperty.call({a: 1}, 'a')", fails: throws('Function "hasOwn" not found!') },
+  { id: 'string-from-code-point', rule: 'missing-builtin', bad: 'String.fromCodePoint(65)', fixed: 'String.fromCharCode(65)', fails: throws('Function "fromCodePoint" not found!') },
+  { id: 'to-sorted', rule: 'missing-builtin', bad: '[3, 1, 2].toSorted().join()', fixed: '[3, 1, 2].slice().sort().join()', fails: throws('Function "toSorted" not found!') },
+  { id: 'array-entries', rule: 'missing-builtin', bad: 'var n = 0;\nfor (var e of [5, 6].entries()) n += e[0];\nn', fixed: 'var n = 0;\n[5, 6].forEach(function (x, i) { n += i; });\nn', fails: throws('Function "entries" not found!') },
+
   // different-result (warnings)
   {
     id: 'index-of-off-end',

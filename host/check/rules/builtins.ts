@@ -30,7 +30,19 @@ const MISSING_STATICS: Record<string, Record<string, string>> = {
     freeze: 'drop the call (nothing to freeze on the board), or keep the object private',
     seal: 'drop the call, or keep the object private',
     is: 'use `===` (and `x !== x` to test for NaN)',
+    hasOwn: 'use `({}).hasOwnProperty.call(o, k)`',
+    getOwnPropertySymbols: 'there are no symbols on Espruino: drop the call',
+    preventExtensions: 'drop the call, or keep the object private',
+    isFrozen: 'nothing is frozen on Espruino: drop the test',
+    isExtensible: 'every object is extensible on Espruino: drop the test',
+    groupBy: 'group in a loop into a plain object',
   },
+  String: {
+    fromCodePoint: 'use `String.fromCharCode` (Espruino strings are byte strings)',
+    raw: 'write the string with doubled backslashes',
+  },
+  ArrayBuffer: { isView: 'test `x instanceof Uint8Array` (or the typed array you use), or `x.buffer instanceof ArrayBuffer`' },
+  Error: { captureStackTrace: 'drop the call: `new Error(msg).stack` is there already' },
   Array: {
     from: 'copy with a for loop, or `[].slice.call(arrayLike)`',
     of: 'use an array literal `[a, b]`',
@@ -44,6 +56,14 @@ const MISSING_STATICS: Record<string, Record<string, string>> = {
     log10: 'use `Math.log(x) / Math.LN10`',
     hypot: 'use `Math.sqrt(a * a + b * b)`',
     cbrt: 'use `x < 0 ? -Math.pow(-x, 1 / 3) : Math.pow(x, 1 / 3)`',
+    expm1: 'use `Math.exp(x) - 1` (less exact near 0)',
+    log1p: 'use `Math.log(1 + x)` (less exact near 0)',
+    sinh: 'use `(Math.exp(x) - Math.exp(-x)) / 2`',
+    cosh: 'use `(Math.exp(x) + Math.exp(-x)) / 2`',
+    tanh: 'use `(Math.exp(2 * x) - 1) / (Math.exp(2 * x) + 1)`',
+    asinh: 'use `Math.log(x + Math.sqrt(x * x + 1))`',
+    acosh: 'use `Math.log(x + Math.sqrt(x * x - 1))`',
+    atanh: 'use `Math.log((1 + x) / (1 - x)) / 2`',
   },
   Number: {
     isInteger: 'use `typeof x === "number" && isFinite(x) && Math.floor(x) === x`',
@@ -53,12 +73,15 @@ const MISSING_STATICS: Record<string, Record<string, string>> = {
     parseFloat: 'use the global `parseFloat`',
     EPSILON: 'use the literal 2.220446049250313e-16',
     MAX_SAFE_INTEGER: 'use the literal 9007199254740991',
+    MIN_SAFE_INTEGER: 'use the literal -9007199254740991',
+    isSafeInteger: 'use `typeof x === "number" && Math.floor(x) === x && Math.abs(x) <= 9007199254740991`',
   },
   Date: { UTC: 'compute milliseconds since the epoch yourself, or use `new Date(y, m, d).getTime()` on a board set to UTC' },
   Promise: {
     race: 'build it from `new Promise` and `.then()` (resolve on the first settled)',
     any: 'build it from `new Promise` and `.then()`',
     allSettled: 'map each promise through `.then(ok, fail)` to a result object, then use `Promise.all`',
+    withResolvers: 'keep the `resolve`/`reject` arguments of `new Promise(function (resolve, reject) {...})`',
   },
 };
 for (const t of TYPED_ARRAYS) {
@@ -87,6 +110,20 @@ const MISSING_METHODS: Record<string, { on: string; fix: string }> = {
   matchAll: { on: 'String', fix: 'loop with a global RegExp: `while ((m = re.exec(s)) !== null) {...}`' },
   normalize: { on: 'String', fix: 'drop it: Espruino strings are byte strings' },
   toPrecision: { on: 'Number', fix: 'use `toFixed` (or `Number(x.toFixed(n))`)' },
+  toExponential: { on: 'Number', fix: 'format the mantissa and exponent yourself (`Math.log(x) / Math.LN10`)' },
+  toSorted: { on: 'Array', fix: 'copy, then sort: `a.slice().sort(cmp)`' },
+  toReversed: { on: 'Array', fix: 'copy, then reverse: `a.slice().reverse()`' },
+  with: { on: 'Array', fix: 'copy, then assign: `var b = a.slice(); b[i] = v;`' },
+  trimLeft: { on: 'String', fix: 'use `s.replace(/^\\s+/, "")`' },
+  trimRight: { on: 'String', fix: 'use `s.replace(/\\s+$/, "")`' },
+  isWellFormed: { on: 'String', fix: 'drop it: Espruino strings are byte strings' },
+};
+
+/** Iterator methods missing on arrays and typed arrays: only a call without arguments is reported. */
+const MISSING_ITERATORS: Record<string, string> = {
+  keys: 'loop over the indexes: `for (var i = 0; i < a.length; i++)`',
+  values: 'loop over the array itself (`for (var x of a)`, `a.forEach`)',
+  entries: 'use `a.forEach(function (x, i) {...})`',
 };
 
 /** Built-in constructors whose `X.prototype` Espruino does not expose. */
@@ -153,9 +190,11 @@ export function checkBuiltins(ctx: RuleContext): void {
       const callee = node.callee.type === 'ChainExpression' ? node.callee.expression : node.callee;
       if (callee.type === 'MemberExpression') {
         const prop = propertyName(callee);
-        const missing = prop !== null ? MISSING_METHODS[prop] : undefined;
+        const iterator = prop !== null && node.arguments.length === 0 && Object.prototype.hasOwnProperty.call(MISSING_ITERATORS, prop);
+        const missing =
+          prop !== null && iterator ? { on: 'Array and typed arrays', fix: MISSING_ITERATORS[prop] } : prop !== null ? MISSING_METHODS[prop] : undefined;
         const staticCall = callee.object.type === 'Identifier' && MISSING_STATICS[callee.object.name] && isGlobal(callee.object);
-        if (missing && prop !== null && Object.prototype.hasOwnProperty.call(MISSING_METHODS, prop) && !staticCall) {
+        if (missing && prop !== null && (iterator || Object.prototype.hasOwnProperty.call(MISSING_METHODS, prop)) && !staticCall) {
           report(
             callee.property.start,
             `.${prop}() is missing on ${missing.on} in Espruino (a board says \`Error: Function "${prop}" not found!\`); ${missing.fix} ` +
