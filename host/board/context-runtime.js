@@ -420,6 +420,9 @@
   // host drains right after the code that queued them; a rejection nobody handles by then
   // throws "Unhandled promise rejection: ..." as on a board.
   var promiseJobs = [];
+  // SHOWN: the state Espruino would show (`Promise: { state: 0 }`): it settles a promise only
+  // when its own queue runs, after the code that resolved it. 0 pending, 1 rejected, 2 resolved.
+  var SHOWN = '\u0000shown';
   var STATE = '\u0000state', VALUE = '\u0000value', REACT = '\u0000reactions', HANDLED = '\u0000handled';
   function queueJob(fn) {
     promiseJobs.push(fn);
@@ -431,6 +434,7 @@
     defineHidden(this, VALUE, undefined);
     defineHidden(this, REACT, []);
     defineHidden(this, HANDLED, false);
+    defineHidden(this, SHOWN, 0);
     var self = this;
     var done = false;
     try {
@@ -495,6 +499,9 @@
     if (p[STATE]) return;
     p[STATE] = state;
     p[VALUE] = value;
+    queueJob(function () {
+      p[SHOWN] = state === 1 ? 2 : 1;
+    });
     var reactions = p[REACT];
     p[REACT] = [];
     for (var i = 0; i < reactions.length; i++) react(reactions[i], state, value);

@@ -33,6 +33,9 @@ export const PRINT_FLAGS = JSON_SOME_NEWLINES | JSON_PRETTY | JSON_SHOW_DEVICES;
 /** Hidden property the context runtime puts on built-in module objects (Storage, Flash): they print as native functions. */
 export const NATIVE_TAG = '\u0000native';
 
+/** Hidden property holding the state a board Promise shows (context-runtime.js). */
+const PROMISE_STATE_TAG = '\u0000shown';
+
 /** Hidden property the context runtime puts on device objects (Serial1, USB...): their name. */
 export const DEVICE_TAG = '\u0000dev';
 
@@ -286,6 +289,9 @@ function objectJSON(v: object, flags: number, globalObj: object | undefined, see
   }
   if (tag === 'Error') return errorJSON(v);
   const keys = Object.keys(v);
+  // the board's Promise keeps its state hidden; Espruino shows it as a `state` key
+  const shown = Object.getOwnPropertyDescriptor(v, PROMISE_STATE_TAG);
+  if (shown && 'value' in shown) return out + objectJSON({ state: shown.value }, flags, undefined, seen);
   if (!keys.some((k) => ownValue(v, k).ok)) return out + (pretty ? '{  }' : '{}');
   out += pretty ? '{ ' : '{';
   let first = true;
