@@ -208,6 +208,13 @@ export const CASES: InterpreterCase[] = [
     fails: syntax("Got '#' expected '}'"),
   },
   {
+    id: 'private-static',
+    rule: 'unsupported-syntax',
+    bad: 'class Counter { static #count = 2; static get() { return Counter.#count; } }\nCounter.get()',
+    fixed: 'class Counter { static get() { return Counter._count; } }\nCounter._count = 2;\nCounter.get()',
+    fails: syntax("Got '#' expected ID"),
+  },
+  {
     id: 'new-target',
     rule: 'unsupported-syntax',
     bad: 'function F() { this.made = new.target === F; }\nnew F().made',

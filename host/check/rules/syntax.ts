@@ -82,8 +82,8 @@ const MSG = {
     `\`import\`/\`export\` are not supported in an Espruino script: it reads \`${word}\` as a variable${says(BOARD.notDefined(word))}; ` +
     'bundle modules into one file (Espruino modules use `require()`)',
   dynamicImport: 'dynamic `import()` is not supported by Espruino' + says(BOARD.notDefined('import')) + '; use `require()`',
-  privateMember:
-    'private class members (`#name`) are not supported by Espruino' + says("SyntaxError: Got '#' expected '}'") +
+  privateMember: (text: string) =>
+    'private class members (`#name`) are not supported by Espruino' + says(text) +
     '; use an ordinary property, by convention with a leading underscore (`this._name`)',
   newTarget: '`new.target` is not supported by Espruino' + says(BOARD.newTarget) + '; test `this instanceof F` instead',
   staticBlock:
@@ -138,7 +138,11 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
     case 'MethodDefinition':
     case 'PropertyDefinition':
       if (node.computed) report(node.start, MSG.computedKey);
-      if (node.key.type === 'PrivateIdentifier') report(node.key.start, MSG.privateMember);
+      if (node.key.type === 'PrivateIdentifier') {
+        // a member after `static` is expected to be named; any other starts with its name or `}`
+        const text = node.static ? "SyntaxError: Got '#' expected ID" : "SyntaxError: Got '#' expected '}'";
+        report(node.key.start, MSG.privateMember(text), text);
+      }
       break;
     case 'StaticBlock':
       report(node.start, MSG.staticBlock, BOARD.staticBlock, node.start + 'static'.length + (/^\s*/.exec(ctx.code.slice(node.start + 6))![0].length));
