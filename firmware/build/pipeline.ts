@@ -43,11 +43,11 @@ export const DEFAULT_BUDGET_BYTES = 16 * 1024;
  */
 export const INTERNAL_PROPS: readonly string[] = [
   // board table row (shared/boards.ts) as the firmware reads it
-  'envNames', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
+  'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
   'after', 'line', 'crc32', 'b64encode', 'b64decode', 'onRx', 'onErrorFlags',
-  'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore',
+  'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore', 'exhaust', 'storm',
   // journal store and the journal calls only the firmware makes
   'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',
   // status register, flight recorder, job definitions, frame decoding results
