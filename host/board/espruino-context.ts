@@ -57,7 +57,7 @@ const MISSING_MEMBERS: [string, string[]][] = [
   ['ArrayBuffer.prototype', ['slice']],
   ['Math', ['imul', 'trunc', 'clz32', 'fround', 'log2', 'log10', 'hypot', 'cbrt', 'log1p', 'expm1', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh', 'atanh']],
   ['Number', ['isInteger', 'isFinite', 'isNaN', 'isSafeInteger', 'parseInt', 'parseFloat', 'EPSILON', 'MAX_SAFE_INTEGER', 'MIN_SAFE_INTEGER']],
-  ['String.prototype', ['trimStart', 'trimEnd', 'trimLeft', 'trimRight', 'codePointAt', 'search', 'localeCompare', 'normalize', 'matchAll', 'at', 'isWellFormed', 'toWellFormed']],
+  ['String.prototype', ['trimStart', 'trimEnd', 'trimLeft', 'trimRight', 'codePointAt', 'search', 'localeCompare', 'normalize', 'matchAll', 'at', 'anchor', 'big', 'blink', 'bold', 'fixed', 'fontcolor', 'fontsize', 'italics', 'link', 'small', 'strike', 'sub', 'sup', 'toLocaleUpperCase', 'toLocaleLowerCase', 'isWellFormed', 'toWellFormed']],
   ['String', ['raw', 'fromCodePoint']],
   ['Date', ['UTC']],
   ['Promise', ['race', 'any', 'allSettled']],
