@@ -85,7 +85,7 @@ export async function run(): Promise<BenchOutput> {
   if (!bin) {
     notes.push('real interpreter: skipped (no Espruino 5100 build: set ESPRUINO_BIN or put it in ../shared/espruino/bin/)');
   } else {
-    const real = await component('real Espruino interpreter (5100 build)', () => measureRealFootprint(bin, code, { job: REAL_JOB }));
+    const real = await component('real Espruino interpreter (5100 build)', () => measureRealFootprint(bin, code, { job: REAL_JOB, trace: true }));
     details.real = real;
     const held = (m: { usage: number }) => m.usage - real.empty.usage;
     figures.push(figure('5100 build: RAM held after boot from .bootcde (above empty)', held(real.boot), 'blocks', HELD_AFTER_BOOT_TARGET, 'target', '<= 1'));
@@ -95,6 +95,12 @@ export async function run(): Promise<BenchOutput> {
     figures.push(figure(`5100 build: RAM held during a stream job (peak of ${job.samples.length} checkpoints)`, job.peakUsage - real.empty.usage, 'blocks', real.idle.total, 'board total'));
     figures.push(figure('5100 build: free blocks during the job (lowest heartbeat mem, garbage included)', job.minHeartbeatFree ?? NaN, 'blocks', FREE_DURING_JOB_TARGET, 'target', '>= 1'));
     figures.push(figure('5100 build: free blocks during the job (lowest, after GC)', job.minFree, 'blocks', FREE_DURING_JOB_TARGET, 'target', '>= 1'));
+    if (real.holders) {
+      notes.push(
+        `real interpreter, what holds the blocks at idle (trace(), ${real.holders.functions} functions): ` +
+          real.holders.kinds.slice(0, 10).map((k) => `${k.kind} ${k.blocks}`).join(', '),
+      );
+    }
     const pico = details.pico;
     if (pico) {
       const model = pico.idle.usage - pico.empty.usage;

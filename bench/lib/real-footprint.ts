@@ -20,6 +20,7 @@ import { SERIAL1_SETUP_FILE } from '../../shared/boards.ts';
 import { recordLine } from '../../shared/stream-job.ts';
 import { PtyPort } from '../../host/board/pty/pty-port.ts';
 import { Espruino, tempBoardDir, uploadBootCode } from './espruino.ts';
+import { traceBreakdown, type TraceBreakdown } from './espruino-trace.ts';
 
 export interface Mem {
   free: number;
@@ -32,6 +33,8 @@ export interface RealFootprint {
   empty: Mem;
   boot: Mem;
   idle: Mem;
+  /** What holds the blocks at idle (the interpreter's trace() sorted by kind); null unless asked for. */
+  holders: TraceBreakdown | null;
   /** Null when the job part was not asked for. */
   job: null | {
     n: number;
@@ -64,7 +67,7 @@ function frames(out: string, from: number): { type: number; body: any }[] {
   return got;
 }
 
-export async function measureRealFootprint(bin: string, code: string, opts: { job?: { n: number; k: number; seed?: number }; jobTimeoutMs?: number } = {}): Promise<RealFootprint> {
+export async function measureRealFootprint(bin: string, code: string, opts: { job?: { n: number; k: number; seed?: number }; jobTimeoutMs?: number; trace?: boolean } = {}): Promise<RealFootprint> {
   const { dir, clean } = tempBoardDir('irqmon-footprint-');
   let e: Espruino | undefined;
   let pty: PtyPort | undefined;
@@ -86,9 +89,15 @@ export async function measureRealFootprint(bin: string, code: string, opts: { jo
     const boot = await e.memory();
     await sleep(2500);
     const idle = await e.memory();
+    let holders: TraceBreakdown | null = null;
+    if (opts.trace) {
+      const from = e.out.length;
+      await e.eval('trace()', 'undefined', 180000);
+      holders = traceBreakdown(e.out.slice(from));
+    }
     let job: RealFootprint['job'] = null;
     if (opts.job) job = await runJob(e, pty!, opts.job.n, opts.job.k, opts.job.seed ?? 1, opts.jobTimeoutMs ?? 120000);
-    return { bin, empty, boot, idle, job };
+    return { bin, empty, boot, idle, holders, job };
   } finally {
     await e?.kill();
     await pty?.close();
