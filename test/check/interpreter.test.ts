@@ -6,15 +6,18 @@
  *
  * One interpreter process runs every example, each through `eval` in a function of its own (a
  * syntax error inside `eval` is catchable on Espruino, so one case cannot stop the others).
+ * Then the examples whose findings carry that text are typed at the virtual board's console and at
+ * the interpreter's REPL: the first error block (text, `at REPL (:line:col)`, caret) must be equal.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findEspruino, runEspruinoFile } from '../../host/espruino/interpreter.ts';
+import { EspruinoRepl, findEspruino, runEspruinoFile } from '../../host/espruino/interpreter.ts';
 import { checkSource, RULES, type Finding } from '../../host/check/index.ts';
 import { runCli } from '../cli-harness.ts';
+import { rig } from '../board/harness.ts';
 import { CASES, type InterpreterCase } from './interpreter-cases.ts';
 
 interface Outcome {
@@ -175,6 +178,41 @@ describe.skipIf(!BIN)('on the Espruino 2v29 interpreter', () => {
       if (!finding.board) return;
       expect(bad.error).toBe(finding.board.text);
       if (c.at !== false) expect(bad.at).toEqual({ line: finding.board.line, column: finding.board.column });
+    });
+  }
+});
+
+/** The first `Uncaught ...` block of a console reply: the error line, `at REPL (:L:C)` and the caret. */
+function firstError(reply: string): string | null {
+  const m = /Uncaught [^\r\n]*\r\n {4}at [^\r\n]*\r\n\r\n *\^/.exec(reply);
+  return m ? m[0] : null;
+}
+
+describe.skipIf(!BIN)('the virtual board console prints what the interpreter prints', () => {
+  // each bad example whose finding carries the interpreter's text and place, typed at both consoles
+  const cases = CASES.filter((c) => c.at !== false && checkSource(c.bad, 'x.js', { warnings: true }).some((f) => f.rule === c.rule && f.board));
+  const replies = new Map<string, { board: string; real: string }>();
+  beforeAll(async () => {
+    const board = rig({ board: 'generic' });
+    await board.boot();
+    const real = await EspruinoRepl.start({ bin: BIN! });
+    try {
+      // no reset() between cases (a round trip on the real console each): earlier examples' names
+      // stay defined, but every case must still show its error on the real console (asserted below)
+      for (const c of cases) replies.set(c.id, { board: await board.send(c.bad + '\n', 500), real: await real.send(c.bad) });
+    } finally {
+      await real.close();
+      board.stop();
+    }
+  }, 60000);
+
+  it('for 40 or more constructs', () => expect(cases.length).toBeGreaterThanOrEqual(40));
+
+  for (const c of cases) {
+    it(`${c.id}: the same error line, place and caret`, () => {
+      const { board, real } = replies.get(c.id)!;
+      expect(firstError(real), real).not.toBeNull();
+      expect(firstError(board)).toBe(firstError(real));
     });
   }
 });
