@@ -103,8 +103,9 @@ export async function gateBuildOutputs(argv: readonly string[], io: GateOutput =
   const i = argv.indexOf('--out');
   const outDir = resolve(i >= 0 && argv[i + 1] ? argv[i + 1] : DEFAULT_OUT_DIR);
   const files = ['irqmon.js', 'irqmon.min.js'].map((f) => join(outDir, f));
+  const missing = files.filter((f) => !existsSync(f)).map((f) => `${displayPath(f)}: missing after the build, nothing to run`);
   const result = await runInterpreterGate(files.filter((f) => existsSync(f)));
-  const problems = result.skipped ? [] : result.runs.flatMap((r) => (r.problem ? [r.problem] : []));
+  const problems = [...missing, ...(result.skipped ? [] : result.runs.flatMap((r) => (r.problem ? [r.problem] : [])))];
   if (problems.length === 0) {
     io.out(formatGateReport(result) + '\n');
     return 0;
