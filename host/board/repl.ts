@@ -466,3 +466,143 @@ function walk(node: acorn.Node, fn: (n: acorn.Node) => void): void {
     } else if (v && typeof v === 'object' && typeof (v as acorn.Node).type === 'string') walk(v as acorn.Node, fn);
   }
 }
+
+interface V8Frame {
+  name: string | null;
+  file: string;
+  line: number;
+  column: number;
+}
+
+function v8Frames(stack: string): V8Frame[] {
+  const out: V8Frame[] = [];
+  for (const l of stack.split('\n')) {
+    let m = /^\s+at (?:new )?(.+?) \((.+):(\d+):(\d+)\)$/.exec(l);
+    if (m) {
+      out.push({ name: m[1], file: m[2], line: Number(m[3]), column: Number(m[4]) });
+      continue;
+    }
+    m = /^\s+at (.+):(\d+):(\d+)$/.exec(l);
+    if (m) {
+      out.push({ name: null, file: m[1], line: Number(m[2]), column: Number(m[3]) });
+      continue;
+    }
+    m = /^\s+at (.+) \((.*)\)$/.exec(l);
+    if (m) out.push({ name: m[1], file: m[2], line: 0, column: 0 });
+  }
+  return out;
+}
+
+type FnNode = acorn.Function & { body: acorn.BlockStatement };
+
+/**
+ * The `at ...` lines Espruino prints for an error raised inside functions a REPL line called
+ * (measured on 2v29): one frame per call, innermost first, each `    at NAME (:L:C)` and a caret
+ * line, then `    at REPL (:L:C)`. A frame's place counts from the function's first token after
+ * its `{` (`function f(){ throw new Error("x") }` fails at 1:19); a caller's place is its call's
+ * `)`. NAME is the function's name (or its variable's), an anonymous function called from the
+ * line prints as its text (`function () {throw new Error("in")}`), one a built-in called (a
+ * `map` callback) prints without a name: `    at :L:C`. Null when the stack holds anything else
+ * (functions from earlier lines, errors inside `return` expressions, whose place Espruino
+ * reports by rules not yet measured).
+ */
+export function espruinoTrace(codeOf: (file: string) => string | undefined, stack: string, message: string, className: string): string | null {
+  const frames = v8Frames(stack);
+  const isRepl = (file: string) => file === 'REPL' || file.startsWith('REPL#');
+  const first = frames.findIndex((f) => isRepl(f.file));
+  if (first < 0) return null;
+  interface Script {
+    code: string;
+    program: acorn.Program;
+    toks: Tok[];
+    lineStarts: number[];
+  }
+  const scripts = new Map<string, Script | null>();
+  const scriptOf = (file: string): Script | null => {
+    if (scripts.has(file)) return scripts.get(file)!;
+    const code = codeOf(file);
+    let sc: Script | null = null;
+    if (code !== undefined) {
+      try {
+        const program = acorn.parse(code, { ecmaVersion: 'latest', allowReturnOutsideFunction: true });
+        const toks = tokens(code);
+        const lineStarts = [0];
+        for (let i = 0; i < code.length; i++) if (code[i] === '\n') lineStarts.push(i + 1);
+        if (toks) sc = { code, program, toks, lineStarts };
+      } catch {
+        sc = null;
+      }
+    }
+    scripts.set(file, sc);
+    return sc;
+  };
+  const out: string[] = [];
+  let functionFrames = 0;
+  for (let i = first; i < frames.length; i++) {
+    const f = frames[i];
+    if (!isRepl(f.file)) {
+      if (f.line === 0) continue; // a built-in (Array.map): its caller's frame follows
+      return null;
+    }
+    const sc = scriptOf(f.file);
+    if (!sc) return null;
+    const { code, program, toks, lineStarts } = sc;
+    const offsetOf = (line: number, column: number) => (lineStarts[line - 1] ?? 0) + column - 1;
+    const v8off = offsetOf(f.line, f.column);
+    let off: number | null = null;
+    if (i === first) {
+      // frames above the line's own: the error came from inside a built-in it called
+      const p = espruinoErrorPosition(code, { line: f.line, column: f.column, message, className, native: first > 0 });
+      off = p ? offsetOf(p.line, p.column) : null;
+    } else {
+      let call: acorn.Node | null = null;
+      walk(program, (n) => {
+        if ((n.type !== 'CallExpression' && n.type !== 'NewExpression') || n.start > v8off || v8off >= n.end) return;
+        if (!call || n.end - n.start < call.end - call.start) call = n;
+      });
+      const t = call ? toks.find((x) => x.end === (call as acorn.Node).end) : undefined;
+      off = t ? t.start : null;
+    }
+    if (off === null) return null;
+    let fn: FnNode | null = null;
+    walk(program, (n) => {
+      const g = n as FnNode;
+      if (!/Function/.test(n.type) || !g.body || g.body.type !== 'BlockStatement') return;
+      if (g.body.start < v8off && v8off < g.body.end && (!fn || g.end - g.start < fn.end - fn.start)) fn = g;
+    });
+    if (!fn) {
+      const o = off;
+      const ln = lineStarts.filter((st) => st <= o).length;
+      const col = o - lineStarts[ln - 1] + 1;
+      out.push(`    at REPL (:${ln}:${col})\n\n${' '.repeat(col - 1)}^\n`);
+      return functionFrames ? out.join('') : null;
+    }
+    const body = (fn as FnNode).body;
+    let inReturn = false;
+    walk(body, (n) => {
+      if (n.type === 'ReturnStatement' && n.start <= off! && off! < n.end) inReturn = true;
+    });
+    if (inReturn) return null;
+    functionFrames++;
+    const bodyTok = toks.find((t) => t.start > body.start);
+    if (!bodyTok) return null;
+    const relLines = code.slice(bodyTok.start, off).split('\n');
+    const line = relLines.length;
+    const col = relLines[relLines.length - 1].length + 1;
+    let name: string | null = null;
+    const fnNode = fn as FnNode;
+    if (fnNode.type === 'FunctionDeclaration' && fnNode.id) name = fnNode.id.name;
+    else
+      walk(program, (n) => {
+        const d = n as acorn.VariableDeclarator;
+        if (n.type === 'VariableDeclarator' && d.init === (fnNode as acorn.Node) && d.id.type === 'Identifier') name = d.id.name;
+      });
+    const caller = frames[i + 1];
+    if (name === null && caller && isRepl(caller.file)) {
+      const params = fnNode.params.map((p) => code.slice(p.start, p.end)).join(',');
+      name = `function (${params}) {${code.slice(body.start + 1, body.end - 1).trim()}}`;
+    }
+    out.push(`    at ${name === null ? '' : name + ' ('}:${line}:${col}${name === null ? '' : ')'}\n\n${' '.repeat(col - 1)}^\n`);
+  }
+  return null;
+}

@@ -26,7 +26,7 @@ import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
 import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
 import { EspruinoContext, RECURSION_MESSAGE, ScriptTimeout } from './espruino-context.ts';
 import { consoleText, formatPrintArgs, REPL_FLAGS, toEspruinoJSON } from './espruino-format.ts';
-import { Repl, espruinoErrorPosition, espruinoLineValue } from './repl.ts';
+import { Repl, espruinoErrorPosition, espruinoLineValue, espruinoTrace } from './repl.ts';
 import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
 import { ESPRUINO_COPYRIGHT_YEAR, ESPRUINO_VERSION, profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
@@ -464,6 +464,9 @@ export class VirtualBoard extends EventEmitter {
 
   /** The REPL line running now (for Espruino's error positions). */
   private replCode = '';
+  /** Every REPL line this context ran, by script name (for errors in functions they defined). */
+  private replScripts = new Map<string, string>();
+  private replCount = 0;
 
   private newRepl(): Repl {
     return new Repl({
@@ -490,6 +493,7 @@ export class VirtualBoard extends EventEmitter {
       },
     );
     this.ctx = ctx;
+    this.replScripts = new Map();
     this.codeBlocks = 0;
   }
 
@@ -790,6 +794,17 @@ export class VirtualBoard extends EventEmitter {
       const [l, c] = inText as number[];
       this.consolePrint(`Uncaught ${text}\n    at :${l}:${c}\n\n${' '.repeat(Math.max(0, c - 1))}^\n`);
       return;
+    }
+    if (site.repl && cls) {
+      // raised inside functions the line called: one frame per call, as Espruino prints them
+      const stack = dataProp(err, 'stack');
+      const message = dataProp(err, 'message');
+      const scripts = this.replScripts;
+      const trace = typeof stack === 'string' && typeof message === 'string' ? espruinoTrace((f) => scripts.get(f), stack, message, cls) : null;
+      if (trace) {
+        this.consolePrint(`Uncaught ${text}\n${trace}`);
+        return;
+      }
     }
     const pos = site.repl && cls ? replErrorPosition(this.replCode, err, cls) : null;
     this.printUncaughtText(text, site, pos?.line, pos?.column);
@@ -1155,7 +1170,13 @@ export class VirtualBoard extends EventEmitter {
     // Text of functions defined at the prompt stays in RAM; other lines are freed after running.
     if (/function|=>/.test(code)) this.codeBlocks += Math.ceil(code.length / this.profile.codeBytesPerBlockInRam);
     this.replCode = code;
-    const r = this.runJs(() => ctx.runCode(code, 'REPL', this.codeTimeout()), { repl: true });
+    // Each line is its own script (REPL#n), so an error in a function an earlier line defined
+    // can be placed in that line's text; lines are kept while the context (RAM) lives.
+    const file = `REPL#${++this.replCount}`;
+    this.replScripts.set(file, code);
+    const r = this.runJs(() => ctx.runCode(code, file, this.codeTimeout()), { repl: true });
+    // only lines that define functions can be on a later error's stack
+    if (!/function|=>|class/.test(code) || this.replScripts.size > 2000) this.replScripts.delete(file);
     // echo(0)/echo(1) on this very line decide whether its result is shown
     if (r.ok && echo && this.repl.echo && this.ctx === ctx && this.boardState === 'running' && !this.halted) {
       // Espruino prints its last statement's value, not V8's completion value (repl.ts).
@@ -1587,10 +1608,10 @@ function replErrorPosition(code: string, err: unknown, className: string): { lin
   const stack = dataProp(err, 'stack');
   const message = dataProp(err, 'message');
   // Only an error raised by the line's top level: inside a function Espruino prints a frame per call.
-  const top = typeof stack === 'string' ? /\n\s+at (REPL:(\d+):(\d+)|.*\(REPL:\d+:\d+\))/.exec(stack) : null;
+  const top = typeof stack === 'string' ? /\n\s+at (REPL(?:#\d+)?:(\d+):(\d+)|.*\(REPL(?:#\d+)?:\d+:\d+\))/.exec(stack) : null;
   if (top && top[2] && typeof message === 'string') {
     // frames above the line's own: the error came from inside a built-in it called
-    const native = !/^[^\n]*\n\s+at REPL:/.test(String(stack));
+    const native = !/^[^\n]*\n\s+at REPL(?:#\d+)?:/.test(String(stack));
     const p = espruinoErrorPosition(code, { line: Number(top[2]), column: Number(top[3]), message, className, native });
     if (p) return p;
   }
@@ -1601,6 +1622,6 @@ function replErrorPosition(code: string, err: unknown, className: string): { lin
 function replPosition(err: unknown): { line: number; column: number } | null {
   const stack = dataProp(err, 'stack');
   if (typeof stack !== 'string') return { line: 1, column: 1 };
-  const m = /REPL:(\d+):(\d+)/.exec(stack);
+  const m = /REPL(?:#\d+)?:(\d+):(\d+)/.exec(stack);
   return m ? { line: Number(m[1]), column: Number(m[2]) } : { line: 1, column: 1 };
 }
