@@ -542,7 +542,8 @@ export function espruinoTrace(codeOf: (file: string) => string | undefined, stac
     const f = frames[i];
     if (!isRepl(f.file)) {
       if (f.line === 0) continue; // a built-in (Array.map): its caller's frame follows
-      return null;
+      // the board's event loop called it (a timer, an event): the trace ends there
+      return functionFrames ? out.join('') : null;
     }
     const sc = scriptOf(f.file);
     if (!sc) return null;

@@ -795,8 +795,8 @@ export class VirtualBoard extends EventEmitter {
       this.consolePrint(`Uncaught ${text}\n    at :${l}:${c}\n\n${' '.repeat(Math.max(0, c - 1))}^\n`);
       return;
     }
-    if (site.repl && cls) {
-      // raised inside functions the line called: one frame per call, as Espruino prints them
+    if (cls) {
+      // raised inside functions REPL lines defined: one frame per call, as Espruino prints them
       const stack = dataProp(err, 'stack');
       const message = dataProp(err, 'message');
       const scripts = this.replScripts;
