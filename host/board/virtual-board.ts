@@ -1379,7 +1379,8 @@ export class VirtualBoard extends EventEmitter {
       case 'btoa':
         return Buffer.from(String(a[0]), 'latin1').toString('base64');
       case 'atob':
-        return Buffer.from(String(a[0]), 'base64').toString('latin1');
+        // 2v29 skips whitespace and reads any other stray character as 'A' (zero bits)
+        return Buffer.from(String(a[0]).replace(/\s+/g, '').replace(/[^A-Za-z0-9+/=]/g, 'A'), 'base64').toString('latin1');
       case 'peek':
         return this.peek(Number(a[0]), Number(a[1]));
       case 'poke':
