@@ -502,9 +502,9 @@ type FnNode = acorn.Function & { body: acorn.BlockStatement };
  * its `{` (`function f(){ throw new Error("x") }` fails at 1:19); a caller's place is its call's
  * `)`. NAME is the function's name (or its variable's), an anonymous function called from the
  * line prints as its text (`function () {throw new Error("in")}`), one a built-in called (a
- * `map` callback) prints without a name: `    at :L:C`. Null when the stack holds anything else
- * (functions from earlier lines, errors inside `return` expressions, whose place Espruino
- * reports by rules not yet measured).
+ * `map` callback) prints without a name: `    at :L:C`. A body that starts with `return expr`
+ * counts from the expression (`function p(a){ return a.b.c }` fails at 1:4). Null when the stack
+ * holds anything else (a script that is not a REPL line, a line no longer kept).
  */
 export function espruinoTrace(codeOf: (file: string) => string | undefined, stack: string, message: string, className: string): string | null {
   const frames = v8Frames(stack);
@@ -579,15 +579,15 @@ export function espruinoTrace(codeOf: (file: string) => string | undefined, stac
       return functionFrames ? out.join('') : null;
     }
     const body = (fn as FnNode).body;
-    let inReturn = false;
-    walk(body, (n) => {
-      if (n.type === 'ReturnStatement' && n.start <= off! && off! < n.end) inReturn = true;
-    });
-    if (inReturn) return null;
     functionFrames++;
+    // A body that is just `return expr` is kept as the expression alone (places count from it);
+    // any other body counts from its first token.
+    const lead = body.body[0] as acorn.Statement | undefined;
+    const ret = lead && lead.type === 'ReturnStatement' && lead.argument && lead.argument.start <= off && off < lead.argument.end ? lead.argument : null;
     const bodyTok = toks.find((t) => t.start > body.start);
     if (!bodyTok) return null;
-    const relLines = code.slice(bodyTok.start, off).split('\n');
+    const base = ret ? ret.start : bodyTok.start;
+    const relLines = code.slice(base, off).split('\n');
     const line = relLines.length;
     const col = relLines[relLines.length - 1].length + 1;
     let name: string | null = null;
