@@ -143,10 +143,41 @@ const ESPRUINO_BEHAVIOUR = `
   define(globalThis, 'InternalError', InternalError);
   // e.name is undefined, but String(e) still says "TypeError: msg"
   var kinds = [[InternalError, 'InternalError'], [TypeError, 'TypeError'], [ReferenceError, 'ReferenceError'], [SyntaxError, 'SyntaxError'], [RangeError, 'Error'], [EvalError, 'Error'], [URIError, 'Error']];
+  // V8's own wording for the errors it raises, as String(e) reads on Espruino (the REPL and an
+  // uncaughtException handler get the same words from the board): string tests only, the
+  // board's RegExp and indexOf are Espruino's
+  var starts = function (s, p) { return s.slice(0, p.length) === p; };
+  var ends = function (s, p) { return s.length >= p.length && s.slice(s.length - p.length) === p; };
+  var espruinoWords = function (n, m) {
+    var p1 = 'Cannot read properties of ', p2 = 'Cannot set properties of ';
+    if (starts(m, p1) || starts(m, p2)) {
+      var rest = m.slice(p1.length);
+      var what = starts(rest, 'null') ? 'null' : 'undefined';
+      var q = rest.slice(what.length);
+      var key = q.slice(q.indexOf("'") + 1, q.length - 2);
+      if (ends(q, "')")) return ['Error', "Can't read property '" + key + "' of " + what];
+    }
+    if (n === 'ReferenceError' && ends(m, ' is not defined') && m.charAt(0) !== '"')
+      return [n, '"' + m.slice(0, m.length - 15) + '" is not defined'];
+    if (n === 'TypeError' && ends(m, ' is not a function')) {
+      var callee = m.slice(0, m.length - 18);
+      var c0 = callee.charAt(0);
+      if (callee === 'null') return ['Error', 'Expecting function, got null'];
+      if (callee === 'true' || callee === 'false') return ['Error', 'Expecting function, got Boolean'];
+      if (c0 === '"' || c0 === "'") return ['Error', 'Expecting function, got String'];
+      if ((c0 >= '0' && c0 <= '9') || c0 === '-') return ['Error', 'Expecting function, got Number'];
+      var dot = callee.lastIndexOf('.');
+      return ['Error', 'Function "' + (dot >= 0 ? callee.slice(dot + 1) : callee) + '" not found!'];
+    }
+    if (m === 'Assignment to constant variable.') return [n, 'Assignment to a constant'];
+    return [n, m];
+  };
   define(Error.prototype, 'toString', function () {
     var n = 'Error';
     for (var i = 0; i < kinds.length; i++) if (this instanceof kinds[i][0]) n = kinds[i][1];
-    return this.message ? n + ': ' + this.message : n;
+    if (!this.message) return n;
+    var w = espruinoWords(n, String(this.message));
+    return w[0] + ': ' + w[1];
   });
   var protos = [Error, TypeError, ReferenceError, SyntaxError, RangeError, EvalError, URIError];
   for (var j = 0; j < protos.length; j++) delete protos[j].prototype.name;
