@@ -35,6 +35,11 @@ export interface EspruinoProcessOptions {
   usbDrop?: boolean;
   /** Time the board stays off after a power cut before it starts again, ms. */
   offMs?: number;
+  /**
+   * How each start runs the interpreter: the command and arguments in front of the binary (e.g.
+   * strace injecting a power cut at the Nth flash write). Called once per start with its number.
+   */
+  wrap?: ((start: number) => string[]) | null;
 }
 
 /** What the hosted interpreter can have done to it from outside. */
@@ -117,7 +122,7 @@ export class EspruinoProcess extends EventEmitter {
     this.bin = opts.bin;
     this.dir = opts.dir;
     this.serial1Path = join(opts.dir, 'serial1');
-    this.opts = { baud: 115200, fast: false, usbDrop: false, offMs: 50, ...opts };
+    this.opts = { baud: 115200, fast: false, usbDrop: false, offMs: 50, wrap: null, ...opts };
     const rate = this.opts.fast ? Infinity : this.opts.baud / 10 / 1000;
     this.serial1Out = new PacedWriter(rate, (b) => this.serial1?.write(b));
   }
@@ -130,6 +135,11 @@ export class EspruinoProcess extends EventEmitter {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Sets how the next starts run the interpreter (see EspruinoProcessOptions.wrap). */
+  setWrap(wrap: ((start: number) => string[]) | null): void {
+    this.opts.wrap = wrap;
   }
 
   /** Creates Serial1's pseudo-terminal and starts the interpreter. */
@@ -188,7 +198,10 @@ export class EspruinoProcess extends EventEmitter {
 
   private start(): void {
     if (this.stopping || this.child) return;
-    const child = spawn(this.bin, [], { cwd: this.dir, stdio: ['pipe', 'pipe', 'pipe'] });
+    const prefix = this.opts.wrap?.(this.boots + 1) ?? [];
+    const child = prefix.length
+      ? spawn(prefix[0], [...prefix.slice(1), this.bin], { cwd: this.dir, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(this.bin, [], { cwd: this.dir, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child = child;
     this.boots++;
     this.stderrTail = '';

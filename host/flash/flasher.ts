@@ -238,13 +238,26 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
         progress.chunk = i;
         const offset = i * chunkBytes;
         const piece = program.subarray(offset, Math.min(total, offset + chunkBytes));
-        const tag = `${++seq}`;
-        const prefix = `${MARKER}${tag}:`;
-        const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
         // The first line also defines the writer (no round trip of its own); its answer is the
         // writer's marker, so a definition that did not take fails this chunk like any other.
-        await sendPaced(writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : ''));
-        answer(await wait, prefix);
+        const send = async () => {
+          const tag = `${++seq}`;
+          const prefix = `${MARKER}${tag}:`;
+          const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
+          await sendPaced(writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : ''));
+          answer(await wait, prefix);
+        };
+        try {
+          await send();
+        } catch (err) {
+          // A line that lost a byte on the way (a busy board's input queue overflowed) leaves the
+          // REPL waiting for the rest: clear it and send the chunk once more. Writing the same
+          // bytes at the same offset again is harmless (flash only clears bits); a chunk that went
+          // in wrong is caught by the CRC check after the upload.
+          if (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout') throw err;
+          await sync();
+          await send();
+        }
         progress.done = offset + piece.length;
         await report('upload');
       }

@@ -65,6 +65,8 @@ export interface BenchOptions {
   espruino?: string;
   /** With `espruino`: its working directory (flash kept there; default a temp dir). */
   dir?: string;
+  /** With `espruino`: flash the firmware at open (default true; false: it is already in `dir`). */
+  flash?: boolean;
   /** Virtual board: the console drops off during resets (USB boards). */
   usbDrop?: boolean;
   /** Virtual board: check every program it loads for Espruino compatibility (default true). */
@@ -139,8 +141,9 @@ export class Bench {
       fast: opts.espruino ? false : undefined,
     });
     if (device.espruino) {
-      // A fresh interpreter holds no firmware: flash it as a user would (Serial1's path included).
       await device.espruino.powerOn();
+      if (opts.flash === false) return new Bench(device, opts);
+      // A fresh interpreter holds no firmware: flash it as a user would (Serial1's path included).
       const r = await flashProgram({
         transport: device.transport,
         clock: opts.clock,

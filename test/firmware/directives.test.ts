@@ -155,10 +155,10 @@ describe('older checkpoints and boards without a reset register', () => {
     expect(await d.feedUntilResult(800, 2)).toMatchObject(golden(800));
   });
 
-  it('generic board (no reset register in the table): never peeks, the breadcrumb names the cause', async () => {
+  it('generic board (models the Linux build: BOARD LINUX, no reset register): never peeks, the breadcrumb names the cause', async () => {
     d = new Driver({ board: 'generic' });
     const boot0 = await d.start();
-    expect(boot0).toMatchObject({ board: 'generic', reg: -1, rc: T.RESET_POWER_ON });
+    expect(boot0).toMatchObject({ board: 'linux', reg: -1, rc: T.RESET_POWER_ON });
     await d.cmd(P.CMD_START, { job: 'stream', n: 50, k: 10 });
     await d.feedTo(20, 10);
     d.board.inject({ kind: 'stack-overflow' });

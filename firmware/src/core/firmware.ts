@@ -538,7 +538,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     ackOrder.push(f.seq);
     if (ackOrder.length > ACK_RING) delete acked[ackOrder.shift()!];
     if (ALLOWED_COMMANDS.indexOf(m[0]) < 0) return ack(f.seq, 'cmd');
-    irq.raise(m[0] === CMD_INJECT ? B_INJECT : B_SWI, { s: f.seq, t: m[0], b: m[1] || {} });
+    irq.enter(m[0] === CMD_INJECT ? B_INJECT : B_SWI, { s: f.seq, t: m[0], b: m[1] || {} });
   };
 
   // ---- timer --------------------------------------------------------------------------------
@@ -686,18 +686,21 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     send(MSG_BOOT, bootBody);
     if (js === JOB_DONE) sendResult();
     port.watchdog(WDT_S);
-    port.onErrorFlags(onFlags);
-    port.onUncaught((e: any) => irq.raise(B_FAULT, e));
+    port.onErrorFlags((f: string[]) => {
+      irq.enter(-1); // from the event loop: a pass the flags interrupted (OUT OF MEMORY) is over
+      onFlags(f);
+    });
+    port.onUncaught((e: any) => irq.enter(B_FAULT, e));
     port.onRx((d: string) => {
       if (rx.length < RX_MAX) rx += d;
       else rxDrop += d.length;
       rxBytes += d.length;
       rxSeen = true;
-      irq.raise(B_UART_RX);
+      irq.enter(B_UART_RX);
     });
     lastTick = lastProgress = port.now();
     nextHb = lastTick + HB_MS;
-    port.every(TICK_MS, () => irq.raise(B_TIMER));
+    port.every(TICK_MS, () => irq.enter(B_TIMER));
   };
 
   return { boot: boot, cmd: cmd };

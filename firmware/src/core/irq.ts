@@ -35,6 +35,13 @@ export interface Irq {
   lost(): number;
   /** Pending bits seen at the start of the latest pass, plus those pending now (the "status snapshot"). */
   snap(): number;
+  /**
+   * Raises from the event loop (a timer, received bytes, error flags, a host command): no pass
+   * can be running then, so a pass still marked running was cut off where no exception escapes
+   * (Espruino's OUT OF MEMORY interrupts execution, finally blocks included) and is forgotten;
+   * otherwise every later raise would wait for it forever.
+   */
+  enter(bit: number, detail?: any): void;
 }
 
 /**
@@ -105,9 +112,15 @@ export function createIrq(handlers: ((detail: any) => void)[], onError: (e: any)
     busy = false;
     if (reg && !deferred) {
       deferred = true;
-      defer(dispatch);
+      defer(() => enter(-1));
     }
   }
 
-  return { raise: raise, cnt: cnt, ovr: () => ovr, lost: () => lost, snap: () => last | reg };
+  function enter(b: number, detail?: any): void {
+    busy = false;
+    if (b < 0) dispatch();
+    else raise(b, detail);
+  }
+
+  return { raise: raise, enter: enter, cnt: cnt, ovr: () => ovr, lost: () => lost, snap: () => last | reg };
 }

@@ -1,0 +1,102 @@
+/**
+ * The whole loop on the real Espruino interpreter (the 5100-block Linux build, a Pico's memory):
+ * `irqmon flash` the built bundle, then a stream job of 2,000 records over Serial1 through ten
+ * faults of every class the hosted interpreter allows, power cuts at random instants included,
+ * each recovered by the host's directive; the result must equal the golden value.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findEspruino } from '../../host/espruino/interpreter.ts';
+import { Bench } from '../../host/hil/bench.ts';
+import { RealClock } from '../../host/clock/clock.ts';
+import { DEFAULT_FIRMWARE } from '../../host/device/device.ts';
+import { defaultPolicy } from '../../host/recovery/policy.ts';
+import { createRandom } from '../../host/recovery/random.ts';
+import { FAULT_NAMES, RESET_CAUSE_NAMES } from '../../shared/taxonomy.ts';
+import { runCli } from '../cli-harness.ts';
+
+const BIN = findEspruino('5100');
+if (!BIN) console.log('test/espruino/loop.test.ts: skipped: no Espruino interpreter (set ESPRUINO_BIN or put ../shared/espruino/bin beside the repo)');
+
+/** What the firmware raises on command, and what the host does to the hosted process. */
+export const HOSTED_CLASSES = ['exception', 'stack_overflow', 'out_of_memory', 'interrupt_storm', 'hang', 'assert', 'power-cut', 'pin-reset'];
+const PER_CLASS = Number(process.env.IRQMON_LOOP_PER_CLASS ?? 10);
+const RECORDS = 2000;
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe.skipIf(!BIN)('the real interpreter, whole loop', () => {
+  it(`flash, then ${RECORDS} records through ${PER_CLASS} faults of each of ${HOSTED_CLASSES.length} classes, golden result`, async () => {
+    expect(existsSync(DEFAULT_FIRMWARE), 'firmware/dist/irqmon.min.js (npm run build)').toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'irqmon-loop-'));
+    dirs.push(dir);
+    const flashed = await runCli('flash', '--espruino', BIN!, '--dir', dir);
+    expect(flashed.code, flashed.out + flashed.err).toBe(0);
+    expect(flashed.out).toMatch(/CRC-32 0x[0-9a-f]{8} verified/);
+    expect(flashed.out).toMatch(/booted: firmware .* on linux, reset cause power_on/);
+
+    const clock = new RealClock();
+    const policy = defaultPolicy();
+    // Faults come every few records on purpose: the restart budget and crash-loop rules are for
+    // boards in the field, not for a campaign that asks for them.
+    policy.maxRestarts = { count: 10_000, windowMs: 60_000 };
+    policy.crashLoop = { repeats: 10_000, windowMs: 1_000 };
+    policy.backoff = { initialMs: 20, factor: 1.5, maxMs: 200, jitter: 0.2 };
+    const bench = await Bench.open({ espruino: BIN!, dir, flash: false, clock, policy, seed: 5 });
+    const rand = createRandom(20261205);
+    const plan: string[] = [];
+    for (let i = 0; i < PER_CLASS; i++) plan.push(...HOSTED_CLASSES);
+    for (let i = plan.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [plan[i], plan[j]] = [plan[j], plan[i]];
+    }
+    const seen: { cls: string; cause: string; fault: string; ok: boolean; rtoMs: number; note: string }[] = [];
+    try {
+      await bench.startJob(RECORDS, 25, 11);
+      const gap = Math.floor((RECORDS * 0.9) / plan.length);
+      for (const cls of plan) {
+        const s = bench.session!;
+        const target = Math.min(RECORDS - 5, bench.offset + 1 + Math.floor(rand() * gap));
+        await bench.until(() => !!s.result || (s.state === 'running' && !s.incidentOpen && bench.offset >= target), 60_000, `offset ${target}`);
+        expect(s.result, `the job ended before ${cls} could be injected`).toBeFalsy();
+        // A random instant, not a record boundary: between lines, in a checkpoint, mid-frame.
+        await clock.sleep(Math.floor(rand() * 120));
+        const inj = await bench.inject(cls, 'auto');
+        const inc = await bench.incidentFor(inj, 60_000);
+        seen.push({
+          cls,
+          cause: RESET_CAUSE_NAMES[inc.resetCause] ?? String(inc.resetCause),
+          fault: FAULT_NAMES[inc.faultClass] ?? String(inc.faultClass),
+          ok: !!inc.outcome?.ok,
+          rtoMs: Math.round(inc.rtoMs ?? -1),
+          note: inc.outcome?.note ?? '',
+        });
+      }
+      const r = await bench.result(180_000);
+      const g = bench.golden()!;
+      const byClass: Record<string, string[]> = {};
+      for (const f of seen) (byClass[f.cls] ??= []).push(`${f.cause}/${f.fault}${f.ok ? '' : ' NOT RECOVERED'}`);
+      const rtos = seen.map((f) => f.rtoMs).sort((a, b) => a - b);
+      console.log(
+        `real interpreter loop: ${seen.length} faults, ${seen.filter((f) => f.ok).length} recovered, RTO median ${rtos[rtos.length >> 1]} ms, ` +
+          `max ${rtos[rtos.length - 1]} ms; result ${JSON.stringify(r)} golden ${JSON.stringify(g)}\n` +
+          Object.entries(byClass).map(([c, v]) => `  ${c}: ${[...new Set(v)].join(', ')}`).join('\n'),
+      );
+      expect(seen.filter((f) => !f.ok), 'faults not recovered').toEqual([]);
+      expect(seen.length).toBe(PER_CLASS * HOSTED_CLASSES.length);
+      // Nothing lost, nothing counted twice: every record folded exactly once (skips named).
+      expect(r).toEqual({ n: g.n, sum: g.sum, crc: g.crc });
+      // The board said what happened: each class reached the session as a fault of its kind.
+      for (const f of seen) {
+        if (f.cls === 'power-cut' || f.cls === 'pin-reset') expect(f.fault, f.cls).toBe('power_loss');
+        else if (f.cls === 'stack_overflow') expect(['stack_overflow', 'out_of_memory']).toContain(f.fault);
+        else expect(f.fault, f.cls).toBe(f.cls);
+      }
+    } finally {
+      await bench.close();
+    }
+  }, 900_000);
+});
