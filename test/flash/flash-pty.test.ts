@@ -63,7 +63,7 @@ describe('irqmon flash over a pseudo-terminal to irqmon sim', () => {
       const ok = await runCli(['flash', '--port', link, newer]);
       expect(ok.code).toBe(0);
       expect(ok.stdout).toMatch(/CRC-32 0x[0-9a-f]{8} verified, staged upload/);
-      expect(ok.stdout).toMatch(/booted: firmware 0\.1\.0 \(0badc0de\) on generic/);
+      expect(ok.stdout).toMatch(/booted: firmware 0\.1\.0 \(0badc0de\) on linux/);
     } finally {
       await sim.stop();
       rmSync(dir, { recursive: true, force: true });
