@@ -80,6 +80,9 @@ async function openEspruino(opts: DeviceOptions): Promise<Device> {
   const resets: number[] = [];
   proc.on('reset', () => resets.push(opts.clock.now()));
   const transport = new VirtualTransport(proc, 'espruino', `espruino:${dir}`);
+  // An interpreter that cannot start (or a Serial1 pty that fails) is a console that went away,
+  // with the reason: the command waiting on it reports it instead of the process dying.
+  proc.on('error', (err: Error) => transport.simulateDrop(err.message));
   await transport.open();
   if (opts.powerOn ?? true) await proc.powerOn();
   return {

@@ -17,8 +17,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PtyPort } from '../board/pty/pty-port.ts';
 import { EXIT_USAGE, UserError } from '../errors.ts';
 
@@ -118,8 +118,15 @@ export class EspruinoProcess extends EventEmitter {
     super();
     if (!existsSync(opts.bin)) throw new UserError(`--espruino ${opts.bin}: no such file`, EXIT_USAGE);
     if (!statSync(opts.bin).isFile()) throw new UserError(`--espruino ${opts.bin}: not a file`, EXIT_USAGE);
+    try {
+      accessSync(opts.bin, fsConstants.X_OK);
+    } catch {
+      throw new UserError(`--espruino ${opts.bin}: not executable (chmod +x it)`, EXIT_USAGE);
+    }
     mkdirSync(opts.dir, { recursive: true });
-    this.bin = opts.bin;
+    // The interpreter runs with the board's directory as its cwd: a relative path would no longer
+    // name the same file there.
+    this.bin = resolve(opts.bin);
     this.dir = opts.dir;
     this.serial1Path = join(opts.dir, 'serial1');
     this.opts = { baud: 115200, fast: false, usbDrop: false, offMs: 50, wrap: null, ...opts };

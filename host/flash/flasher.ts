@@ -126,6 +126,8 @@ export class FlashInterruptedError extends Error {
 
 const PACE_SLICE = 128;
 const STORAGE_HEADER_ALLOWANCE = 64; // per file: header + padding, generous for every Storage layout
+/** Sends of one chunk line before the upload is given up (a timeout each, the REPL cleared between). */
+const CHUNK_ATTEMPTS = 3;
 
 export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const { clock, program } = opts;
@@ -247,16 +249,19 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
           await sendPaced(writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : ''));
           answer(await wait, prefix);
         };
-        try {
-          await send();
-        } catch (err) {
-          // A line that lost a byte on the way (a busy board's input queue overflowed) leaves the
-          // REPL waiting for the rest: clear it and send the chunk once more. Writing the same
-          // bytes at the same offset again is harmless (flash only clears bits); a chunk that went
-          // in wrong is caught by the CRC check after the upload.
-          if (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout') throw err;
-          await sync();
-          await send();
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await send();
+            break;
+          } catch (err) {
+            // A line that lost a byte on the way (a busy board's input queue overflowed) leaves
+            // the REPL waiting for the rest: clear it and send the chunk again, at most
+            // CHUNK_ATTEMPTS times in all. Writing the same bytes at the same offset again is
+            // harmless (flash only clears bits); a chunk that went in wrong is caught by the CRC
+            // check after the upload.
+            if (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout' || attempt >= CHUNK_ATTEMPTS) throw err;
+            await sync();
+          }
         }
         progress.done = offset + piece.length;
         await report('upload');

@@ -13,7 +13,7 @@ import { FRAME_MARKER, MSG_BOOT } from '../../shared/protocol.ts';
 
 /** Why a wait ended without its line. */
 export type WaitFailure =
-  | { kind: 'timeout'; ms: number }
+  | { kind: 'timeout'; ms: number; last?: string }
   | { kind: 'vanished'; reason: string }
   | { kind: 'boot'; boot: WireMessage }
   | { kind: 'closed' };
@@ -27,7 +27,7 @@ export class ConsoleWaitError extends Error {
 export function describeFailure(f: WaitFailure): string {
   switch (f.kind) {
     case 'timeout':
-      return `the board did not answer within ${Math.round(f.ms)} ms`;
+      return `the board did not answer within ${Math.round(f.ms)} ms` + (f.last ? ` (its last output: ${JSON.stringify(f.last.slice(-120))})` : '');
     case 'vanished':
       return `the port went away (${f.reason})`;
     case 'boot':
@@ -99,7 +99,10 @@ export class ReplConsole {
         failOnBoot: opts.failOnBoot ?? true,
         timer: this.clock.setTimeout(() => {
           this.remove(waiter);
-          reject(new ConsoleWaitError({ kind: 'timeout', ms: timeoutMs }));
+          // What the board said last tells a lost byte (a half line at the prompt) from a board
+          // that went quiet or is still busy.
+          const last = this.partial || this.recent[this.recent.length - 1];
+          reject(new ConsoleWaitError({ kind: 'timeout', ms: timeoutMs, last: last || undefined }));
         }, timeoutMs),
       };
       this.waiters.push(waiter);

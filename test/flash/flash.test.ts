@@ -98,6 +98,58 @@ describe('irqmon flash on a virtual board', () => {
     }
   });
 
+  /** The board's console, with the end of chunk line `lose` (a Set of 1-based send counts) lost on the way. */
+  function lossyConsole(dev: Device, lose: (n: number) => boolean) {
+    let lines = 0;
+    let dropping = false;
+    return new Proxy(dev.transport, {
+      get(target, prop) {
+        if (prop === 'write') {
+          return (data: string | Uint8Array) => {
+            const text = typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
+            if (text.startsWith(`\x10${CHUNK_WRITER}(`)) dropping = lose(++lines);
+            if (dropping && text.endsWith('\n')) {
+              dropping = false;
+              return Promise.resolve(true); // the slice with the newline never arrives
+            }
+            return target.write(data);
+          };
+        }
+        const v = (target as any)[prop];
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+  }
+
+  it('a chunk line that loses its end is sent again (up to three times) and the flash completes', async () => {
+    const { dev, clock } = await virtualBoard();
+    try {
+      // chunk 4's first two sends lose their newline (the first chunk line also defines the writer): the REPL waits for the rest until Ctrl-C
+      const transport = lossyConsole(dev, (n) => n === 3 || n === 4);
+      const r = await flashProgram({ transport, clock, program: bytes(firmware) });
+      expect(r.boot?.body.hash).toBe(originalHash);
+      expect(dev.board!.storage.read('.bootcde')).toBe(firmware);
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+
+  it('a chunk line lost three times stops the upload, naming the chunk and what the board said last', async () => {
+    const { dev, clock } = await virtualBoard();
+    try {
+      const transport = lossyConsole(dev, (n) => n >= 3);
+      const err = await flashProgram({ transport, clock, program: bytes(firmware) }).catch((e) => e);
+      expect(err).toBeInstanceOf(FlashInterruptedError);
+      expect(err.message).toMatch(/chunk 4\/\d+, 3072\/\d+ bytes confirmed/);
+      expect(err.message).toMatch(/did not answer within 5000 ms \(its last output: ".*"\)/);
+      expect(await bootAfterPowerCycle(dev, clock)).toBe('repl');
+    } finally {
+      await dev.close();
+      clock.stop();
+    }
+  });
+
   it('a reset in the middle of the upload leaves the previous program booting, and says so', async () => {
     const { dev, clock } = await virtualBoard();
     try {
