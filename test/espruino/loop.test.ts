@@ -1,6 +1,6 @@
 /**
  * The whole loop on the real Espruino interpreter (the 5100-block Linux build, a Pico's memory):
- * `irqmon flash` the built bundle, then a stream job of 2,000 records over Serial1 through ten
+ * `irqmon flash` the built bundle, then a stream job of 3,000 records (the issue asks at least 2,000) over Serial1 through ten
  * faults of every class the hosted interpreter allows, power cuts at random instants included,
  * each recovered by the host's directive; the result must equal the golden value.
  */
@@ -23,7 +23,8 @@ if (!BIN) console.log('test/espruino/loop.test.ts: skipped: no Espruino interpre
 /** What the firmware raises on command, and what the host does to the hosted process. */
 export const HOSTED_CLASSES = ['exception', 'stack_overflow', 'out_of_memory', 'interrupt_storm', 'hang', 'assert', 'power-cut', 'pin-reset'];
 const PER_CLASS = Number(process.env.IRQMON_LOOP_PER_CLASS ?? 10);
-const RECORDS = 2000;
+const RECORDS = 3000;
+const K = 25;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -55,16 +56,24 @@ describe.skipIf(!BIN)('the real interpreter, whole loop', () => {
     }
     const seen: { cls: string; cause: string; fault: string; ok: boolean; rtoMs: number; note: string }[] = [];
     try {
-      await bench.startJob(RECORDS, 25, 11);
-      const gap = Math.floor((RECORDS * 0.9) / plan.length);
+      await bench.startJob(RECORDS, K, 11);
+      const feeder = bench.feeder!;
+      let left = plan.length;
       for (const cls of plan) {
         const s = bench.session!;
-        const target = Math.min(RECORDS - 5, bench.offset + 1 + Math.floor(rand() * gap));
+        // The next fault somewhere in the records still ahead, shared among the faults still to
+        // come; the feed stops one checkpoint interval past it, so the job is still running (and
+        // has not run off to its end) when the fault lands.
+        const gap = Math.max(2, Math.floor((RECORDS * 0.95 - bench.offset) / left--));
+        const target = Math.min(RECORDS - 2 * K, bench.offset + 1 + Math.floor(rand() * gap));
+        feeder.setLimit(target + K);
         await bench.until(() => !!s.result || (s.state === 'running' && !s.incidentOpen && bench.offset >= target), 60_000, `offset ${target}`);
-        expect(s.result, `the job ended before ${cls} could be injected`).toBeFalsy();
+        expect(s.result, `the job ended before ${cls} could be injected (fault ${seen.length + 1} of ${plan.length})`).toBeFalsy();
         // A random instant, not a record boundary: between lines, in a checkpoint, mid-frame.
-        await clock.sleep(Math.floor(rand() * 120));
+        await clock.sleep(Math.floor(rand() * 60));
         const inj = await bench.inject(cls, 'auto');
+        // The input flows again: a stuck task (hang) is only noticed by input it leaves unread.
+        feeder.setLimit(null);
         const inc = await bench.incidentFor(inj, 60_000);
         seen.push({
           cls,
@@ -75,6 +84,7 @@ describe.skipIf(!BIN)('the real interpreter, whole loop', () => {
           note: inc.outcome?.note ?? '',
         });
       }
+      feeder.setLimit(null);
       const r = await bench.result(180_000);
       const g = bench.golden()!;
       const byClass: Record<string, string[]> = {};
