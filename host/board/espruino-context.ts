@@ -13,6 +13,7 @@ import vm from 'node:vm';
 import { DEVICE_TAG } from './espruino-format.ts';
 import { ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
 import { ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
+import { ESPRUINO_BUILTINS_SOURCE } from './espruino-builtins.ts';
 import { originalColumn, rewriteForEspruino, rewriteForEspruinoMapped, type Rewritten } from './espruino-loader.ts';
 
 const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
@@ -56,7 +57,8 @@ const MISSING_MEMBERS: [string, string[]][] = [
   ['Array.prototype', ['lastIndexOf', 'at', 'flat', 'flatMap', 'reduceRight', 'copyWithin', 'keys', 'values', 'entries', 'findLast', 'findLastIndex', 'toReversed', 'toSorted', 'toSpliced', 'with']],
   ['ArrayBuffer.prototype', ['slice']],
   ['Math', ['imul', 'trunc', 'clz32', 'fround', 'log2', 'log10', 'hypot', 'cbrt', 'log1p', 'expm1', 'sinh', 'cosh', 'tanh', 'asinh', 'acosh', 'atanh']],
-  ['Number', ['isInteger', 'isFinite', 'isNaN', 'isSafeInteger', 'parseInt', 'parseFloat', 'EPSILON', 'MAX_SAFE_INTEGER', 'MIN_SAFE_INTEGER']],
+  // (EPSILON and the SAFE_INTEGER constants: the board's Number is a new function without them, espruino-builtins.ts)
+  ['Number', ['isInteger', 'isFinite', 'isNaN', 'isSafeInteger', 'parseInt', 'parseFloat']],
   ['String.prototype', ['trimStart', 'trimEnd', 'trimLeft', 'trimRight', 'codePointAt', 'search', 'localeCompare', 'normalize', 'matchAll', 'at', 'anchor', 'big', 'blink', 'bold', 'fixed', 'fontcolor', 'fontsize', 'italics', 'link', 'small', 'strike', 'sub', 'sup', 'toLocaleUpperCase', 'toLocaleLowerCase', 'isWellFormed', 'toWellFormed']],
   ['String', ['raw', 'fromCodePoint']],
   ['Date', ['UTC']],
@@ -501,6 +503,8 @@ export class EspruinoContext {
     code.push(ESPRUINO_NUMBER_SOURCE);
     // JSON.stringify/parse as jswrap_json.c does them (numbers through the number engine above)
     code.push(ESPRUINO_JSON);
+    // Number and the typed-array constructors as 2v29 reads their arguments (uses Reflect)
+    code.push(ESPRUINO_BUILTINS_SOURCE);
     // Missing globals last (the lines above use some of them).
     for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
     vm.runInContext(code.join('\n'), this.context);
