@@ -9,6 +9,7 @@
  * program it loads, so it is one parse plus a few linear passes.
  */
 import * as acorn from 'acorn';
+import { EspruinoParser, UnvalidatedRegexParser } from '../board/espruino-loader.ts';
 import type { AnyNode } from './ast.ts';
 import { WARNING_RULES, type Finding, type RuleContext, type RuleId } from './context.ts';
 import { analyzeScopes } from './scope.ts';
@@ -116,6 +117,16 @@ function parse(code: string, file: string): AnyNode {
   try {
     return acorn.parse(code, options('script')) as AnyNode;
   } catch (scriptError) {
+    // A regex literal V8 refuses can still be one Espruino runs: `/(/` and `/a/x` (flags are not
+    // validated there; the regex rule judges them), `/[/` (its literal ends at the first `/`,
+    // class or not). Read them as Espruino does before calling the code broken.
+    for (const parser of [UnvalidatedRegexParser, EspruinoParser]) {
+      try {
+        return parser.parse(code, options('script')) as unknown as AnyNode;
+      } catch {
+        // next reading
+      }
+    }
     // import/export only parse as a module: parse that way so the rule can name them
     try {
       return acorn.parse(code, options('module')) as AnyNode;

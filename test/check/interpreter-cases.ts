@@ -400,6 +400,15 @@ export const CASES: InterpreterCase[] = [
     fails: throws('ReferenceError: "s" is not defined'),
   },
   {
+    // (V8 refuses the flag: the checker reads the literal as Espruino's lexer does)
+    id: 'regex-unknown-flag',
+    rule: 'unsupported-regex',
+    bad: "var r = /a/gzz;\nr.test('a')",
+    fixed: "var r = /a/g;\nr.test('a')",
+    fails: throws('ReferenceError: "zz" is not defined'),
+    fixedValue: 'true',
+  },
+  {
     id: 'regex-d-flag',
     rule: 'unsupported-regex',
     bad: "var r = /a/gd;\nr.test('a')",

@@ -100,9 +100,12 @@ export function checkRegex(ctx: RuleContext): void {
       const unknownAt = [...flags].findIndex((f) => !KNOWN_FLAGS.includes(f));
       for (const f of scanFlags(flags)) {
         // Espruino reads the letters from the first flag it does not know as a variable name, and
-        // reports the place after that name
+        // reports the place of the token after that name, or its last letter when nothing follows
+        const after = flagsStart + flags.length;
         const board =
-          f.at === unknownAt ? { text: `ReferenceError: "${flags.slice(unknownAt)}" is not defined`, offset: flagsStart + flags.length } : undefined;
+          f.at === unknownAt
+            ? { text: `ReferenceError: "${flags.slice(unknownAt)}" is not defined`, offset: ctx.code.slice(after).trim() === '' ? after - 1 : after }
+            : undefined;
         ctx.report('unsupported-regex', flagsStart + f.at, f.message, undefined, board);
       }
     } else if ((node.type === 'NewExpression' || node.type === 'CallExpression') && isGlobalRegExp(ctx, node.callee)) {
@@ -176,7 +179,7 @@ function scanFlags(flags: string): { at: number; flag: string; message: string }
     // g, i and u are accepted (u behaves for byte strings); m and y are accepted but ignored
     if (f === 'm') out.push({ at: i, flag: f, message: MSG.flagMultiline });
     else if (f === 'y') out.push({ at: i, flag: f, message: MSG.flagSticky });
-    else if (f === 's' || f === 'd' || f === 'v') out.push({ at: i, flag: f, message: MSG.flagUnknown(f) });
+    else if (!KNOWN_FLAGS.includes(f)) out.push({ at: i, flag: f, message: MSG.flagUnknown(f) });
   }
   return out;
 }
