@@ -25,7 +25,7 @@ type Node = any;
 
 const FUNCTION_TYPES = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);
 
-function children(n: Node): Node[] {
+export function children(n: Node): Node[] {
   const out: Node[] = [];
   for (const k of Object.keys(n)) {
     if (k === 'type' || k === 'start' || k === 'end' || k === 'loc') continue;
@@ -37,7 +37,7 @@ function children(n: Node): Node[] {
 }
 
 /** Names a function (or catch clause) declares for its own scope. */
-function declared(fn: Node): Set<string> {
+export function declared(fn: Node): Set<string> {
   const names = new Set<string>();
   if (fn.type === 'CatchClause') {
     if (fn.param) names.add(fn.param.name);
@@ -64,7 +64,7 @@ function declared(fn: Node): Set<string> {
   return names;
 }
 
-interface Ref {
+export interface Ref {
   node: Node;
   /** The function (or catch clause, or null for the global scope) that declares the name. */
   scope: Node | null;
@@ -73,7 +73,7 @@ interface Ref {
 }
 
 /** Every identifier in reference or binding position, with the scope it resolves to. */
-function resolve(program: Node): Ref[] {
+export function resolve(program: Node): Ref[] {
   const refs: Ref[] = [];
   const stack: { node: Node; names: Set<string> }[] = [];
   const lookup = (name: string): { scope: Node | null; inner: Set<string>[] } => {

@@ -5,6 +5,7 @@
  *   ->  hoisting pass  ->  build hash  ->  Espruino check       => firmware/dist/irqmon.js
  *   ->  constants inlined  ->  esbuild minify (ES5, internal property names shortened)
  *   ->  hoisting pass  ->  function expressions as arrows  ->  single-use factories flattened
+ *   ->  functions used once written where they are used
  *   ->  check  => firmware/dist/irqmon.min.js
  *   ->  size report (budget on the minified bytes)                => firmware/dist/size.json
  *
@@ -22,6 +23,7 @@ import { makeHoistingFree } from './hoist.ts';
 import { inlineConstants } from './inline-constants.ts';
 import { functionsToArrows } from './arrows.ts';
 import { flattenFactories } from './flatten.ts';
+import { inlineSingleUse } from './inline-once.ts';
 import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine, type Bundle } from './lower.ts';
 
 export { BuildError } from './lower.ts';
@@ -48,7 +50,7 @@ export const INTERNAL_PROPS: readonly string[] = [
   'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
-  'after', 'line', 'crc32', 'b64encode', 'b64decode', 'onRx', 'onErrorFlags',
+  'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'onRx', 'onErrorFlags',
   'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore', 'exhaust', 'storm',
   // journal store and the journal calls only the firmware makes
   'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',
@@ -117,7 +119,8 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const raw = rawWithPlaceholder.split(HASH_PLACEHOLDER).join(hash);
   const minified = makeHoistingFree(await minify(inlineConstants(rawWithPlaceholder), INTERNAL_PROPS), { compact: true });
   // Single-use factories into the top scope: their closures then cost the board fewer blocks.
-  const min = flattenFactories(functionsToArrows(minified)).code.split(HASH_PLACEHOLDER).join(hash);
+  // Then functions used once go where they are used: a function held in a name costs blocks.
+  const min = inlineSingleUse(flattenFactories(functionsToArrows(minified)).code).code.split(HASH_PLACEHOLDER).join(hash);
 
   const started = performance.now();
   const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];
