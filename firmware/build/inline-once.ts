@@ -145,7 +145,7 @@ export function inlineSingleUse(code: string): { code: string; inlined: number }
   let inlined = 0;
   code = dropUnused(code);
   for (;;) {
-    const next = inlineStep(code) ?? sinkStep(code);
+    const next = inlineStep(code) ?? sinkStep(code) ?? methodStep(code);
     if (next === null) return { code, inlined };
     code = next;
     inlined++;
@@ -225,6 +225,136 @@ function sinkStep(code: string): string | null {
     let out = code;
     for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
     return out;
+  }
+  return null;
+}
+
+/** The object literal an expression evaluates to (`{...}` or `(a=1,b=2,{...})`), else null. */
+function literalOf(n: Node): Node | null {
+  if (n.type === 'ObjectExpression') return n;
+  if (n.type === 'SequenceExpression') return literalOf(n.expressions[n.expressions.length - 1]);
+  return null;
+}
+
+/** Uses `this` or `arguments` (its own, or an inner arrow's)? */
+function usesThis(fn: Node): boolean {
+  let found = false;
+  const visit = (n: Node, top: boolean) => {
+    if (n.type === 'ThisExpression' || (n.type === 'Identifier' && n.name === 'arguments')) found = true;
+    if (!top && (n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration')) return;
+    for (const k of Object.keys(n)) {
+      if (k === 'type' || k === 'start' || k === 'end' || k === 'loc') continue;
+      const v = n[k];
+      if (Array.isArray(v)) for (const c of v) c && typeof c.type === 'string' && visit(c, false);
+      else if (v && typeof v.type === 'string') visit(v, false);
+    }
+  };
+  visit(fn, true);
+  return found;
+}
+
+/**
+ * Methods of an object the top scope creates once (the port, the journal, the firmware core):
+ * when the object never escapes (every use of it, of a top-level name holding it, or of a parameter
+ * it is passed to in a call of a function written in place, is a plain `x.name` read), a method
+ * called exactly once becomes that call of the function text, as `F(x)` does above, and a method
+ * nothing reads is dropped. The object loses the property.
+ */
+function methodStep(code: string): string | null {
+  const program: Node = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'script' });
+  const iife = program.body[1]?.expression?.right?.callee;
+  if (!iife || iife.type !== 'ArrowFunctionExpression' || iife.body.type !== 'BlockStatement') return null;
+  const varList = iife.body.body[0];
+  if (varList?.type !== 'VariableDeclaration') return null;
+  const refs = resolve(program);
+  const chains = parents(program);
+  const straight = (n: Node) => below(chains.get(n)!, iife).every((a) => !FUNCTION_TYPES.has(a.type) && !LOOPS.has(a.type) && !CONDITIONAL.has(a.type));
+  const parentOf = (n: Node) => chains.get(n)!.at(-1);
+  const refsOf = (scope: Node, name: string, skip: Node) => refs.filter((r) => r.scope === scope && r.node.name === name && r.node !== skip);
+  const isWrite = (id: Node) => {
+    const p = parentOf(id);
+    return (p.type === 'AssignmentExpression' && p.left === id) || p.type === 'UpdateExpression';
+  };
+
+  for (const decl of varList.declarations as Node[]) {
+    const uses = refsOf(iife, decl.id.name, decl.id);
+    const writes = uses.filter((u) => isWrite(u.node));
+    if (writes.length !== 1) continue;
+    const assign = parentOf(writes[0].node);
+    if (assign.type !== 'AssignmentExpression' || assign.operator !== '=' || !straight(assign)) continue;
+    const literal = literalOf(assign.right);
+    if (!literal) continue;
+    // every use, through every name that holds the object
+    const members: Node[] = [];
+    let escapes = false;
+    const pending: Ref[] = uses.filter((u) => u !== writes[0]);
+    const seenNames = new Set<Node>([decl.id]);
+    while (pending.length && !escapes) {
+      const u = pending.pop()!;
+      const p = parentOf(u.node);
+      if (p.type === 'MemberExpression' && p.object === u.node && !p.computed) {
+        const pp = parentOf(p);
+        if ((pp.type === 'AssignmentExpression' && pp.left === p) || pp.type === 'UpdateExpression' || (pp.type === 'UnaryExpression' && pp.operator === 'delete')) escapes = true;
+        else members.push(p);
+        continue;
+      }
+      // `A=O` in the top scope's straight-line code, A written nowhere else: A holds it too
+      if (p.type === 'AssignmentExpression' && p.right === u.node && p.operator === '=' && p.left.type === 'Identifier' && straight(p)) {
+        const holder = refs.find((r) => r.node === p.left);
+        if (holder && holder.scope === iife && !seenNames.has(p.left)) {
+          const aliasUses = refsOf(iife, p.left.name, p.left).filter((r) => !varList.declarations.some((d: Node) => d.id === r.node));
+          if (aliasUses.some((r) => isWrite(r.node))) escapes = true;
+          else {
+            seenNames.add(p.left);
+            pending.push(...aliasUses);
+          }
+          continue;
+        }
+      }
+      // passed to a function written in place: its parameter holds it
+      if (p.type === 'CallExpression' && p.arguments.includes(u.node) && (p.callee.type === 'ArrowFunctionExpression' || p.callee.type === 'FunctionExpression')) {
+        const param = p.callee.params[p.arguments.indexOf(u.node)];
+        if (param && param.type === 'Identifier') {
+          const paramUses = refsOf(p.callee, param.name, param);
+          if (paramUses.some((r) => isWrite(r.node))) escapes = true;
+          else pending.push(...paramUses);
+          continue;
+        }
+      }
+      escapes = true;
+    }
+    if (escapes) continue;
+    const props = literal.properties as Node[];
+    if (props.some((q) => q.type !== 'Property' || q.computed || q.kind !== 'init')) continue;
+    const keyOf = (q: Node) => (q.key.type === 'Identifier' ? q.key.name : String(q.key.value));
+    for (const prop of props) {
+      const fn = prop.value;
+      if (fn.type !== 'ArrowFunctionExpression' && fn.type !== 'FunctionExpression') continue;
+      if (props.filter((q) => keyOf(q) === keyOf(prop)).length !== 1) continue;
+      const reads = members.filter((m) => m.property.name === keyOf(prop));
+      const edits: { start: number; end: number; text: string }[] = [];
+      if (reads.length === 1) {
+        const m = reads[0];
+        const call = parentOf(m);
+        if (call.type !== 'CallExpression' || call.callee !== m || usesThis(fn)) continue;
+        const path = below(chains.get(m)!, iife);
+        let k = path.length - 1;
+        while (k >= 0 && !FUNCTION_TYPES.has(path[k].type)) k--;
+        if (path.slice(k + 1).some((a) => LOOPS.has(a.type))) continue;
+        const free = refs.filter((r) => r.node.start >= fn.start && r.node.end <= fn.end && (r.scope === iife || r.scope === null));
+        const between = path.filter((a) => FUNCTION_TYPES.has(a.type) || a.type === 'CatchClause').map((a) => declared(a));
+        if (free.some((r) => between.some((names) => names.has(r.node.name)))) continue;
+        edits.push({ start: m.start, end: m.end, text: `(${code.slice(fn.start, fn.end)})` });
+      } else if (reads.length !== 0) continue;
+      const i = props.indexOf(prop);
+      if (props.length === 1) edits.push({ start: prop.start, end: prop.end, text: '' });
+      else if (i === props.length - 1) edits.push({ start: props[i - 1].end, end: prop.end, text: '' });
+      else edits.push({ start: prop.start, end: props[i + 1].start, text: '' });
+      edits.sort((a, b) => b.start - a.start);
+      let out = code;
+      for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
+      return out;
+    }
   }
   return null;
 }

@@ -60,6 +60,24 @@ describe('functions used once written where they are used (firmware/build/inline
     expect(inlineSingleUse(effect).code).toBe(effect);
   });
 
+  it("an object's method called once is written at the call, one nothing reads is dropped, through names and parameters holding it", () => {
+    const code = bundle('o,p', 'o=(out.push("made"),{a:x=>x+1,b:()=>2,c:y=>y*3,d:()=>4}),p=o;out.push(p.a(1));((q)=>{out.push(q.c(2),q.b(),q.b())})(p);');
+    const r = inlineSingleUse(code);
+    expect(r.code).toContain('(x=>x+1)(1)');
+    expect(r.code).toContain('(y=>y*3)(2)');
+    expect(r.code).not.toContain('d:');
+    expect(r.code).toContain('b:()=>2');
+    expect(run(r.code)).toEqual(run(code));
+    expect(run(r.code)).toEqual(['made', 2, 6, 2, 2]);
+  });
+
+  it('leaves the methods of an object that escapes (stored, passed on, read by a computed key) alone', () => {
+    for (const use of ['out.push(o)', 'out.push(o["a"](1))', '((q)=>out.push(q))(o)', 'o.a=null']) {
+      const code = bundle('o', `o={a:x=>x+1};${use};`);
+      expect(inlineSingleUse(code).code).toBe(code);
+    }
+  });
+
   it('drops names nothing reads or writes', () => {
     const code = bundle('a,unused,b', 'a=1,b=2;out.push(a+b);');
     expect(inlineSingleUse(code).code).toBe(bundle('a,b', 'a=1,b=2;out.push(a+b);'));
