@@ -9,6 +9,9 @@
  *   on one side use Espruino's printing: `${x}` -> `${ɵstr(x)}`, `"t=" + x` -> `ɵcat("t=", x)`
  *   (see espruino-number.ts). A `+` between two values of unknown type is left to V8.
  *
+ * - an integer literal of 2^63 or more wraps as Espruino's lexer reads it (into a 64-bit signed
+ *   integer): `12345678901234567890` -> `(-6101065172474983424)`, `0xFFFFFFFFFFFFFFFF` -> `(-1)`.
+ *
  * Line numbers are kept; columns after a rewrite on the same line shift. Code acorn cannot parse
  * is returned unchanged (V8 then reports the syntax error). Results are cached: a board loads the
  * same boot code at every reset.
@@ -101,8 +104,8 @@ export function rewriteForEspruino(code: string): string {
 }
 
 export function rewriteForEspruinoMapped(code: string): Rewritten {
-  // nothing to rewrite without a slash, a backquote or a quote
-  if (!/[/`'"]/.test(code)) return { code, origin: null };
+  // nothing to rewrite without a slash, a backquote, a quote or a long integer
+  if (!/[/`'"]/.test(code) && !LONG_INTEGER.test(code)) return { code, origin: null };
   if (!mayNeedRewrite(code)) return { code, origin: null };
   const hit = cache.get(code);
   if (hit !== undefined) return hit;
@@ -183,6 +186,7 @@ function operatorAt(code: string, from: number, to: number): number {
  * a fault campaign's CPU. Anything unusual (a string left open, a line break in one) is parsed.
  */
 function mayNeedRewrite(code: string): boolean {
+  if (LONG_INTEGER.test(code)) return true;
   for (let i = 0; i < code.length; i++) {
     const c = code.charCodeAt(i);
     if (c === 47 || c === 96 || c === 43) return true; // / ` +
@@ -197,8 +201,26 @@ function mayNeedRewrite(code: string): boolean {
   return false;
 }
 
+/** Digits enough to reach 2^63 (a prefilter: the literal itself is checked in collect). */
+const LONG_INTEGER = /\d{19}|0[xX][\da-fA-F]{16}|0[bB][01]{64}|0[oO][0-7]{21}/;
+const INTEGER_LITERAL = /^(?:[1-9]\d*|0[xX][\da-fA-F]+|0[bB][01]+|0[oO][0-7]+)$/;
+const TWO_63 = BigInt(2) ** BigInt(63);
+
+/** The value Espruino's lexer gives an integer literal (stringToIntWithRadix into a long long), when it is not the literal's. */
+function wrappedInteger(raw: string): string | null {
+  if (!INTEGER_LITERAL.test(raw)) return null;
+  const big = BigInt(raw);
+  if (big < TWO_63) return null;
+  return String(Number(BigInt.asIntN(64, big)));
+}
+
 function collect(node: AnyNode, code: string, edits: Edit[]): void {
   const span = node.end - node.start;
+  if (node.type === 'Literal' && typeof node.value === 'number') {
+    const wrapped = wrappedInteger(code.slice(node.start, node.end));
+    if (wrapped !== null) edits.push({ pos: node.start, del: span, text: '(' + wrapped + ')', rank: REPLACE });
+    return;
+  }
   if (node.type === 'Literal' && node.regex) {
     const text = code.slice(node.start, node.end);
     const slash = text.lastIndexOf('/');

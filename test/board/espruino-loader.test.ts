@@ -26,6 +26,14 @@ describe('loader rewrite', () => {
     expect(rewriteForEspruino('a + b; tag`x${y}`')).toBe('a + b; tag`x${y}`');
   });
 
+  it('wraps integer literals of 2^63 and more into 64 bits, as the 2v29 lexer reads them', () => {
+    expect(rewriteForEspruino('x = 12345678901234567890')).toBe('x = (-6101065172474983000)');
+    expect(rewriteForEspruino('0xFFFFFFFFFFFFFFFF + 9223372036854775807')).toBe('(-1) + 9223372036854775807');
+    expect(rewriteForEspruino('18446744073709551616; 1.2345678901234567e19')).toBe('(0); 1.2345678901234567e19');
+    // a long float literal is a float there too
+    expect(rewriteForEspruino('12345678901234567890.5')).toBe('12345678901234567890.5');
+  });
+
   it('maps a column in the rewritten line back to the text as written', () => {
     const code = 'var q = /(a)\\1/.test("aa"); z';
     const rw = rewriteForEspruinoMapped(code);

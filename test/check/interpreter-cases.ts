@@ -44,6 +44,13 @@ export const CASES: InterpreterCase[] = [
     fails: throws('ReferenceError: "a" is not defined'),
   },
   {
+    id: 'integer-literal-wraps',
+    rule: 'unsupported-syntax',
+    bad: '12345678901234567890 > 0',
+    fixed: '1.2345678901234567e19 > 0',
+    fails: value('false'),
+  },
+  {
     id: 'default-param',
     rule: 'unsupported-syntax',
     bad: 'function twice(x = 1) { return x * 2; }\ntwice()',

@@ -70,6 +70,9 @@ const MSG = {
   bigint:
     'BigInt literals are not supported by Espruino: it reads `12n` as the number 12 and then a variable `n` (a board says `' +
     BOARD.notDefined('n') + '`, or a syntax error, depending on what follows); numbers are exact integers up to 2^53, use those',
+  longInteger:
+    'an integer literal of 2^63 or more is read into a 64-bit signed integer by Espruino and wraps, silently ' +
+    '(`12345678901234567890` is -6101065172474983424 there); write it as a float literal (`1.2345678901234567e19`)',
   extendsError: (name: string) =>
     `\`class ... extends ${name}\` is broken on Espruino (the instance's \`message\` is undefined there); throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
   loopLet: (name: string, kind: string) =>
@@ -163,6 +166,8 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
     case 'Literal':
       // no board place: where Espruino stops depends on what follows the literal
       if (typeof node.bigint === 'string') report(node.start, MSG.bigint);
+      else if (typeof node.value === 'number' && isWrappingInteger(ctx.code.slice(node.start, node.end)))
+        ctx.report('unsupported-syntax', node.start, MSG.longInteger, 'integer-literal');
       break;
     case 'ClassDeclaration':
     case 'ClassExpression':
@@ -266,4 +271,10 @@ function checkLoopClosures(ctx: RuleContext): void {
     reported.add(b);
     ctx.report('unsupported-syntax', ref.id.start, MSG.loopLet(b.name, b.kind));
   }
+}
+
+/** An integer literal Espruino's lexer wraps: 2^63 or more, in any radix (a float literal is read as a float). */
+function isWrappingInteger(raw: string): boolean {
+  if (!/^(?:[1-9]\d*|0[xX][\da-fA-F]+|0[bB][01]+|0[oO][0-7]+)$/.test(raw)) return false;
+  return BigInt(raw) >= BigInt(2) ** BigInt(63);
 }
