@@ -17,6 +17,7 @@ import { SerialTransport } from '../transport/serial-transport.ts';
 import type { Transport } from '../transport/transport.ts';
 import { VirtualTransport } from '../transport/virtual-transport.ts';
 import { EspruinoProcess, ESPRUINO_INJECTIONS } from './espruino-process.ts';
+import { ControlClient } from './control-client.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,11 @@ export interface DeviceOptions {
   clock: Clock;
   /** Serial port wired to the board's Serial1 (job input), for serial boards. */
   feedPort?: string;
+  /**
+   * With `port`: the control socket of the `irqmon sim` behind it (`--control PATH`): what the sim
+   * can do to its board from outside (power cut, pin reset) becomes this device's `injections`.
+   */
+  control?: string;
   /** Virtual board profile. */
   board?: string;
   seed?: number;
@@ -65,10 +71,15 @@ export interface Device {
   description: string;
   /** Host clock times of the board's real resets (in-process boards only). */
   resets: number[];
-  /** What the host can do to the board from outside (none on a serial port). */
+  /** What the host can do to the board from outside (none on a serial port without a control socket). */
   injections: string[];
-  /** Does one of `injections` now. */
-  inject(kind: string): void;
+  /** Does one of `injections` now (a UserError naming the device for anything else). */
+  inject(kind: string): Promise<void> | void;
+  /**
+   * Emits 'reset' ({cause}) when the board really resets, where the host can see it: an in-process
+   * board, or a serial board whose sim's control socket reports it. null: not seen.
+   */
+  resetEvents: NodeJS.EventEmitter | null;
   /** The hosted interpreter (espruino kind only): its Serial1 device path, for `flash --serial1`. */
   espruino: EspruinoProcess | null;
   close(): Promise<void>;
@@ -93,7 +104,10 @@ async function openEspruino(opts: DeviceOptions): Promise<Device> {
     resets,
     description: transport.description,
     injections: ESPRUINO_INJECTIONS,
-    inject: (kind) => proc.inject(kind as any),
+    inject: (kind) => {
+      proc.inject(kind as any);
+    },
+    resetEvents: proc,
     feed: (text) => {
       proc.serial1Write(text);
       return true;
@@ -145,7 +159,10 @@ export async function openDevice(opts: DeviceOptions): Promise<Device> {
     resets,
     description: transport.description,
     injections: ['power-cut', 'pin-reset', 'hang', 'brown-out'],
-    inject: (kind) => board.inject({ kind } as any),
+    inject: (kind) => {
+      board.inject({ kind } as any);
+    },
+    resetEvents: board,
     feed: (text) => {
       board.serial1Write(text);
       return true;
@@ -159,26 +176,43 @@ export async function openDevice(opts: DeviceOptions): Promise<Device> {
 }
 
 async function openSerial(opts: DeviceOptions): Promise<Device> {
+  // The control socket first: a wrong path is named before any port is opened.
+  const control = opts.control ? await ControlClient.connect(opts.control) : null;
   const transport = new SerialTransport({ path: opts.port!, baud: opts.baud, clock: opts.clock });
-  await transport.open();
   let feedTransport: SerialTransport | null = null;
-  if (opts.feedPort) {
-    feedTransport = new SerialTransport({ path: opts.feedPort, baud: opts.baud, clock: opts.clock });
-    await feedTransport.open();
+  try {
+    await transport.open();
+    if (opts.feedPort) {
+      feedTransport = new SerialTransport({ path: opts.feedPort, baud: opts.baud, clock: opts.clock });
+      await feedTransport.open();
+    }
+  } catch (err) {
+    control?.close();
+    await transport.close().catch(() => undefined);
+    throw err;
   }
+  const resets: number[] = [];
+  control?.on('reset', () => resets.push(opts.clock.now()));
+  // A sim that goes away mid-run: injections then fail with its message; nothing else depends on it.
+  control?.on('error', () => undefined);
   return {
     kind: 'serial',
     transport,
     board: null,
     espruino: null,
-    injections: [],
-    inject: (kind) => {
-      throw new UserError(`cannot inject "${kind}" from the host into ${opts.port}: a serial board takes only the faults its firmware raises`, EXIT_USAGE);
+    injections: control ? control.injections : [],
+    inject: async (kind) => {
+      if (!control) {
+        throw new UserError(`cannot inject "${kind}" from the host into ${opts.port}: a serial board takes only the faults its firmware raises (a board behind irqmon sim also takes power-cut and pin-reset through its --control socket)`, EXIT_USAGE);
+      }
+      await control.inject(kind);
     },
-    resets: [],
-    description: opts.port!,
+    resetEvents: control,
+    resets,
+    description: control ? `${opts.port!} (control ${opts.control})` : opts.port!,
     feed: feedTransport ? (text) => feedTransport!.write(text) : null,
     async close() {
+      control?.close();
       await transport.close().catch(() => undefined);
       await feedTransport?.close().catch(() => undefined);
     },

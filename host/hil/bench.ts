@@ -61,6 +61,8 @@ export interface BenchOptions {
   policy?: Policy;
   /** Firmware the virtual board starts with (it is "already flashed"). */
   firmware?: string;
+  /** With `port`: the control socket of the irqmon sim behind it (power cut, pin reset from the host). */
+  control?: string;
   /** Host this real Espruino interpreter (Linux build) instead of the virtual board; it is flashed at open. */
   espruino?: string;
   /** With `espruino`: its working directory (flash kept there; default a temp dir). */
@@ -107,7 +109,7 @@ export class Bench {
     readonly device: Device,
     readonly opts: BenchOptions,
   ) {
-    (device.board ?? device.espruino)?.on('reset', (e: { cause: string }) => {
+    device.resetEvents?.on('reset', (e: { cause: string }) => {
       this.lastResetTruth = opts.clock.now();
       this.mark('reset', `board reset: ${e.cause}`);
     });
@@ -116,9 +118,13 @@ export class Bench {
   get clock(): Clock {
     return this.opts.clock;
   }
-  /** The board runs in this process (virtual board or hosted interpreter): its resets are seen. */
+  /** The board runs in this process (virtual board or hosted interpreter). */
   get virtual(): boolean {
     return this.device.kind !== 'serial';
+  }
+  /** The board's real reset instants reach the host (in this process, or through a sim's control socket). */
+  get resetsSeen(): boolean {
+    return this.device.resetEvents !== null;
   }
   /** Every incident so far, this session's included. */
   get incidents(): IncidentRecord[] {
@@ -129,6 +135,7 @@ export class Bench {
     const device = await openDevice({
       port: opts.port,
       feedPort: opts.feedPort,
+      control: opts.port ? opts.control : undefined,
       baud: opts.baud,
       clock: opts.clock,
       board: opts.board,
@@ -178,7 +185,7 @@ export class Bench {
       feeder,
       policy: this.opts.policy ?? defaultPolicy(),
       seed: this.opts.seed ?? 1,
-      lastResetTruth: this.virtual ? () => this.lastResetTruth : undefined,
+      lastResetTruth: this.resetsSeen ? () => this.lastResetTruth : undefined,
       // ids unique across the sessions of this bench (a flash starts a new session)
       newIncidentId: () => (this.opts.journal ? this.opts.journal.newIncident() : `inc-${++this.incidentSeq}`),
     });
@@ -264,12 +271,20 @@ export class Bench {
       this.injections.push(inj);
       this.mark('inject', `inject ${fault} (host) at offset ${inj.offset}`, fault);
       this.opts.journal?.append({ type: 'inject', t: inj.at, label: fault, via: 'board', offset: inj.offset });
-      this.device.inject(String(boardFault!.spec.kind));
+      try {
+        await this.device.inject(String(boardFault!.spec.kind));
+      } catch (err) {
+        // The device names itself and what it takes; a scenario or campaign reports it as its own.
+        throw new BenchError((err as Error).message);
+      }
       return inj;
     }
     if (how === 'board') {
       const board = this.device.board;
-      if (!board) throw new BenchError(`fault "${fault}" is injected by the virtual board; on ${this.device.description} use a firmware fault (${Object.keys(BOARD_TO_FIRMWARE).join(', ')} or ${FAULT_NAMES.slice(1, 8).join(', ')})`);
+      if (!board) {
+        const host = this.device.injections.length ? `, or what the host does to it (${this.device.injections.join(', ')})` : '';
+        throw new BenchError(`fault "${fault}" cannot be done to ${this.device.description} from outside; use a firmware fault (${Object.keys(BOARD_TO_FIRMWARE).join(', ')} or ${FAULT_NAMES.slice(1, 8).join(', ')})${host}`);
+      }
       if (!boardFault) throw new BenchError(`unknown board fault "${fault}"`);
       const spec: any = { ...boardFault.spec };
       if (boardFault.flashOpsAhead !== undefined) spec.atFlashOp = board.flash.opCount + boardFault.flashOpsAhead;

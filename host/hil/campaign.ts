@@ -174,21 +174,68 @@ export interface CampaignResult {
 
 export class CampaignError extends Error {}
 
-export function validateClasses(classes: string[], virtual: boolean): string | null {
-  const known = virtual ? [...AUTO_FAULTS.map((f) => f.label), ...FIRMWARE_FAULTS] : FIRMWARE_FAULTS;
+/**
+ * Is every class one the boards can take? `hostLabels`: on boards that are not virtual, the board
+ * faults the host can do to every one of them (a hosted interpreter or a sim's control socket:
+ * power-cut, pin-reset), beside what the firmware raises itself.
+ */
+export function validateClasses(classes: string[], virtual: boolean, hostLabels: string[] = [], where = 'a serial board'): string | null {
+  const known = virtual ? [...AUTO_FAULTS.map((f) => f.label), ...FIRMWARE_FAULTS] : [...FIRMWARE_FAULTS, ...hostLabels];
   const bad = classes.filter((c) => !known.includes(c));
-  if (bad.length) return `unknown fault class${bad.length > 1 ? 'es' : ''} ${bad.join(', ')} for ${virtual ? 'the virtual board' : 'a serial board (the firmware raises them)'} (known: ${known.join(', ')})`;
-  return null;
+  if (!bad.length) return null;
+  const what = virtual
+    ? 'the virtual board'
+    : hostLabels.length
+      ? `${where} (the firmware raises ${FIRMWARE_FAULTS.join(', ')}; the host does ${hostLabels.join(', ')})`
+      : `${where} (the firmware raises them${where === 'a serial board' ? '' : '; give --control PATH, the socket of the irqmon sim behind the port, for power-cut and pin-reset'})`;
+  return `unknown fault class${bad.length > 1 ? 'es' : ''} ${bad.join(', ')} for ${what} (known: ${known.join(', ')})`;
+}
+
+/** Board faults (AUTO_FAULTS labels) that the host can do to every one of these devices from outside. */
+export function hostFaultLabels(benches: Bench[]): string[] {
+  return AUTO_FAULTS.filter((f) => !f.noReset && f.flashOpsAhead === undefined && benches.every((b) => b.device.injections.includes(String(f.spec.kind)))).map((f) => f.label);
 }
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
   const wall0 = Date.now();
   const cpu0 = process.cpuUsage();
   const targets = opts.targets?.length ? opts.targets : [];
-  const virtual = !targets.length || !targets[0].port;
-  const classes = opts.classes?.length ? opts.classes : virtual ? DEFAULT_VIRTUAL_CLASSES : DEFAULT_FIRMWARE_CLASSES;
-  const problem = validateClasses(classes, virtual);
-  if (problem) throw new CampaignError(problem);
+  const virtual = !targets.length || (!targets[0].port && !targets[0].espruino);
+  // Real boards (serial ports, hosted interpreters) are opened first: which classes they take
+  // depends on what the host can do to them (a control socket, a process it hosts).
+  const benches: Bench[] = [];
+  if (!virtual) {
+    try {
+      for (const [bi, target] of targets.entries()) {
+        benches.push(
+          await Bench.open({
+            clock: new RealClock(),
+            port: target.port,
+            feedPort: target.feedPort,
+            control: target.control,
+            espruino: target.port ? undefined : target.espruino,
+            dir: target.dir,
+            baud: target.baud,
+            board: opts.board,
+            seed: opts.seed + bi,
+            policy: opts.policy,
+            check: false,
+          }),
+        );
+      }
+    } catch (err) {
+      await Promise.all(benches.map((b) => b.close().catch(() => undefined)));
+      throw err;
+    }
+  }
+  const hostLabels = virtual ? [] : hostFaultLabels(benches);
+  const classes = opts.classes?.length ? opts.classes : virtual ? DEFAULT_VIRTUAL_CLASSES : [...DEFAULT_FIRMWARE_CLASSES, ...hostLabels];
+  const where = virtual ? undefined : benches.length === 1 ? benches[0].device.description : `every one of ${benches.map((b) => b.device.description).join(', ')}`;
+  const problem = validateClasses(classes, virtual, hostLabels, benches.length === 1 && benches[0].device.kind === 'serial' && !benches[0].device.injections.length ? `serial board ${where}` : where);
+  if (problem) {
+    await Promise.all(benches.map((b) => b.close().catch(() => undefined)));
+    throw new CampaignError(problem);
+  }
   // One seeded draw decides every fault's class up front: same seed, same campaign.
   const rand = createRandom(opts.seed ^ 0x5eed_ca11);
   const plan = Array.from({ length: opts.faults }, () => classes[Math.floor(rand() * classes.length)]);
@@ -230,9 +277,8 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   } else {
     let next = 0;
     await Promise.all(
-      targets.map(async (target, bi) => {
-        const clock: Clock = new RealClock();
-        const bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, baud: target.baud, board: opts.board, seed: opts.seed + bi, policy: opts.policy, check: false });
+      benches.map(async (bench, bi) => {
+        const clock: Clock = bench.clock;
         opts.onBench?.(bench);
         try {
           const jobSeed = (j: number) => opts.seed * 1000 + j;

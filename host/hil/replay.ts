@@ -95,7 +95,7 @@ export async function replayOnDevice(
   const target = opts.target ?? {};
   const clock: Clock = target.port ? new RealClock() : new VirtualClock();
   const rows: DeviceReplayRow[] = [];
-  const bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, baud: target.baud, board: opts.board, seed: opts.seed ?? 1, policy: opts.policy });
+  const bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, control: target.control, baud: target.baud, board: opts.board, seed: opts.seed ?? 1, policy: opts.policy });
   try {
     for (const rec of incidents) {
       const inc = rec.incident!;
@@ -115,8 +115,9 @@ export async function replayOnDevice(
         push({ ...base, fault: '-', via: 'none', same: false, note: `no way to raise ${recorded.cls}/${recorded.cause} again (not a fault the firmware or the board can inject)` });
         continue;
       }
-      if (how.via === 'board' && !bench.virtual) {
-        push({ ...base, fault: how.fault, via: how.via, same: false, note: `${how.fault} is a board-level fault: on a serial board it needs the virtual board (or irqmon sim's control socket)` });
+      if (how.via === 'board' && !bench.device.board && !bench.device.injections.includes(how.fault)) {
+        const can = bench.device.injections.length ? `it takes ${bench.device.injections.join(', ')} from the host` : 'on a serial board it needs the virtual board, or the --control socket of the irqmon sim behind the port';
+        push({ ...base, fault: how.fault, via: how.via, same: false, note: `${how.fault} is a board-level fault ${bench.device.description} cannot be given: ${can}` });
         continue;
       }
       const job = jobFor(events, rec) ?? { n: 2000, k: 50, seed: 1 };

@@ -54,10 +54,16 @@ export interface ScenarioResult {
 }
 
 export interface RunTarget {
-  /** Serial port (with its feed port); absent: an in-process virtual board. */
+  /** Serial port (with its feed port); absent: an in-process virtual board (or `espruino`). */
   port?: string;
   feedPort?: string;
   baud?: number;
+  /** With `port`: the control socket of the irqmon sim behind it (power cut, pin reset from the host). */
+  control?: string;
+  /** No `port`: host this real Espruino interpreter (Linux build), flashed at open. */
+  espruino?: string;
+  /** With `espruino`: its working directory (default a temp dir, removed at close). */
+  dir?: string;
 }
 
 class StepFailure extends Error {}
@@ -66,7 +72,7 @@ const DEFAULT_WAIT_MS = 120_000;
 
 export async function runScenario(sc: Scenario, target: RunTarget = {}): Promise<ScenarioResult> {
   const wall0 = Date.now();
-  const clock: Clock = target.port ? new RealClock() : new VirtualClock();
+  const clock: Clock = target.port || target.espruino ? new RealClock() : new VirtualClock();
   const steps: StepOutcome[] = [];
   let bench: Bench | null = null;
   let failure = '';
@@ -74,7 +80,7 @@ export async function runScenario(sc: Scenario, target: RunTarget = {}): Promise
   let lastInjection: Injection | null = null;
   try {
     const policy = sc.policyFile ? loadPolicy(sc.policyFile) : undefined;
-    bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, baud: target.baud, board: sc.board, seed: sc.seed, policy });
+    bench = await Bench.open({ clock, port: target.port, feedPort: target.feedPort, control: target.control, espruino: target.espruino, dir: target.dir, baud: target.baud, board: sc.board, seed: sc.seed, policy });
     const deadline = clock.now() + sc.timeoutMs;
     const budget = (ms: number | undefined) => Math.max(1, Math.min(ms ?? DEFAULT_WAIT_MS, deadline - clock.now()));
     for (let i = 0; i < sc.steps.length; i++) {

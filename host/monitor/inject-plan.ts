@@ -34,14 +34,38 @@ export const AUTO_FAULTS: Omit<PlannedFault, 'atOffset'>[] = [
 ];
 
 /**
+ * Labels the firmware raises itself on command (CMD_INJECT, its software interrupt), with the
+ * fault class it raises: the faults a board on a serial port can be given, whatever board it is.
+ */
+export const FIRMWARE_INJECT: { [label: string]: string } = {
+  hang: 'hang',
+  exception: 'exception',
+  'stack-overflow': 'stack_overflow',
+  'out-of-memory': 'out_of_memory',
+  storm: 'interrupt_storm',
+  assert: 'assert',
+};
+
+/**
+ * What a board on a port can be given: what its firmware raises (assert included: a record that
+ * fails the job's check, which the policy skips), and what the host does to it from outside
+ * through its sim's control socket (`hostInjections`: power-cut, pin-reset...).
+ */
+export function portFaults(hostInjections: string[]): Omit<PlannedFault, 'atOffset'>[] {
+  const all: Omit<PlannedFault, 'atOffset'>[] = [...AUTO_FAULTS, { label: 'assert', spec: { kind: 'assert' } }];
+  return all.filter((f) => !f.noReset && f.flashOpsAhead === undefined && (FIRMWARE_INJECT[f.label] !== undefined || hostInjections.includes(String(f.spec.kind))));
+}
+
+/**
  * A seeded schedule over a job of n records: every class once (more rounds when `count` asks),
  * shuffled, at offsets spread over 5%..90% of the input so each recovery has room to finish.
  */
-export function autoPlan(n: number, seed: number, count = AUTO_FAULTS.length): PlannedFault[] {
+export function autoPlan(n: number, seed: number, count?: number, faults: Omit<PlannedFault, 'atOffset'>[] = AUTO_FAULTS): PlannedFault[] {
+  count ??= faults.length;
   const rand = createRandom(seed ^ 0x1f2e3d4c);
   const picks: Omit<PlannedFault, 'atOffset'>[] = [];
   while (picks.length < count) {
-    const round = AUTO_FAULTS.slice();
+    const round = faults.slice();
     for (let i = round.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
       [round[i], round[j]] = [round[j], round[i]];
@@ -54,16 +78,21 @@ export function autoPlan(n: number, seed: number, count = AUTO_FAULTS.length): P
   return picks.map((p, i) => ({ ...p, atOffset: Math.min(n - 1, lo + Math.floor(step * i + rand() * step * 0.5)) }));
 }
 
-/** Parses --inject: 'auto', 'auto:N' (N faults), 'none', or a comma list of class labels. */
-export function parseInjectPlan(text: string, n: number, seed: number): PlannedFault[] {
+/**
+ * Parses --inject: 'auto', 'auto:N' (N faults), 'none', or a comma list of class labels, from
+ * `faults` (default: the virtual board's every class); `where` names a board that takes fewer.
+ */
+export function parseInjectPlan(text: string, n: number, seed: number, faults: Omit<PlannedFault, 'atOffset'>[] = AUTO_FAULTS, where?: string): PlannedFault[] {
   if (text === 'none' || text === '') return [];
   const m = /^auto(?::(\d+))?$/.exec(text);
-  if (m) return autoPlan(n, seed, m[1] ? Number(m[1]) : AUTO_FAULTS.length);
+  if (m) return autoPlan(n, seed, m[1] ? Number(m[1]) : faults.length, faults);
   const labels = text.split(',').map((s) => s.trim());
   const out: Omit<PlannedFault, 'atOffset'>[] = [];
+  const known = faults.map((x) => x.label).join(', ');
   for (const l of labels) {
-    const f = AUTO_FAULTS.find((x) => x.label === l);
-    if (!f) throw new Error(`unknown fault class "${l}" (known: auto, auto:N, none, ${AUTO_FAULTS.map((x) => x.label).join(', ')})`);
+    const f = faults.find((x) => x.label === l);
+    if (!f && where && (AUTO_FAULTS.some((x) => x.label === l) || l === 'assert')) throw new Error(`${where} cannot be given "${l}" (it takes: auto, auto:N, none, ${known})`);
+    if (!f) throw new Error(`unknown fault class "${l}" (known: auto, auto:N, none, ${known})`);
     out.push(f);
   }
   const step = Math.floor((n * 0.85) / out.length);

@@ -14,7 +14,10 @@ import { SerialTransport } from '../transport/serial-transport.ts';
 import type { Transport } from '../transport/transport.ts';
 import { VirtualTransport } from '../transport/virtual-transport.ts';
 import { goldenResult, type StreamResult } from '../../shared/stream-job.ts';
-import { parseInjectPlan, type PlannedFault } from './inject-plan.ts';
+import { FIRMWARE_INJECT, parseInjectPlan, portFaults, type PlannedFault } from './inject-plan.ts';
+import { ControlClient } from '../device/control-client.ts';
+import { CMD_INJECT } from '../../shared/protocol.ts';
+import { FAULT_NAMES } from '../../shared/taxonomy.ts';
 import { createRandom } from '../recovery/random.ts';
 import { journalSink } from './journal-sink.ts';
 import { jsonView, plainView, ttyView, type View } from './view.ts';
@@ -38,8 +41,13 @@ export interface MonitorOptions {
   /** Stream job: n records, checkpoint every k. */
   job?: { n: number; k: number } | null;
   seed?: number;
-  /** 'auto', 'auto:N', 'none', or a comma list of fault classes (virtual board only). */
+  /**
+   * 'auto', 'auto:N', 'none', or a comma list of fault classes. On a port: what the firmware raises
+   * on command (CMD_INJECT), and with `control` what the sim behind the port does from outside.
+   */
   inject?: string;
+  /** With `port`: the control socket of the irqmon sim behind it (power-cut, pin-reset from the host). */
+  control?: string;
   untilDone?: boolean;
   json?: boolean;
   board?: string;
@@ -125,8 +133,22 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   const virtual = !opts.port;
   const clock: Clock = opts.virtualClock && virtual ? new VirtualClock() : new RealClock();
   const policy = opts.policy ?? (opts.policyFile ? loadPolicy(opts.policyFile) : defaultPolicy());
-  const plan: PlannedFault[] = opts.job && opts.inject ? safePlan(opts.inject, opts.job.n, seed) : [];
-  if (plan.length && !virtual) throw new UserError('--inject needs the virtual board (leave out --port); on a real board use irqmon hil', EXIT_USAGE);
+  if (opts.control && virtual) throw new UserError('--control goes with --port: the control socket of the irqmon sim behind that port', EXIT_USAGE);
+  // The control socket first: a wrong path is named before anything else is opened.
+  const control = opts.control ? await ControlClient.connect(opts.control) : null;
+  control?.on('error', () => undefined); // a sim that goes away: the injections that follow say so
+  let plan: PlannedFault[];
+  try {
+    plan =
+      opts.job && opts.inject
+        ? virtual
+          ? safePlan(opts.inject, opts.job.n, seed)
+          : safePlan(opts.inject, opts.job.n, seed, portFaults(control?.injections ?? []), control ? `${opts.port} (control ${opts.control})` : `${opts.port} (no --control: only what its firmware raises)`)
+        : [];
+  } catch (err) {
+    control?.close();
+    throw err;
+  }
 
   // ---- the board and its transport ------------------------------------------------------------
   let board: any = null;
@@ -150,8 +172,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   } else {
     transport = new SerialTransport({ path: opts.port!, baud: opts.baud, clock });
     if (opts.feedPort) feedTransport = new SerialTransport({ path: opts.feedPort, baud: opts.baud, clock });
+    control?.on('reset', () => {
+      lastReset = clock.now();
+    });
   }
   if (opts.job && !virtual && !feedTransport) {
+    control?.close();
     throw new UserError('--job on a serial board needs --feed PORT: the serial port wired to the board\'s Serial1 (irqmon sim prints it)', EXIT_USAGE);
   }
 
@@ -180,7 +206,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     policy,
     feeder,
     seed,
-    lastResetTruth: board ? () => lastReset : undefined,
+    lastResetTruth: board || control ? () => lastReset : undefined,
     newIncidentId: journal ? () => journal!.newIncident() : undefined,
   });
   const title = `${transport.description}  seed ${seed}${clock.virtual ? '  [virtual clock]' : ''}${opts.job ? `  job stream:${opts.job.n}` : ''}${plan.length ? `  inject ${opts.inject}` : ''}`;
@@ -204,7 +230,17 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
   });
   (transport as any).on('moved', (m: { from: string; to: string }) => emitAll({ type: 'port-moved', t: clock.now(), ...m }));
 
-  // ---- fault injection (virtual board) --------------------------------------------------------
+  // ---- fault injection -------------------------------------------------------------------------
+  // The virtual board takes every fault itself; a board on a port is given what its firmware raises
+  // on command (CMD_INJECT) and, through its sim's control socket, what the host does from outside.
+  const injecting = !!board || plan.length > 0;
+  const portInject = async (f: PlannedFault) => {
+    const kind = String(f.spec.kind);
+    if (control?.injections.includes(kind)) return control.inject(kind);
+    const cls = FAULT_NAMES.indexOf(FIRMWARE_INJECT[f.label]);
+    if (cls < 1) throw new Error(`${transport.description} cannot be given ${f.label}`);
+    await link.request(CMD_INJECT, { cls, arg: 0 });
+  };
   // One fault at a time: the next is injected only once the previous one's incident has closed
   // (or, for a fault that never reset the board, after a quiet spell), at or after its offset.
   let next = 0;
@@ -225,11 +261,11 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     if (next >= plan.length) return feeder?.setLimit(null);
     feeder?.setLimit(Math.max(plan[next].atOffset, session.highestOffset) + 2 * (opts.job?.k ?? 50));
   };
-  if (board) gate();
+  if (injecting) gate();
   // Faults land a seeded few ms after the trigger, so most fall between two checkpoints (RPO > 0).
   const jitter = createRandom((seed * 2654435761) >>> 0);
   session.on('event', (e: SessionEvent) => {
-    if (!board || next >= plan.length) return;
+    if (!injecting || next >= plan.length) return;
     if (e.type !== 'heartbeat' && e.type !== 'checkpoint') return;
     const f = plan[next];
     const now = clock.now();
@@ -251,10 +287,12 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     clock.setTimeout(() => {
       if (f.flashOpsAhead !== undefined) spec.atFlashOp = (board.flash?.opCount ?? 0) + f.flashOpsAhead;
       emitAll({ type: 'inject', t: clock.now(), label: f.label, offset: session.highestOffset, spec });
+      const failed = (err: unknown) => emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
       try {
-        board.inject(spec);
+        if (board) board.inject(spec);
+        else portInject(f).catch(failed);
       } catch (err) {
-        emitAll({ type: 'log', t: clock.now(), msg: `inject ${f.label} failed: ${(err as Error).message}` });
+        failed(err);
       }
       // Only now may the input go on towards the next fault: lifted at the trigger, a fast board
       // would run on (to the end of the job) during the few ms before this fault lands.
@@ -354,6 +392,7 @@ export async function runMonitor(opts: MonitorOptions): Promise<MonitorSummary> 
     session.stop();
     await transport.close().catch(() => undefined);
     if (feedTransport) await feedTransport.close().catch(() => undefined);
+    control?.close();
     try {
       board?.stop();
     } catch {
@@ -438,9 +477,9 @@ function onReadyCall(opts: MonitorOptions, ctx: MonitorContext): void {
   opts.onReady?.(ctx);
 }
 
-function safePlan(text: string, n: number, seed: number): PlannedFault[] {
+function safePlan(text: string, n: number, seed: number, faults?: Parameters<typeof parseInjectPlan>[3], where?: string): PlannedFault[] {
   try {
-    return parseInjectPlan(text, n, seed);
+    return parseInjectPlan(text, n, seed, faults, where);
   } catch (err) {
     throw new UserError(`--inject ${text}: ${(err as Error).message}`, EXIT_USAGE);
   }

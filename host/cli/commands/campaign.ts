@@ -1,5 +1,6 @@
 /**
- * `irqmon campaign --faults N --seed S [--classes LIST] [--workers N] [--port P]... [--report F.html] [--json]`:
+ * `irqmon campaign --faults N --seed S [--classes LIST] [--workers N] [--port P --feed F [--control C]]...
+ *   [--espruino BIN [--dir D]] [--job stream:N[:K]] [--report F.html] [--json]`:
  * random fault injection across classes during running stream jobs; reports the recovery rate,
  * data integrity (every job's result against its golden value), and RTO/RPO per class.
  * Exit 0 when every fault was recovered and every job result is golden, 1 otherwise.
@@ -13,6 +14,7 @@ import { loadPolicy } from '../../recovery/policy-file.ts';
 import { CampaignError, runCampaign, SHARD_FAULTS, type CampaignResult } from '../../hil/campaign.ts';
 import { campaignReport } from '../../report/campaign-report.ts';
 import { BOARD_PROFILES } from '../../device/device.ts';
+import { parseJobSpec } from './monitor.ts';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -22,6 +24,10 @@ interface CampaignCli {
   classes?: string;
   port: string[];
   feed: string[];
+  control: string[];
+  espruino?: string;
+  dir?: string;
+  job?: string;
   baud: string;
   board: string;
   policy?: string;
@@ -40,6 +46,10 @@ export function register(program: Command): void {
     .option('--classes <list>', 'comma list of fault classes (default: every class that resets the board)')
     .option('--port <path>', 'a board to run on (repeat for several: the faults are shared out); none: the in-process virtual board on virtual time', collect, [])
     .option('--feed <path>', "serial port wired to the board's Serial1, one per --port in order", collect, [])
+    .option('--control <path>', 'control socket of the irqmon sim behind each --port (one per --port, in order): adds power-cut and pin-reset, done by the host', collect, [])
+    .option('--espruino <bin>', 'no --port: run on this real Espruino interpreter (Linux build), hosted here and flashed first; the host adds power-cut and pin-reset')
+    .option('--dir <dir>', "with --espruino: the interpreter's working directory, where its flash is kept (default: a temporary one)")
+    .option('--job <spec>', 'the stream jobs the faults go into: stream:N[:K] (N records, checkpoint every K; default stream:4000:50)')
     .option('--baud <n>', 'baud rate', '115200')
     .option('--board <name>', `virtual board profile: ${BOARD_PROFILES.join(', ')}`, 'pico')
     .option('--policy <file>', 'recovery policy (default: the built-in one)')
@@ -61,6 +71,16 @@ async function run(raw: CampaignCli): Promise<number> {
   const faults = int('faults', raw.faults, 1);
   const seed = int('seed', raw.seed, 0);
   const baud = int('baud', raw.baud, 1);
+  if (raw.espruino && raw.port.length) throw new UserError('--espruino BIN hosts a board here; --port names one elsewhere: give one or the other', EXIT_USAGE);
+  if (raw.dir !== undefined && !raw.espruino) throw new UserError('--dir goes with --espruino BIN', EXIT_USAGE);
+  if (raw.control.length && raw.control.length !== raw.port.length) {
+    throw new UserError(
+      raw.port.length ? `--control given ${raw.control.length} times for ${raw.port.length} --port: one per port, same order` : '--control goes with --port: the control socket of the irqmon sim behind that port',
+      EXIT_USAGE,
+    );
+  }
+  const job = raw.job ? parseJobSpec(raw.job) : undefined;
+  if (job && job.n < 100) throw new UserError(`--job ${raw.job}: at least 100 records (a fault needs room between two gaps of 20 records or more)`, EXIT_USAGE);
   if (raw.port.length && !raw.feed.length) {
     throw new UserError("--port needs --feed: the serial port wired to each board's Serial1, where the stream job's input goes (irqmon sim prints it as serial1)", EXIT_USAGE);
   }
@@ -83,7 +103,9 @@ async function run(raw: CampaignCli): Promise<number> {
       policy,
       spacingMs,
       workers,
-      targets: raw.port.map((port, i) => ({ port, feedPort: raw.feed[i], baud })),
+      targets: raw.espruino ? [{ espruino: raw.espruino, dir: raw.dir, baud }] : raw.port.map((port, i) => ({ port, feedPort: raw.feed[i], control: raw.control[i], baud })),
+      jobRecords: job?.n,
+      checkpointEvery: job?.k,
       onFault: (f, done, total) => {
         if (!f.recovered) err.write(`${tty ? '\n' : ''}fault ${done}/${total} ${f.cls} at offset ${f.offset} on ${f.board}: NOT recovered: ${f.note}\n`);
         if (tty) err.write(`\r${done}/${total} faults`);

@@ -20,16 +20,17 @@ export function register(program: Command): void {
     .argument('<scenario...>', 'scenario files')
     .option('--port <path>', 'a board to run on (repeat for several boards: scenarios run in parallel, one per board); none: an in-process virtual board per scenario', collect, [])
     .option('--feed <path>', "serial port wired to the board's Serial1, one per --port in the same order (irqmon sim prints it)", collect, [])
+    .option('--control <path>', 'control socket of the irqmon sim behind each --port (one per --port, in order): inject steps may then use power-cut and pin-reset', collect, [])
     .option('--baud <n>', 'baud rate', '115200')
     .option('--junit <file>', 'write JUnit XML (for CI)')
     .option('--report <file>', 'write a self-contained HTML report')
     .option('--json', 'print one JSON object per scenario result')
-    .action(async (files: string[], raw: { port: string[]; feed: string[]; baud: string; junit?: string; report?: string; json?: boolean }) => {
+    .action(async (files: string[], raw: { port: string[]; feed: string[]; control: string[]; baud: string; junit?: string; report?: string; json?: boolean }) => {
       process.exitCode = await runHil(files, raw);
     });
 }
 
-async function runHil(files: string[], raw: { port: string[]; feed: string[]; baud: string; junit?: string; report?: string; json?: boolean }): Promise<number> {
+async function runHil(files: string[], raw: { port: string[]; feed: string[]; control: string[]; baud: string; junit?: string; report?: string; json?: boolean }): Promise<number> {
   const scenarios: Scenario[] = [];
   const problems: string[] = [];
   for (const f of files) {
@@ -44,9 +45,15 @@ async function runHil(files: string[], raw: { port: string[]; feed: string[]; ba
   if (raw.feed.length && raw.feed.length !== raw.port.length) {
     throw new UserError(`--feed given ${raw.feed.length} times for ${raw.port.length} --port: give one --feed per --port, in the same order`, EXIT_USAGE);
   }
+  if (raw.control.length && raw.control.length !== raw.port.length) {
+    throw new UserError(
+      raw.port.length ? `--control given ${raw.control.length} times for ${raw.port.length} --port: one per port, in the same order` : '--control goes with --port: the control socket of the irqmon sim behind that port',
+      EXIT_USAGE,
+    );
+  }
   const baud = Number(raw.baud);
   if (!Number.isInteger(baud) || baud < 1) throw new UserError(`--baud ${raw.baud}: expected a positive integer`, EXIT_USAGE);
-  const targets: RunTarget[] = raw.port.map((port, i) => ({ port, feedPort: raw.feed[i], baud }));
+  const targets: RunTarget[] = raw.port.map((port, i) => ({ port, feedPort: raw.feed[i], control: raw.control[i], baud }));
   const out = process.stdout;
   const results = await runScenarios(scenarios, targets, (r) => {
     if (raw.json) out.write(JSON.stringify(resultJson(r)) + '\n');

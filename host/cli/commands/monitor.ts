@@ -41,7 +41,8 @@ export function register(program: Command): void {
     .option('--policy <file>', 'recovery policy file (JSON or YAML; irqmon policy init writes one)')
     .option('--journal <dir>', 'append every incident to this journal directory')
     .option('--job <spec>', 'run the sample stream job: stream:N[:K] (N records, checkpoint every K)')
-    .option('--inject <plan>', 'virtual board: inject faults during the job: auto, auto:N, none, or a list like hang,exception')
+    .option('--inject <plan>', 'inject faults during the job: auto, auto:N, none, or a list like hang,exception (with --port: what the firmware raises, plus power-cut and pin-reset with --control)')
+    .option('--control <path>', "with --port: the control socket of the irqmon sim behind the port (irqmon sim --control PATH): the host's power-cut and pin-reset")
     .option('--until-done', 'exit when the job ends: 0 if its result equals the golden value, 1 if not')
     .option('--json', 'one JSON event per line')
     .option('--seed <n>', 'seed for the job input, the fault plan and the virtual board', '1')
@@ -66,6 +67,7 @@ export function register(program: Command): void {
         job,
         seed: intOption('seed', o.seed, 0),
         inject: o.inject,
+        control: o.control,
         untilDone: !!o.untilDone,
         json: !!o.json,
         board: o.board,

@@ -20,6 +20,7 @@ interface ReplayCli {
   onDevice?: boolean;
   port?: string;
   feed?: string;
+  control?: string;
   baud: string;
   board: string;
   lenient?: boolean;
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option('--on-device', 're-inject the recorded faults into a board and compare classification and recovery')
     .option('--port <path>', 'with --on-device: the board (default: an in-process virtual board)')
     .option('--feed <path>', "with --on-device --port: the serial port wired to the board's Serial1")
+    .option('--control <path>', 'with --on-device --port: the control socket of the irqmon sim behind the port, for recorded power cuts and pin resets')
     .option('--baud <n>', 'baud rate', '115200')
     .option('--board <name>', 'with --on-device and no --port: virtual board profile', 'pico')
     .option('--lenient', 'skip corrupt journal lines (each reported) instead of stopping')
@@ -45,7 +47,8 @@ export function register(program: Command): void {
 }
 
 async function run(dir: string, raw: ReplayCli): Promise<number> {
-  if ((raw.port || raw.feed) && !raw.onDevice) throw new UserError('--port/--feed only apply with --on-device', EXIT_USAGE);
+  if ((raw.port || raw.feed || raw.control) && !raw.onDevice) throw new UserError('--port/--feed/--control only apply with --on-device', EXIT_USAGE);
+  if (raw.control && !raw.port) throw new UserError('--control goes with --port: the control socket of the irqmon sim behind that port', EXIT_USAGE);
   const journal = readJournal(dir, { lenient: raw.lenient, verifyBlobs: false });
   for (const w of journal.warnings) process.stderr.write(`irqmon replay: warning: ${w}\n`);
   const policy = raw.policy ? loadPolicy(raw.policy) : defaultPolicy();
@@ -70,7 +73,7 @@ async function run(dir: string, raw: ReplayCli): Promise<number> {
   }
   const baud = Number(raw.baud);
   const rows = await replayOnDevice(journal.events, {
-    target: raw.port ? { port: raw.port, feedPort: raw.feed, baud } : undefined,
+    target: raw.port ? { port: raw.port, feedPort: raw.feed, control: raw.control, baud } : undefined,
     policy,
     board: raw.board,
     onRow: (r) => out.write(raw.json ? JSON.stringify(r) + '\n' : deviceRowText(r)),
