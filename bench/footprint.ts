@@ -1,6 +1,6 @@
 /**
  * Footprint: what irqmon costs the board.
- * - Bundle bytes (raw and minified, from the build) against the 16 KiB budget.
+ * - Bundle bytes (raw and minified, from the build) against the build's budget and issue 13's 13 KiB target.
  * - Idle RAM in Espruino memory blocks on the virtual board: process.memory().usage on a board
  *   with no program, then with the firmware booted and idle (job held, heartbeats running). The
  *   difference is the firmware's cost as the board's model counts it (program text at the
@@ -25,8 +25,11 @@ import { firmwareCode, firmwareFile, sizeReport } from './lib/firmware.ts';
 import { closureBlocks } from './lib/closure-walk.ts';
 import { espruinoBin } from './lib/espruino.ts';
 import { measureRealFootprint } from './lib/real-footprint.ts';
+import { DEFAULT_BUDGET_BYTES } from '../firmware/build/pipeline.ts';
 
-const BUDGET = 16 * 1024;
+const BUDGET = DEFAULT_BUDGET_BYTES;
+/** Issue #13: the minified bundle at most 13 KiB with every feature kept. */
+export const BUNDLE_TARGET_BYTES = 13 * 1024;
 /** Issue #10 item 6: blocks held after boot on the 5100-block build, and free blocks left during a job. */
 export const HELD_AFTER_BOOT_TARGET = 1200;
 export const FREE_DURING_JOB_TARGET = 3000;
@@ -64,7 +67,8 @@ export async function run(): Promise<BenchOutput> {
   const rawBytes = statSync(rawFile).size;
   const gz = gzipSync(readFileSync(minFile)).length;
   const figures: Figure[] = [
-    figure('minified bundle (irqmon.min.js)', minBytes, 'B', BUDGET, '16 KiB budget', '<= 1'),
+    figure('minified bundle (irqmon.min.js)', minBytes, 'B', BUDGET, `${BUDGET / 1024} KiB budget`, '<= 1'),
+    figure('minified bundle against the 13 KiB target (issue 13)', minBytes, 'B', BUNDLE_TARGET_BYTES, '13 KiB target', '<= 1'),
     figure('raw bundle (irqmon.js)', rawBytes, 'B', minBytes, 'minified'),
     figure('minified, gzipped', gz, 'B', minBytes, 'minified'),
   ];

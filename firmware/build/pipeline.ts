@@ -33,9 +33,10 @@ export const DEFAULT_ENTRY = join(REPO_ROOT, 'firmware/src/main.ts');
 export const DEFAULT_OUT_DIR = join(REPO_ROOT, 'firmware/dist');
 export const GLOBAL_NAME = 'irqmon';
 /** Budget for the minified bundle: code is memory on the board (FACTS.md section 2). */
-// 17 KiB: the Linux board row, real fault injections and the interrupted-pass recovery took the
-// bundle past 16 KiB (16.9 KB); RAM after boot on the real 5100 build is the figure that counts.
-export const DEFAULT_BUDGET_BYTES = 17 * 1024;
+// 16.5 KiB: the build's single-use inlining (inline-once.ts) took the bundle from 16,961 to 16,561 B
+// and RAM after boot on the real 5100 build from ~1,445 to ~1,105 blocks, the figure that counts
+// (issue 13 asks for 13 KiB with every feature kept: not reached).
+export const DEFAULT_BUDGET_BYTES = 16.5 * 1024;
 /**
  * Property names internal to the firmware bundle, shortened by the minifier (esbuild mangleProps).
  * Only names that never leave the bundle: NOT wire message or journal keys (msgpack writes them),

@@ -8,7 +8,7 @@ import { crc32 } from 'node:zlib';
 import * as acorn from 'acorn';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runBuildCli } from '../../firmware/build/cli.ts';
-import { BuildError, buildFirmware, HASH_PLACEHOLDER, packageVersion, type BuildResult } from '../../firmware/build/pipeline.ts';
+import { BuildError, buildFirmware, DEFAULT_BUDGET_BYTES, HASH_PLACEHOLDER, packageVersion, type BuildResult } from '../../firmware/build/pipeline.ts';
 import { forEachChild, isFunctionNode, type AnyNode } from '../../host/check/ast.ts';
 import { checkSource } from '../../host/check/index.ts';
 
@@ -194,7 +194,7 @@ describe('npm run build (firmware/build/cli.ts)', () => {
     const size = JSON.parse(readFileSync(join(outDir, 'size.json'), 'utf8'));
     expect(r.out).toContain(`(build hash ${size.hash})`);
     expect(r.out).toMatch(
-      new RegExp(`irqmon\\.min\\.js\\s+${size.minBytes.toLocaleString('en-US')} bytes, gzip [\\d,]+ \\(for reference\\); ${size.budgetUsedPercent}% of the 17 KiB budget`),
+      new RegExp(`irqmon\\.min\\.js\\s+${size.minBytes.toLocaleString('en-US')} bytes, gzip [\\d,]+ \\(for reference\\); ${size.budgetUsedPercent}% of the ${DEFAULT_BUDGET_BYTES / 1024} KiB budget`),
     );
     expect(r.out).toMatch(/Espruino check: both outputs clean/);
   });
