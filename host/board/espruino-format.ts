@@ -71,11 +71,30 @@ function escapeChar(c: number): string {
   return String.fromCharCode(c);
 }
 
-/** `%q`: a double-quoted string with Espruino's escapes (bytes 128-255 as \xNN). */
+/**
+ * A string holding a character above 0xFF is a UTF-8 (unicode) string on 2v29: it goes out as
+ * its UTF-8 bytes (print, btoa) and prints every character from 0x80 up as `\uXXXX`. (A V8
+ * string cannot tell `"\u00e9"` from `"\xe9"`: without a wider character both stay bytes here.)
+ */
+export function isUnicodeString(s: string): boolean {
+  return /[^\x00-\xff]/.test(s);
+}
+
+/** The bytes a board sends for a string: UTF-8 for a unicode string, one byte a character otherwise. */
+export function stringBytes(s: string): Buffer {
+  return Buffer.from(s, isUnicodeString(s) ? 'utf8' : 'latin1');
+}
+
+/** `%q`: a double-quoted string with Espruino's escapes (bytes 128-255 as \xNN, \uXXXX in a unicode string). */
 export function quoteString(s: string): string {
   let out = '"';
+  const unicode = isUnicodeString(s);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
+    if (unicode && c >= 0x80) {
+      out += '\\u' + c.toString(16).toUpperCase().padStart(4, '0');
+      continue;
+    }
     // 2v29 writes bytes 1-7 as octal escapes unless a digit follows (`"\7"`, but `"\x015"`)
     if (c >= 1 && c <= 7 && !/[0-9]/.test(s.charAt(i + 1))) out += '\\' + c;
     else out += escapeChar(c);

@@ -25,7 +25,7 @@ import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
 import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
 import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
 import { EspruinoContext, RECURSION_MESSAGE, ScriptTimeout } from './espruino-context.ts';
-import { consoleText, formatPrintArgs, REPL_FLAGS, toEspruinoJSON } from './espruino-format.ts';
+import { consoleText, formatPrintArgs, REPL_FLAGS, stringBytes, toEspruinoJSON } from './espruino-format.ts';
 import { Repl, espruinoErrorPosition, espruinoLineValue, espruinoTrace } from './repl.ts';
 import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
@@ -1009,9 +1009,9 @@ export class VirtualBoard extends EventEmitter {
     if (this.halted || this.boardState === 'off' || this.boardState === 'stopped' || !s.length) return;
     if (dev === this.consoleName) {
       if (!this.consoleConnected) return;
-      this.transmit(this.consoleTx, Buffer.from(s, 'latin1'));
+      this.transmit(this.consoleTx, stringBytes(s));
     } else if (dev === 'Serial1') {
-      this.transmit(this.serial1Tx, Buffer.from(s, 'latin1'));
+      this.transmit(this.serial1Tx, stringBytes(s));
     } else if (dev === 'LoopbackA' || dev === 'LoopbackB') {
       this.pushEvent(dev === 'LoopbackA' ? 'LoopbackB' : 'LoopbackA', s, false);
     }
@@ -1377,7 +1377,7 @@ export class VirtualBoard extends EventEmitter {
       case 'env':
         return this.env();
       case 'btoa':
-        return Buffer.from(String(a[0]), 'latin1').toString('base64');
+        return stringBytes(String(a[0])).toString('base64');
       case 'atob':
         // 2v29 skips whitespace and reads any other stray character as 'A' (zero bits)
         return Buffer.from(String(a[0]).replace(/\s+/g, '').replace(/[^A-Za-z0-9+/=]/g, 'A'), 'base64').toString('latin1');
