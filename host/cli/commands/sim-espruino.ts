@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT_OK, EXIT_USAGE, UserError } from '../../errors.ts';
 import { PtyPort } from '../../board/pty/pty-port.ts';
-import { EspruinoProcess } from '../../device/espruino-process.ts';
+import { EspruinoProcess, ESPRUINO_INJECTIONS } from '../../device/espruino-process.ts';
 import type { SimOptions } from './sim.ts';
 
 export interface RunningEspruinoSim {
@@ -138,7 +138,7 @@ async function listenControl(path: string, proc: EspruinoProcess, shutdown: () =
         const kind = typeof req.inject === 'string' ? req.inject : (req.inject as { kind?: unknown })?.kind;
         return { ok: true, ...id, injected: kind, result: proc.inject(String(kind) as 'power-cut') };
       }
-      if (req.status) return { ok: true, ...id, status: { board: 'espruino', bin: proc.bin, dir: proc.dir, state: proc.state, boots: proc.boots, pid: proc.pid ?? null, serial1Device: proc.serial1Path } };
+      if (req.status) return { ok: true, ...id, status: { board: 'espruino', injections: ESPRUINO_INJECTIONS, bin: proc.bin, dir: proc.dir, state: proc.state, boots: proc.boots, pid: proc.pid ?? null, serial1Device: proc.serial1Path } };
       if (req.subscribe) {
         subscribers.add(sock);
         return { ok: true, ...id, subscribed: true };
