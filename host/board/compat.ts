@@ -21,8 +21,12 @@ export interface CompatError {
  * text: `/[+/]/` is a syntax error there) is still refused.
  */
 const REPRODUCED_HERE = new Set<string>(['unsupported-regex']);
-/** Findings (by subject) the board reproduces too: its loader wraps long integer literals as Espruino's lexer does. */
-const REPRODUCED_SUBJECTS = new Set<string>(['integer-literal']);
+/**
+ * Findings (by subject) the board reproduces too: its loader wraps long integer literals as
+ * Espruino's lexer does; its arrays and typed arrays lack lastIndexOf as Espruino's do while its
+ * strings have it (so `"abc".lastIndexOf("b")` runs and `[1].lastIndexOf(1)` fails as on a board).
+ */
+const REPRODUCED_SUBJECTS = new Set<string>(['integer-literal', 'lastIndexOf']);
 
 /**
  * A missing built-in that is only read, not called (`Number.EPSILON`, `typeof Object.freeze`),
@@ -66,7 +70,7 @@ export function firstIncompatibility(code: string, file: string): CompatError | 
   if (hit !== undefined) return hit;
   let result: CompatError | null;
   try {
-    const findings = checkSource(code, file).filter((f) => f.board || (!REPRODUCED_HERE.has(f.rule) && !(f.subject !== undefined && REPRODUCED_SUBJECTS.has(f.subject)) && !(f.rule === 'missing-builtin' && !isCalled(code, f))));
+    const findings = checkSource(code, file).filter((f) => !(f.subject !== undefined && REPRODUCED_SUBJECTS.has(f.subject)) && (f.board || (!REPRODUCED_HERE.has(f.rule) && !(f.rule === 'missing-builtin' && !isCalled(code, f)))));
     result = findings.length ? errorFor(findings[0]) : null;
   } catch (e) {
     if (e instanceof SourceSyntaxError) result = { text: `SyntaxError: ${e.reason}`, line: e.line, column: e.column, hint: e.message };

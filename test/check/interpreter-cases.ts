@@ -51,6 +51,20 @@ export const CASES: InterpreterCase[] = [
     fails: value('false'),
   },
   {
+    id: 'with-statement',
+    rule: 'unsupported-syntax',
+    bad: 'var wo = {a: 1};\nwith (wo) { a + 1 }',
+    fixed: 'var wo = {a: 1};\nwo.a + 1',
+    fails: throws('ReferenceError: "with" is not defined'),
+  },
+  {
+    id: 'optional-chain-statement',
+    rule: 'unsupported-syntax',
+    bad: 'var oc = {a: {b: 1}};\nvar r = oc?.a;\nr.b',
+    fixed: 'var oc = {a: {b: 1}};\nvar r = oc && oc.a;\nr.b',
+    fails: syntax("Got '.' expected EOF"),
+  },
+  {
     id: 'default-param',
     rule: 'unsupported-syntax',
     bad: 'function twice(x = 1) { return x * 2; }\ntwice()',

@@ -194,7 +194,10 @@ export function checkBuiltins(ctx: RuleContext): void {
         const missing =
           prop !== null && iterator ? { on: 'Array and typed arrays', fix: MISSING_ITERATORS[prop] } : prop !== null ? MISSING_METHODS[prop] : undefined;
         const staticCall = callee.object.type === 'Identifier' && MISSING_STATICS[callee.object.name] && isGlobal(callee.object);
-        if (missing && prop !== null && (iterator || Object.prototype.hasOwnProperty.call(MISSING_METHODS, prop)) && !staticCall) {
+        // a string literal's method is missing only where strings lack it (`"abc".lastIndexOf("b")` works)
+        const stringReceiver = (callee.object.type === 'Literal' && typeof callee.object.value === 'string') || callee.object.type === 'TemplateLiteral';
+        const onString = typeof missing?.on === 'string' && missing.on.includes('String');
+        if (missing && prop !== null && (iterator || Object.prototype.hasOwnProperty.call(MISSING_METHODS, prop)) && !staticCall && (onString || !stringReceiver)) {
           report(
             callee.property.start,
             `.${prop}() is missing on ${missing.on} in Espruino (a board says \`Error: Function "${prop}" not found!\`); ${missing.fix} ` +

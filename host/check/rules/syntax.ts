@@ -34,7 +34,7 @@ const BOARD = {
 
 const MSG = {
   destructuring:
-    'destructuring is not supported by Espruino (syntax error there); take the parts one by one: `var a = o.a, b = o.b;` or `var x = arr[0];`',
+    'destructuring is not supported by Espruino: it stops at the pattern\'s first name (`var {a} = o` says `ReferenceError: "a" is not defined`) or, with a default value, at a syntax error; take the parts one by one: `var a = o.a, b = o.b;` or `var x = arr[0];`',
   defaultParam: (arrow: boolean) =>
     'default parameter values are not supported by Espruino' + says(arrow ? BOARD.defaultArrow : BOARD.defaultParam) +
     '; set the default in the body: `if (x === undefined) x = 1;`',
@@ -73,6 +73,8 @@ const MSG = {
   longInteger:
     'an integer literal of 2^63 or more is read into a 64-bit signed integer by Espruino and wraps, silently ' +
     '(`12345678901234567890` is -6101065172474983424 there); write it as a float literal (`1.2345678901234567e19`)',
+  with:
+    '`with` is not supported by Espruino: it reads `with` as a variable' + says(BOARD.notDefined('with')) + '; name the object: `o.a` instead of `with (o) a`',
   extendsError: (name: string) =>
     `\`class ... extends ${name}\` is broken on Espruino (the instance's \`message\` is undefined there); throw \`new Error(message)\` (add properties to it if needed) or extend a plain class`,
   loopLet: (name: string, kind: string) =>
@@ -107,7 +109,11 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
     case 'ObjectPattern':
     case 'ArrayPattern':
       // report the outermost pattern only; patterns nested in it are the same construct
-      if (!inPattern) report(node.start, MSG.destructuring);
+      if (!inPattern) {
+        // a declaration at the top level: 2v29 stops at the pattern's first name, unknown there
+        const first = parent?.type === 'VariableDeclarator' && parent.id === node && isTopLevelDeclarator(ctx, parent) ? firstPatternName(node) : null;
+        report(node.start, MSG.destructuring, first ? BOARD.notDefined(first.name) : undefined, first ? first.start : node.start);
+      }
       inPattern = true;
       break;
     case 'SpreadElement':
@@ -116,7 +122,10 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       else report(node.start, MSG.spreadCall, BOARD.spreadCall);
       break;
     case 'ChainExpression':
-      reportOptionalLinks(ctx, node.expression);
+      reportOptionalLinks(ctx, node.expression, isTopLevelStatementValue(ctx, node, parent));
+      break;
+    case 'WithStatement':
+      report(node.start, MSG.with, BOARD.notDefined('with'));
       break;
     case 'BinaryExpression':
       if (node.operator === '**') {
@@ -209,14 +218,61 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
   forEachChild(node, (child) => walk(ctx, child, node, inPattern && !isFunctionNode(child), classes));
 }
 
-function reportOptionalLinks(ctx: RuleContext, node: AnyNode): void {
+function reportOptionalLinks(ctx: RuleContext, node: AnyNode, statementValue: boolean): void {
   // every `?.` link in the chain: o?.a?.b reports twice
+  const links: number[] = [];
   let n: AnyNode | null = node;
   while (n && (n.type === 'MemberExpression' || n.type === 'CallExpression')) {
     const inner: AnyNode = n.type === 'MemberExpression' ? n.object : n.callee;
-    if (n.optional) ctx.report('unsupported-syntax', operatorOffset(ctx, inner.end, '?.'), MSG.optionalChain);
+    if (n.optional) links.push(operatorOffset(ctx, inner.end, '?.'));
     n = inner;
   }
+  links.forEach((at, i) => {
+    // the leftmost link, as a top-level statement's value: 2v29 reads `o ?` and stops at the `.`
+    const first = i === links.length - 1 && statementValue && ctx.code.startsWith('?.', at);
+    ctx.report('unsupported-syntax', at, MSG.optionalChain, undefined, first ? { text: BOARD.spreadCall, offset: at + 1 } : undefined);
+  });
+}
+
+/** Is this declarator in a `var`/`let`/`const` statement of the program's top level? */
+function isTopLevelDeclarator(ctx: RuleContext, declarator: AnyNode): boolean {
+  return (ctx.program.body as AnyNode[]).some((st) => st.type === 'VariableDeclaration' && (st.declarations as AnyNode[]).includes(declarator));
+}
+
+/** The whole value of a top-level statement: `o?.a;` or `var k = o?.a;` (then nothing else is parsed around it). */
+function isTopLevelStatementValue(ctx: RuleContext, node: AnyNode, parent: AnyNode | null): boolean {
+  if (!parent) return false;
+  if (parent.type === 'ExpressionStatement') return (ctx.program.body as AnyNode[]).includes(parent);
+  return parent.type === 'VariableDeclarator' && parent.init === node && isTopLevelDeclarator(ctx, parent);
+}
+
+/**
+ * The name 2v29 stops at in a destructuring declaration (probed: `var {a: b} = o` says "a",
+ * `var [, g] = x` says "g", `var [[e]] = x` says "e"); null where it fails otherwise (a default
+ * value is a syntax error there) or the first element is no plain name.
+ */
+function firstPatternName(pattern: AnyNode): AnyNode | null {
+  let defaultOrRest = false;
+  const scan = (n: AnyNode): void => {
+    if (n.type === 'AssignmentPattern' || n.type === 'RestElement') defaultOrRest = true;
+    forEachChild(n, scan);
+  };
+  scan(pattern);
+  if (defaultOrRest) return null;
+  let n: AnyNode | null = pattern;
+  while (n) {
+    if (n.type === 'ObjectPattern') {
+      const p = (n.properties as AnyNode[])[0];
+      if (!p || p.computed) return null;
+      return p.key.type === 'Identifier' ? p.key : null;
+    }
+    if (n.type === 'ArrayPattern') {
+      n = (n.elements as (AnyNode | null)[]).find((e) => e !== null) ?? null;
+      continue;
+    }
+    return n.type === 'Identifier' ? n : null;
+  }
+  return null;
 }
 
 /** Where `operator` starts after an operand ending at `from` (past comments and closing parens). */
