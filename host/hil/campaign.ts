@@ -23,6 +23,7 @@ import { FIRMWARE_FAULTS } from './scenario.ts';
 import type { RunTarget } from './runner.ts';
 import { summarize, type Summary } from '../report/stats.ts';
 import { runShardsInWorkers } from './campaign-pool.ts';
+import { ESPRUINO_INJECTIONS } from '../device/espruino-process.ts';
 
 /** Classes a campaign draws from by default: every board fault that resets the board. */
 export const DEFAULT_VIRTUAL_CLASSES = AUTO_FAULTS.filter((f) => !f.noReset).map((f) => f.label);
@@ -204,6 +205,13 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   // Real boards (serial ports, hosted interpreters) are opened first: which classes they take
   // depends on what the host can do to them (a control socket, a process it hosts).
   const benches: Bench[] = [];
+  // A hosted interpreter takes what the firmware raises and what its host does to the process:
+  // known before it is started, so a wrong class is refused without starting (and flashing) it.
+  if (!virtual && targets.every((t) => !t.port) && opts.classes?.length) {
+    const labels = AUTO_FAULTS.filter((f) => !f.noReset && f.flashOpsAhead === undefined && ESPRUINO_INJECTIONS.includes(String(f.spec.kind) as never)).map((f) => f.label);
+    const problem = validateClasses(opts.classes, false, labels, `a hosted Espruino interpreter (--espruino ${targets[0].espruino})`);
+    if (problem) throw new CampaignError(problem);
+  }
   if (!virtual) {
     try {
       for (const [bi, target] of targets.entries()) {

@@ -2,7 +2,7 @@
  * Every command that takes --port, against `irqmon sim --espruino` (the real interpreter behind
  * two pseudo-terminals and a control socket), as a user would drive a board: flash, state,
  * monitor --inject, hil, replay --on-device and a short campaign with a power cut done by the host
- * through --control, each ending golden. Bad input (a missing control socket, a fault the hosted
+ * through --control, each ending golden; and `campaign --espruino` on an interpreter it hosts itself. Bad input (a missing control socket, a fault the hosted
  * interpreter cannot take) is refused with a message naming it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,4 +112,16 @@ describe.skipIf(!BIN)('irqmon sim --espruino: every --port command', () => {
     // seed 5 draws one of each class: the power cut is done by the sim, through its control socket
     expect(r.faultList.map((f: { cls: string }) => f.cls).sort()).toEqual(['exception', 'power-cut', 'stack_overflow']);
   }, 180_000);
+
+  it('campaign --espruino BIN: a hosted interpreter, flashed first, a power cut by the host, golden; a class it cannot take is refused before it starts', async () => {
+    const bad = await runCli('campaign', '--faults', '1', '--espruino', BIN!, '--classes', 'brown-out');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/unknown fault class brown-out for a hosted Espruino interpreter .*the host does power-cut, pin-reset/);
+    const camp = await runCli('campaign', '--faults', '1', '--espruino', BIN!, '--dir', join(dir, 'hosted'), '--classes', 'power-cut', '--spacing', '0', '--job', 'stream:120:10', '--policy', policy, '--json');
+    expect(camp.code, camp.out + camp.err).toBe(0);
+    const r = JSON.parse(camp.out);
+    expect(r.faultList.map((f: { cls: string; recovered: boolean }) => [f.cls, f.recovered])).toEqual([['power-cut', true]]);
+    expect(r.integrity).toBe(true);
+    expect(existsSync(join(dir, 'hosted', 'espruino.flash')), 'its flash kept in --dir').toBe(true);
+  }, 60_000);
 });
