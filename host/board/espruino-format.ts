@@ -85,6 +85,15 @@ export function stringBytes(s: string): Buffer {
   return Buffer.from(s, isUnicodeString(s) ? 'utf8' : 'latin1');
 }
 
+/**
+ * The bytes 2v29's btoa encodes: it counts 3-byte groups by the string's length in characters but
+ * reads UTF-8 bytes, so a unicode string is cut (measured: btoa("a\u20ac") is "YeKC").
+ */
+export function btoaBytes(s: string): Buffer {
+  const bytes = stringBytes(s);
+  return isUnicodeString(s) ? bytes.subarray(0, Math.ceil(s.length / 3) * 3) : bytes;
+}
+
 /** `%q`: a double-quoted string with Espruino's escapes (bytes 128-255 as \xNN, \uXXXX in a unicode string). */
 export function quoteString(s: string): string {
   let out = '"';

@@ -25,7 +25,7 @@ import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
 import { NorFlash, PowerCutError } from './flash/nor-flash.ts';
 import { EspruinoStorage, parseEspruinoJSON, stringifyEspruinoJSON } from './flash/storage.ts';
 import { EspruinoContext, RECURSION_MESSAGE, ScriptTimeout } from './espruino-context.ts';
-import { consoleText, formatPrintArgs, REPL_FLAGS, stringBytes, toEspruinoJSON } from './espruino-format.ts';
+import { btoaBytes, consoleText, formatPrintArgs, REPL_FLAGS, stringBytes, toEspruinoJSON } from './espruino-format.ts';
 import { Repl, espruinoErrorPosition, espruinoLineValue, espruinoTrace } from './repl.ts';
 import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
@@ -1377,7 +1377,7 @@ export class VirtualBoard extends EventEmitter {
       case 'env':
         return this.env();
       case 'btoa':
-        return stringBytes(String(a[0])).toString('base64');
+        return btoaBytes(String(a[0])).toString('base64');
       case 'atob':
         // 2v29 skips whitespace and reads any other stray character as 'A' (zero bits)
         return Buffer.from(String(a[0]).replace(/\s+/g, '').replace(/[^A-Za-z0-9+/=]/g, 'A'), 'base64').toString('latin1');

@@ -159,8 +159,8 @@ export const CASES: InterpreterCase[] = [
   {
     id: 'label',
     rule: 'unsupported-syntax',
-    bad: 'var n = 0;\nouter: for (var i = 0; i < 3; i++) { for (var j = 0; j < 3; j++) { if (j === 1) continue outer; n++; } }\nn',
-    fixed: 'var n = 0;\nfor (var i = 0; i < 3; i++) { for (var j = 0; j < 3; j++) { if (j === 1) break; n++; } }\nn',
+    bad: 'var cnt = 0;\nouter: for (var i = 0; i < 3; i++) { for (var j = 0; j < 3; j++) { if (j === 1) continue outer; cnt++; } }\ncnt',
+    fixed: 'var cnt = 0;\nfor (var i = 0; i < 3; i++) { for (var j = 0; j < 3; j++) { if (j === 1) break; cnt++; } }\ncnt',
     fails: throws('ReferenceError: "outer" is not defined'),
   },
   {
@@ -182,6 +182,15 @@ export const CASES: InterpreterCase[] = [
     rule: 'unsupported-syntax',
     bad: 'var big = 12n;\nString(big + 1n)',
     fixed: 'var big = 12;\nString(big + 1)',
+    fails: throws('ReferenceError: "n" is not defined'),
+  },
+  {
+    // the literal last: 2v29 reads `n` as the next statement, the finding carries its error and place
+    id: 'bigint-last',
+    rule: 'unsupported-syntax',
+    bad: 'var big = 1;\nbig = 12n',
+    fixed: 'var big = 1;\nbig = 12',
+    fixedValue: '12',
     fails: throws('ReferenceError: "n" is not defined'),
   },
   {
@@ -462,7 +471,7 @@ export const CASES: InterpreterCase[] = [
   { id: 'array-last-index-of', rule: 'missing-builtin', bad: '[1, 2, 1].lastIndexOf(1)', fixed: 'var a = [1, 2, 1], i = a.length - 1;\nwhile (i >= 0 && a[i] !== 1) i--;\ni', fails: throws('Function "lastIndexOf" not found!') },
   { id: 'flat-map', rule: 'missing-builtin', bad: '[1, 2].flatMap(function (x) { return [x, x]; }).length', fixed: '[].concat.apply([], [1, 2].map(function (x) { return [x, x]; })).length', fails: throws('Function "flatMap" not found!') },
   { id: 'find-last', rule: 'missing-builtin', bad: '[1, 2, 3].findLast(function (x) { return x < 3; })', fixed: 'var a = [1, 2, 3], i = a.length - 1;\nwhile (i >= 0 && !(a[i] < 3)) i--;\na[i]', fails: throws('Function "findLast" not found!') },
-  { id: 'match-all', rule: 'missing-builtin', bad: "var n = 0;\nfor (var m of 'a1b2'.matchAll(/[0-9]/g)) n++;\nn", fixed: "var re = /[0-9]/g, n = 0;\nwhile (re.exec('a1b2') !== null) n++;\nn", fails: throws('Function "matchAll" not found!') },
+  { id: 'match-all', rule: 'missing-builtin', bad: "var cnt = 0;\nfor (var m of 'a1b2'.matchAll(/[0-9]/g)) cnt++;\ncnt", fixed: "var re = /[0-9]/g, cnt = 0;\nwhile (re.exec('a1b2') !== null) cnt++;\ncnt", fails: throws('Function "matchAll" not found!') },
   { id: 'trim-start', rule: 'missing-builtin', bad: "'  a'.trimStart()", fixed: "'  a'.replace(/^\\s+/, '')", fails: throws('Function "trimStart" not found!') },
   { id: 'to-precision', rule: 'missing-builtin', bad: '(1.25).toPrecision(2)', fixed: '(1.25).toFixed(1)', fails: throws('Function "toPrecision" not found!'), fixedValue: '"1.3"' },
   { id: 'promise-finally', rule: 'missing-builtin', bad: 'typeof Promise.resolve(1).finally(function () {})', fixed: 'typeof Promise.resolve(1).then(function () {}, function () {})', fails: throws('Function "finally" not found!') },
@@ -471,7 +480,7 @@ export const CASES: InterpreterCase[] = [
   { id: 'object-has-own', rule: 'missing-builtin', bad: "Object.hasOwn({a: 1}, 'a')", fixed: "({}).hasOwnProperty.call({a: 1}, 'a')", fails: throws('Function "hasOwn" not found!') },
   { id: 'string-from-code-point', rule: 'missing-builtin', bad: 'String.fromCodePoint(65)', fixed: 'String.fromCharCode(65)', fails: throws('Function "fromCodePoint" not found!') },
   { id: 'to-sorted', rule: 'missing-builtin', bad: '[3, 1, 2].toSorted().join()', fixed: '[3, 1, 2].slice().sort().join()', fails: throws('Function "toSorted" not found!') },
-  { id: 'array-entries', rule: 'missing-builtin', bad: 'var n = 0;\nfor (var e of [5, 6].entries()) n += e[0];\nn', fixed: 'var n = 0;\n[5, 6].forEach(function (x, i) { n += i; });\nn', fails: throws('Function "entries" not found!') },
+  { id: 'array-entries', rule: 'missing-builtin', bad: 'var cnt = 0;\nfor (var e of [5, 6].entries()) cnt += e[0];\ncnt', fixed: 'var cnt = 0;\n[5, 6].forEach(function (x, i) { cnt += i; });\ncnt', fails: throws('Function "entries" not found!') },
 
   // different-result (warnings)
   {

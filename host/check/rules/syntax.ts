@@ -174,7 +174,8 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       break;
     case 'Literal':
       // no board place: where Espruino stops depends on what follows the literal
-      if (typeof node.bigint === 'string') report(node.start, MSG.bigint);
+      // (except at the very end of the program, where 2v29 then reads `n` as a variable of its own)
+      if (typeof node.bigint === 'string') report(node.start, MSG.bigint, bigintAtEnd(ctx, node) ? BOARD.notDefined('n') : undefined, node.end - 1);
       else if (typeof node.value === 'number' && isWrappingInteger(ctx.code.slice(node.start, node.end)))
         ctx.report('unsupported-syntax', node.start, MSG.longInteger, 'integer-literal');
       break;
@@ -333,4 +334,11 @@ function checkLoopClosures(ctx: RuleContext): void {
 function isWrappingInteger(raw: string): boolean {
   if (!/^(?:[1-9]\d*|0[xX][\da-fA-F]+|0[bB][01]+|0[oO][0-7]+)$/.test(raw)) return false;
   return BigInt(raw) >= BigInt(2) ** BigInt(63);
+}
+
+/** `10n` as the last thing in the program, with no `n` of the program's own: 2v29 says "n" is not defined at the `n`. */
+function bigintAtEnd(ctx: RuleContext, node: AnyNode): boolean {
+  if (!/^[\s;]*$/.test(ctx.code.slice(node.end))) return false;
+  const rest = ctx.code.slice(0, node.start) + ctx.code.slice(node.end);
+  return !/(^|[^\w$])n($|[^\w$])/.test(rest);
 }
