@@ -62,8 +62,12 @@ async function before(total: number, backToBack: boolean) {
   };
 }
 
-/** After: one campaign over WORKERS worker processes (what `irqmon campaign --workers N` runs). */
-async function after(total: number, backToBack: boolean) {
+/**
+ * After: one campaign over WORKERS worker processes (what `irqmon campaign --workers N` runs).
+ * `v8Defaults`: the workers without WORKER_V8_FLAGS (host/hil/campaign-pool.ts), to measure
+ * what those flags buy side by side.
+ */
+async function after(total: number, backToBack: boolean, v8Defaults = false) {
   const { runCampaign, SHARD_FAULTS } = await import('../host/hil/campaign.ts');
   const { defaultPolicy } = await import('../host/recovery/policy.ts');
   const policy = defaultPolicy();
@@ -71,7 +75,15 @@ async function after(total: number, backToBack: boolean) {
   // Enough shards for every worker even in the short spaced run (a shard runs on one worker).
   const shardFaults = Math.min(SHARD_FAULTS, Math.ceil(total / WORKERS));
   const t0 = Date.now();
-  const r = await runCampaign({ faults: total, seed: 7, workers: WORKERS, shardFaults, spacingMs: backToBack ? 0 : undefined, policy });
+  const saved = process.env.IRQMON_CAMPAIGN_V8_FLAGS;
+  if (v8Defaults) process.env.IRQMON_CAMPAIGN_V8_FLAGS = '';
+  let r;
+  try {
+    r = await runCampaign({ faults: total, seed: 7, workers: WORKERS, shardFaults, spacingMs: backToBack ? 0 : undefined, policy });
+  } finally {
+    if (saved === undefined) delete process.env.IRQMON_CAMPAIGN_V8_FLAGS;
+    else process.env.IRQMON_CAMPAIGN_V8_FLAGS = saved;
+  }
   const wallS = (Date.now() - t0) / 1000;
   return {
     wallS,
@@ -95,14 +107,16 @@ export async function run(): Promise<BenchOutput> {
     const tag = backToBack ? 'back to back (spacing 0)' : 'irqmon campaign defaults';
     // A fifth with the default spacing: each fault idles a restart window of board time.
     const n = backToBack ? total : Math.ceil(total / 5);
-    let old, now;
+    let old, now, plain;
     try {
       old = await before(n, backToBack);
+      // back to back: the same workers with V8's default flags too (what the worker flags buy)
+      if (backToBack) plain = await after(n, backToBack, true);
       now = await after(n, backToBack);
     } catch (e) {
       notAvailable(String((e as Error).message).slice(0, 200));
     }
-    details[tag] = { before: old, after: now };
+    details[tag] = { before: old, afterV8Defaults: plain, after: now };
     figures.push(figure(`${tag}: ${WORKERS} worker processes (--workers ${WORKERS})`, now.rate, 'faults/s', TARGET_FAULTS / TARGET_S, '10,000 in 60 s', '>= 1'));
     figures.push(figure(`${tag}: projected 10,000 faults`, TARGET_FAULTS / now.rate, 's', TARGET_S, 'target', '<= 1'));
     figures.push(figure(`${tag}: before, ${WORKERS} processes, per-call vm timeout (same run)`, old.rate, 'faults/s', now.rate, 'after', ''));
@@ -111,6 +125,10 @@ export async function run(): Promise<BenchOutput> {
     const cpuNow = now.cpuMs / now.faults;
     const cpuOld = old.cpuMs / old.faults;
     figures.push(figure(`${tag}: CPU per fault, worker processes`, cpuNow, 'ms', cpuOld, 'before (same run)', ''));
+    if (plain) {
+      figures.push(figure(`${tag}: workers with V8's default flags, projected 10,000 faults (same run)`, TARGET_FAULTS / plain.rate, 's', TARGET_FAULTS / now.rate, 'after', ''));
+      figures.push(figure(`${tag}: CPU per fault, workers with V8's default flags`, plain.cpuMs / plain.faults, 'ms', cpuNow, 'after (same run)', ''));
+    }
     figures.push(figure(`${tag}: projected 10,000 faults from CPU, ${WORKERS} dedicated cores`, (TARGET_FAULTS * cpuNow) / WORKERS / 1000, 's', TARGET_S, 'target', '<= 1'));
     figures.push(figure(`${tag}: faults recovered`, now.recovered, '', now.faults, 'injected', '>= 1'));
     figures.push(figure(`${tag}: records lost`, now.lost, '', null, '', ''));
@@ -118,7 +136,8 @@ export async function run(): Promise<BenchOutput> {
       `${tag}: after ${now.faults} faults in ${now.wallS.toFixed(1)} s wall (golden ${now.golden}, lost ${now.lost}); ` +
         `before ${old.faults} faults in ${old.wallS.toFixed(1)} s (golden ${old.golden}, lost ${old.lost}); speed-up ${(now.rate / old.rate).toFixed(2)}x wall, ` +
         `${(cpuOld / cpuNow).toFixed(2)}x CPU (${cpuOld.toFixed(1)} -> ${cpuNow.toFixed(1)} ms a fault, start-up included). ` +
-        `Rates include process start-up (tsx compiles the host in each process), so projections from short runs are pessimistic.`,
+        `Rates include process start-up (tsx compiles the host in each process), so projections from short runs are pessimistic.` +
+        (plain ? ` Workers with V8's default flags (same run): ${plain.faults} faults in ${plain.wallS.toFixed(1)} s wall, ${(plain.cpuMs / plain.faults).toFixed(1)} ms CPU a fault (golden ${plain.golden}, lost ${plain.lost}).` : ''),
     );
   }
   return { figures, notes, details };

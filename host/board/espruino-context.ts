@@ -14,7 +14,7 @@ import { DEVICE_TAG } from './espruino-format.ts';
 import { ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
 import { ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
 import { ESPRUINO_BUILTINS_SOURCE } from './espruino-builtins.ts';
-import { originalColumn, rewriteForEspruino, rewriteForEspruinoMapped, type Rewritten } from './espruino-loader.ts';
+import { originalColumn, rewriteForEspruinoMapped, type Rewritten } from './espruino-loader.ts';
 
 const RUNTIME_SOURCE = readFileSync(new URL('./context-runtime.js', import.meta.url), 'utf8');
 const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runtime' });
@@ -573,11 +573,11 @@ export class EspruinoContext {
 
   /** Compiles and runs program text. Throws ScriptTimeout when the code did not return in time. */
   runCode(code: string, filename: string, timeoutMs: number): unknown {
-    // the loader's rewrite (regex literals, templates, concatenations) is cached: cheap here
-    const rewritten = rewriteForEspruinoMapped(code);
+    // the loader's rewrite (regex literals, templates, concatenations) comes with the compiled script
+    const { script, rewritten } = compiled(code, filename);
     if (rewritten.origin) this.rewrites.set(filename, { original: code, rewritten });
     else this.rewrites.delete(filename);
-    return this.runScript(compiled(code, filename), timeoutMs);
+    return this.runScript(script, timeoutMs);
   }
 
   /** Latest rewrite per file name, to put error positions back on the text as written. */
@@ -616,17 +616,26 @@ export class EspruinoContext {
  * boot, and Node's vm scripts miss V8's compilation cache, so each boot compiled the firmware
  * afresh (a fault campaign reboots a board per fault). A vm.Script is context-free by design.
  */
-const SCRIPTS = new Map<string, vm.Script>();
-function compiled(code: string, filename: string): vm.Script {
-  if (code.length < 1024) return new vm.Script(rewriteForEspruino(code), { filename });
-  const key = filename + '\0' + code;
-  let script = SCRIPTS.get(key);
-  if (!script) {
-    script = new vm.Script(rewriteForEspruino(code), { filename });
-    if (SCRIPTS.size >= 8) SCRIPTS.delete(SCRIPTS.keys().next().value as string);
-    SCRIPTS.set(key, script);
+const SCRIPTS = new Map<string, { script: vm.Script; rewritten: Rewritten }>();
+/**
+ * The loader's rewrite is kept with the script: its own cache holds 64 texts, and the host's
+ * command lines (each one new) pushed the firmware out of it, so every boot parsed the firmware
+ * again with acorn.
+ */
+function compiled(code: string, filename: string): { script: vm.Script; rewritten: Rewritten } {
+  if (code.length < 1024) {
+    const rewritten = rewriteForEspruinoMapped(code);
+    return { script: new vm.Script(rewritten.code, { filename }), rewritten };
   }
-  return script;
+  const key = filename + '\0' + code;
+  let hit = SCRIPTS.get(key);
+  if (!hit) {
+    const rewritten = rewriteForEspruinoMapped(code);
+    hit = { script: new vm.Script(rewritten.code, { filename }), rewritten };
+    if (SCRIPTS.size >= 8) SCRIPTS.delete(SCRIPTS.keys().next().value as string);
+    SCRIPTS.set(key, hit);
+  }
+  return hit;
 }
 
 function isContextObject(e: unknown, ctors: ContextCtors): boolean {

@@ -36,6 +36,12 @@ export const DEFAULT_STALL_MS = 10_000;
  */
 export const WORKER_V8_FLAGS = ['--interrupt-budget=4194304', '--single-threaded-gc'];
 
+/** The workers' V8 flags: WORKER_V8_FLAGS, or IRQMON_CAMPAIGN_V8_FLAGS (space-separated; empty: V8's defaults, as bench/campaign.ts compares). */
+function workerV8Flags(): string[] {
+  const env = process.env.IRQMON_CAMPAIGN_V8_FLAGS;
+  return env === undefined ? WORKER_V8_FLAGS : env.split(/\s+/).filter(Boolean);
+}
+
 interface Worker {
   child: ChildProcess;
   ready: boolean;
@@ -107,7 +113,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
     };
 
     const spawnWorker = () => {
-      const child = fork(WORKER_FILE, [], { execArgv: [...WORKER_V8_FLAGS, '--import', tsx], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(WORKER_FILE, [], { execArgv: [...workerV8Flags(), '--import', tsx], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       const w: Worker = { child, ready: false, job: null, lastSign: Date.now(), reported: 0, cpuMs: 0, killed: false, stderr: '' };
       pool.push(w);
       child.stderr!.on('data', (d: Buffer) => (w.stderr = (w.stderr + d.toString()).slice(-2000)));
