@@ -46,6 +46,30 @@ export const ESPRUINO_BUILTINS_SOURCE = `
     return 'Object';
   };
 
+  // ---- caught errors ----------------------------------------------------------------------
+  // The loader starts every catch block with \u0275err(e) (espruino-loader.ts): an error V8 raised
+  // gets 2v29's words in its message too (\`"x".f()\` caught: e.message is 'Function "f" not found!'),
+  // and 2v29's class where that differs (a plain Error). Error.prototype.toString already gives
+  // 2v29's text (espruino-context.ts); an error whose text it leaves alone is left alone.
+  var errorText = Error.prototype.toString;
+  var ErrorProto = Error.prototype;
+  Object.defineProperty(G, '\u0275err', {
+    value: function (e) {
+      if (!(e instanceof Error)) return e;
+      var m = Object.getOwnPropertyDescriptor(e, 'message');
+      if (!m || typeof m.value !== 'string' || !m.writable) return e;
+      var text = errorText.call(e);
+      var at = text.indexOf(': ');
+      if (at < 0 || text.slice(at + 2) === m.value) return e;
+      e.message = text.slice(at + 2);
+      if (text.slice(0, at) === 'Error' && Object.getPrototypeOf(e) !== ErrorProto) Object.setPrototypeOf(e, ErrorProto);
+      return e;
+    },
+    writable: false,
+    enumerable: false,
+    configurable: false,
+  });
+
   // ---- Number ----------------------------------------------------------------------------
   var NativeNumber = Number;
   var isSpace = function (c) { return c === 32 || c === 9 || c === 10 || c === 13 || c === 11 || c === 12; };

@@ -164,6 +164,10 @@ const ESPRUINO_BEHAVIOUR = `
     if (n === 'TypeError' && ends(m, ' is not a function')) {
       var callee = m.slice(0, m.length - 18);
       var c0 = callee.charAt(0);
+      // a missing method, whatever its receiver: "x".f() is 'Function "f" not found!' (1.5 is no method)
+      var dot0 = callee.lastIndexOf('.');
+      var t0 = callee.charAt(dot0 + 1);
+      if (dot0 > 0 && t0 && !(t0 >= '0' && t0 <= '9')) return ['Error', 'Function "' + callee.slice(dot0 + 1) + '" not found!'];
       if (callee === 'null') return ['Error', 'Expecting function, got null'];
       if (callee === 'true' || callee === 'false') return ['Error', 'Expecting function, got Boolean'];
       if (c0 === '"' || c0 === "'") return ['Error', 'Expecting function, got String'];

@@ -9,6 +9,7 @@
  *   on one side use Espruino's printing: `${x}` -> `${ɵstr(x)}`, `"t=" + x` -> `ɵcat("t=", x)`
  *   (see espruino-number.ts). A `+` between two values of unknown type is left to V8.
  *
+ * - a catch block starts with `e=ɵerr(e);`: an error V8 raised reads as 2v29's in `e.message`.
  * - an integer literal of 2^63 or more wraps as Espruino's lexer reads it (into a 64-bit signed
  *   integer): `12345678901234567890` -> `(-6101065172474983424)`, `0xFFFFFFFFFFFFFFFF` -> `(-1)`.
  *
@@ -21,6 +22,8 @@ import { LITERAL_REGEXP_NAME } from './espruino-regexp.ts';
 
 export const STR_NAME = '\u0275str';
 export const CAT_NAME = '\u0275cat';
+/** Puts a caught error in 2v29's words (espruino-builtins.ts). */
+export const ERR_NAME = '\u0275err';
 
 interface LexerInternals {
   pos: number;
@@ -105,7 +108,7 @@ export function rewriteForEspruino(code: string): string {
 
 export function rewriteForEspruinoMapped(code: string): Rewritten {
   // nothing to rewrite without a slash, a backquote, a quote or a long integer
-  if (!/[/`'"]/.test(code) && !LONG_INTEGER.test(code)) return { code, origin: null };
+  if (!/[/`'"]/.test(code) && !LONG_INTEGER.test(code) && !code.includes('catch')) return { code, origin: null };
   if (!mayNeedRewrite(code)) return { code, origin: null };
   const hit = cache.get(code);
   if (hit !== undefined) return hit;
@@ -186,7 +189,7 @@ function operatorAt(code: string, from: number, to: number): number {
  * a fault campaign's CPU. Anything unusual (a string left open, a line break in one) is parsed.
  */
 function mayNeedRewrite(code: string): boolean {
-  if (LONG_INTEGER.test(code)) return true;
+  if (LONG_INTEGER.test(code) || code.includes('catch')) return true;
   for (let i = 0; i < code.length; i++) {
     const c = code.charCodeAt(i);
     if (c === 47 || c === 96 || c === 43) return true; // / ` +
@@ -216,6 +219,11 @@ function wrappedInteger(raw: string): string | null {
 
 function collect(node: AnyNode, code: string, edits: Edit[]): void {
   const span = node.end - node.start;
+  if (node.type === 'CatchClause' && node.param && (node.param as AnyNode).type === 'Identifier') {
+    // the caught error in 2v29's words (message and class), before the block sees it
+    const name = (node.param as AnyNode).name as string;
+    edits.push({ pos: (node.body as AnyNode).start + 1, del: 0, text: `${name}=${ERR_NAME}(${name});`, rank: REPLACE });
+  }
   if (node.type === 'Literal' && typeof node.value === 'number') {
     const wrapped = wrappedInteger(code.slice(node.start, node.end));
     if (wrapped !== null) edits.push({ pos: node.start, del: span, text: '(' + wrapped + ')', rank: REPLACE });

@@ -34,6 +34,12 @@ describe('loader rewrite', () => {
     expect(rewriteForEspruino('12345678901234567890.5')).toBe('12345678901234567890.5');
   });
 
+  it('puts a caught error in 2v29 words before its catch block runs', () => {
+    expect(rewriteForEspruino('try { f() } catch (e) { g(e) }')).toBe('try { f() } catch (e) {e=\u0275err(e); g(e) }');
+    // a catch without a binding has nothing to translate
+    expect(rewriteForEspruino('try { f() } catch { g() }')).toBe('try { f() } catch { g() }');
+  });
+
   it('maps a column in the rewritten line back to the text as written', () => {
     const code = 'var q = /(a)\\1/.test("aa"); z';
     const rw = rewriteForEspruinoMapped(code);
