@@ -17,7 +17,7 @@ import { Session, type IncidentRecord, type SessionEvent } from '../session/sess
 import { flashProgram, type FlashResult } from '../flash/flasher.ts';
 import type { JournalWriter } from '../journal/journal.ts';
 import { journalSink } from '../monitor/journal-sink.ts';
-import { AUTO_FAULTS } from '../monitor/inject-plan.ts';
+import { AUTO_FAULTS, FIRMWARE_INJECT } from '../monitor/inject-plan.ts';
 import { CMD_INJECT } from '../../shared/protocol.ts';
 import { FAULT_NAMES } from '../../shared/taxonomy.ts';
 import { IRQ_SOURCE_NAMES } from '../../shared/status-register.ts';
@@ -79,14 +79,8 @@ export interface BenchOptions {
 
 const zcrc = (s: string) => crc32(Buffer.from(s, 'latin1')) >>> 0;
 
-/** Board-level fault name -> the firmware's software-interrupt class of the same fault. */
-const BOARD_TO_FIRMWARE: { [label: string]: string } = {
-  hang: 'hang',
-  exception: 'exception',
-  'stack-overflow': 'stack_overflow',
-  'out-of-memory': 'out_of_memory',
-  storm: 'interrupt_storm',
-};
+/** Board-level fault name -> the firmware's software-interrupt class of the same fault (the monitor's table). */
+const BOARD_TO_FIRMWARE = FIRMWARE_INJECT;
 
 export class Bench {
   readonly timeline: TimelineEntry[] = [];
