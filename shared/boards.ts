@@ -97,7 +97,7 @@ export const FIRMWARE_BOARDS: FirmwareBoard[] = [
       clearMask: 0,
       w1c: true,
     },
-    journalRegion: { addr: 0x00072000, length: 0x4000 /* 4 pages of 4 KiB */ },
+    journalRegion: { addr: 0x0006e000, length: 0x8000 /* 8 pages of 4 KiB: two runs of an 8 KiB state */ },
   },
 
   {
@@ -137,7 +137,7 @@ const HOST_DETAILS: Record<string, HostBoardDetails> = {
     memoryBlocks: 2630,
     flash: { addr: 0x00000000, length: 0x80000 /* 512 KiB */ },
     pages: [{ addr: 0x00000000, size: 4096, count: 128 }],
-    storage: { addr: 0x00060000, length: 0x12000 },
+    storage: { addr: 0x00060000, length: 0xe000 /* 56 KiB, up to the journal region */ },
   },
   linux: {
     // Espruino's Linux build: ./espruino.flash, 256 KiB of 1 KiB pages at 0x10000000, all of it

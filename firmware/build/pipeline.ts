@@ -36,7 +36,9 @@ export const GLOBAL_NAME = 'irqmon';
 // 16.5 KiB: the build's single-use inlining (inline-once.ts) took the bundle from 16,961 to 16,561 B
 // and RAM after boot on the real 5100 build from ~1,445 to ~1,105 blocks, the figure that counts
 // (issue 13 asks for 13 KiB with every feature kept: not reached).
-export const DEFAULT_BUDGET_BYTES = 16.5 * 1024;
+// 17 KiB again (the project's stated budget): FULL records that span pages (an 8 KiB state in the
+// journal, issue 13) cost about 610 B in the journal core.
+export const DEFAULT_BUDGET_BYTES = 17 * 1024;
 /**
  * Property names internal to the firmware bundle, shortened by the minifier (esbuild mangleProps).
  * Only names that never leave the bundle: NOT wire message or journal keys (msgpack writes them),

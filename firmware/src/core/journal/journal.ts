@@ -6,13 +6,15 @@
  *
  * Rules that make it torn-proof:
  * - a record counts only once its commit mark, written last in a write of its own, is in flash;
- * - records are only appended to erased flash; a page with anything but 0xFF after its last good
- *   record is never appended to again (the next save opens a fresh page with a FULL snapshot);
- * - pages are used round-robin; the page after the active one is the only one ever erased, and only
- *   the active page holds the newest state, so the newest committed state is never erased. A
- *   compaction writes the new FULL into that next page (pre-erased by maintain()), and only the
- *   page after it is erased, later.
- *
+ * - records are only appended to erased flash; a run with anything but 0xFF after its last good
+ *   record is never appended to again (the next save opens a fresh run with a FULL snapshot);
+ * - a run starts at a page start with a FULL (or a FAULT before any state) and owns the pages that
+ *   FULL needs: a state bigger than a page spans pages. Later records must end inside the run's
+ *   last page, or the next save compacts into a new run;
+ * - runs follow each other round-robin; only pages after the newest run are ever erased, so the
+ *   newest committed state is never erased. A compaction writes the new FULL into those pages
+ *   (pre-erased by maintain()) and the older runs after them are erased later, in ring order.
+
  * Espruino-safe: closures over plain objects, no classes, no Map/Set, no spread.
  */
 import {
@@ -20,6 +22,7 @@ import {
   KIND_FAULT,
   KIND_FULL,
   RECORD_HEADER_SIZE,
+  REC_BAD_HEADER,
   REC_END,
   REC_OK,
   applyRecord,
@@ -107,28 +110,56 @@ export interface Journal {
 
 /** Erased-check granularity: one CRC of a 256-byte chunk (native on a board) beats a byte loop. */
 const CHUNK = 256;
+/** Room a compaction keeps after the FULL for a fault record, so the fault path finds its pages erased. */
+const FAULT_ROOM = 512;
 
 export function createJournal(store: JournalStore, crc32: Crc32): Journal {
   const pageSize = store.pageSize;
   const pageCount = store.pageCount;
   if (pageCount < 2) throw new Error('journal: needs 2 pages');
+  /** Longest record the journal writes or believes: a run may take at most half the pages. */
+  const half = (pageCount >> 1) * pageSize;
 
-  let active = -1; // page holding the newest record
-  let cursor = 0; // offset in `active` where the next record goes
-  let appendable = false; // `active` is erased from `cursor` to its end
-  let chainStart = 0; // offset of the newest FULL in `active` (when state is not null)
-  let ready = false; // page (active + 1) % pageCount is known to be erased
+  // A run: a FULL (or a FAULT before any state) at the start of page `active`, then the records
+  // after it. Offsets in a run are run-relative: byte o lives in page (active + o / pageSize).
+  let active = -1; // page where the run holding the newest record starts
+  let cursor = 0; // run offset where the next record goes
+  let limit = 0; // run offset the next record must end by (the end of the pages the run owns)
+  let appendable = false; // the run is erased from `cursor` to `limit`
+  let chainStart = 0; // run offset of the newest FULL (when state is not null)
+  let fullLen = 0; // its length
+  let ready = 0; // pages after the run known to be erased
   let state: any = null;
   let stateSeq = 0;
   let lastSeq = 0;
-  let faultPage = -1;
+  let faultPage = -1; // first page of the run holding the newest FAULT record, and its run offset
   let faultOff = 0;
   let faultSeq = 0;
   let erases = 0;
   let compactions = 0;
 
-  const readRecord = (page: number, off: number): Uint8Array =>
-    store.read(page, off, recordSize(recordBodyLength(store.read(page, off, RECORD_HEADER_SIZE))));
+  /** `len` bytes at run offset `off` of the run starting at `page`, across page ends. */
+  const rd = (page: number, off: number, len: number): Uint8Array => {
+    const o = off % pageSize;
+    const p = (page + ((off / pageSize) | 0)) % pageCount;
+    const n = pageSize - o;
+    if (len <= n) return store.read(p, o, len);
+    const out = new Uint8Array(len);
+    out.set(store.read(p, o, n));
+    out.set(rd(p + 1, 0, len - n), n);
+    return out;
+  };
+
+  /** Writes at run offset `off`, one flash write per page touched. */
+  const wr = (off: number, data: Uint8Array): void => {
+    const o = off % pageSize;
+    const n = pageSize - o;
+    // (Espruino's subarray does not clamp its end: only cut when the data does cross)
+    store.write((active + ((off / pageSize) | 0)) % pageCount, o, n < data.length ? data.subarray(0, n) : data);
+    if (n < data.length) wr(off + n, data.subarray(n));
+  };
+
+  const readRecord = (page: number, off: number): Uint8Array => rd(page, off, recordSize(recordBodyLength(rd(page, off, RECORD_HEADER_SIZE))));
 
   /** True when the page is all 0xFF from `off` to its end (compares CRCs: E.CRC32 is native). */
   const erasedFrom = (page: number, off: number): boolean => {
@@ -142,15 +173,18 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
   };
 
   /**
-   * Walks a page's records from its start up to erased flash or the first record that fails its
-   * checks (after a bad record no length can be trusted). `visit` sees each good record.
+   * Walks the run starting at a page: good records up to erased flash, the first record that fails
+   * its checks (after a bad record no length can be trusted), or one older than the record before
+   * it (a page the run never wrote). A record may go on into the next pages. `visit` sees each good
+   * record. A page that does not start with a record header is not counted as bad: it is the
+   * middle of a record that started in an earlier page (or a Storage page that went missing).
    */
   const scan = (page: number, visit?: (kind: number, seq: number, off: number) => void) => {
     const s = { end: 0, last: 0, full: -1, fault: -1, faultSeq: 0, bad: 0 };
     let off = 0;
-    while (off + RECORD_HEADER_SIZE <= pageSize) {
-      const h = store.read(page, off, RECORD_HEADER_SIZE);
-      let status = checkHeader(h, pageSize - off);
+    while (off + RECORD_HEADER_SIZE <= half) {
+      const h = rd(page, off, RECORD_HEADER_SIZE);
+      let status = checkHeader(h, half);
       if (status === REC_END) break;
       let len = 0;
       if (status === REC_OK) {
@@ -158,11 +192,13 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         len = rec.length;
         status = checkRecord(rec, crc32);
       }
+      const seq = recordSeq(h);
       if (status !== REC_OK) {
-        s.bad = 1;
+        s.bad = off || status !== REC_BAD_HEADER ? 1 : 0;
         break;
       }
-      const seq = recordSeq(h);
+      // a FULL at a page start after the first is the next run's; an older record, stale flash
+      if (seq <= s.last || (off % pageSize === 0 && off && h[1] === KIND_FULL)) break;
       if (h[1] === KIND_FULL) s.full = off;
       if (h[1] === KIND_FAULT) {
         s.fault = off;
@@ -176,52 +212,65 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     return s;
   };
 
-  const maintain = (): boolean => {
-    if (ready) return false;
-    const next = (active + 1) % pageCount;
-    if (!erasedFrom(next, 0)) {
-      store.erase(next);
+  /** Pages the current run owns (before the first record: 1, and active is -1, so page 0 comes next). */
+  const owned = (): number => Math.ceil(cursor / pageSize) || 1;
+  /** Pages the next compaction will want erased: its FULL and room for a fault record. */
+  const want = (): number => Math.min(Math.ceil((fullLen + FAULT_ROOM) / pageSize), pageCount - owned());
+
+  /** Makes sure page `i` after the run is erased (erasing it only when it is not). */
+  const clear = (i: number): void => {
+    const p = (active + owned() + i) % pageCount;
+    if (i >= ready && !erasedFrom(p, 0)) {
+      store.erase(p);
       erases++;
-      if (faultPage === next) faultPage = -1;
+      if (faultPage === p) faultPage = -1;
     }
-    return (ready = true);
   };
 
-  /** Appends a record to the active page: everything but the commit mark, then the commit mark. */
+  const maintain = (): boolean => {
+    const w = want();
+    if (ready >= w) return false;
+    for (; ready < w; ready++) clear(ready);
+    return true;
+  };
+
+  /** Appends a record to the run: everything but the commit mark, then the commit mark. */
   const put = (rec: Uint8Array): number => {
     const at = cursor;
     const mark = rec.length - 4;
-    appendable = false; // if a write throws, this page is not trusted for appends again
-    store.write(active, at, rec.subarray(0, mark));
-    store.write(active, at + mark, rec.subarray(mark));
+    appendable = false; // if a write throws, this run is not trusted for appends again
+    wr(at, rec.subarray(0, mark));
+    wr(at + mark, rec.subarray(mark));
     appendable = true;
     cursor = at + rec.length;
     lastSeq++;
     return at;
   };
 
+  const fits = (len: number): boolean => appendable && cursor + len <= limit;
+
   /**
-   * Makes room for `len` bytes: when the active page cannot take them, moves to the next page
-   * (erasing it first only if maintain() has not) and starts it with a FULL of the current state,
-   * so every page is self-contained. Returns true when it moved.
+   * Starts a new run on the pages after the current one, enough for `bytes`: they are erased first
+   * (only those maintain() has not), and the current run's pages are never touched.
    */
-  const room = (len: number, carry: any): boolean => {
-    if (appendable && cursor + len <= pageSize) return false;
-    if (!ready) maintain();
-    active = (active + 1) % pageCount;
+  const move = (bytes: number): void => {
+    const k = Math.ceil(bytes / pageSize);
+    if (bytes > half || k > pageCount - owned()) throw new Error('journal: state too big');
+    for (let i = 0; i < k; i++) clear(i);
+    active = (active + owned()) % pageCount;
+    ready = ready > k ? ready - k : 0;
     cursor = 0;
+    limit = k * pageSize;
     appendable = true;
-    ready = false;
     compactions++;
-    if (carry) putFull(carry);
-    return true;
   };
 
-  const putFull = (merged: any): number => {
+  /** Writes a FULL of `merged`; in a new run when it does not fit or `extra` bytes must follow it. */
+  const putFull = (merged: any, extra: number): number => {
     const rec = buildRecord(KIND_FULL, lastSeq + 1, encode(merged), crc32);
-    if (rec.length > pageSize) throw new Error('journal: state exceeds a page');
-    room(rec.length, null);
+    if (extra || !fits(rec.length)) move(rec.length + extra);
     chainStart = put(rec);
+    fullLen = rec.length;
     state = merged;
     stateSeq = lastSeq;
     return rec.length;
@@ -233,6 +282,8 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
       let best: any = null;
       active = faultPage = -1;
       faultSeq = 0;
+      // A page inside a run (reached by a FULL that started in an earlier page) begins with that
+      // record's bytes, not a header: its scan finds nothing and counts nothing.
       for (let p = 0; p < pageCount; p++) {
         const s = scan(p);
         skipped += s.bad;
@@ -247,22 +298,26 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         }
       }
       state = null;
-      stateSeq = lastSeq = cursor = 0;
+      stateSeq = lastSeq = cursor = fullLen = 0;
       appendable = false;
       if (best) {
         lastSeq = best.last;
         cursor = best.end;
-        appendable = !best.bad && erasedFrom(active, cursor);
+        limit = Math.ceil(cursor / pageSize) * pageSize;
+        appendable = !best.bad && erasedFrom((active + ((cursor / pageSize) | 0)) % pageCount, cursor % pageSize);
         for (let off = (chainStart = best.full); off >= 0 && off < cursor; ) {
           const rec = readRecord(active, off);
           state = applyRecord(state, rec[1], recordBody(rec));
           if (rec[1] !== KIND_FAULT) stateSeq = recordSeq(rec);
+          if (rec[1] === KIND_FULL) fullLen = rec.length;
           off += rec.length;
         }
       }
       // Records hidden behind a bad one may carry higher numbers: never reuse them.
       if (skipped) lastSeq += (pageCount * pageSize) >> 4;
-      ready = erasedFrom((active + 1) % pageCount, 0);
+      ready = 0;
+      const w = want();
+      while (ready < w && erasedFrom((active + owned() + ready) % pageCount, 0)) ready++;
       return {
         state: state === null ? null : Object.assign({}, state),
         seq: stateSeq,
@@ -292,27 +347,29 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
       if (!full && state !== null) {
         if (!changed) return { seq: stateSeq, bytes: 0, full: false };
         const rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
-        if (appendable && cursor + rec.length <= pageSize) {
+        if (fits(rec.length)) {
           put(rec);
           Object.assign(state, sets);
           for (let i = 0; i < dels.length; i++) delete state[dels[i]];
           return { seq: (stateSeq = lastSeq), bytes: rec.length, full: false };
         }
       }
-      // A FULL of the merged state: asked for, the first one, or compaction of a full page.
+      // A FULL of the merged state: asked for, the first one, or compaction of a full run.
       const merged = Object.assign({}, state || {}, sets);
       for (let i = 0; i < dels.length; i++) delete merged[dels[i]];
       const before = compactions;
-      const bytes = putFull(merged);
+      const bytes = putFull(merged, 0);
       if (compactions !== before && !urgent) maintain();
       return { seq: lastSeq, bytes: bytes, full: true };
     },
 
     saveFault(blob: Uint8Array): number {
-      // A new page must start with the state it carries, so a fault that does not fit follows a FULL.
+      // A new run must start with the state it carries, so a fault that does not fit follows a FULL.
       const size = recordSize(blob.length);
-      room(size, state);
-      if (cursor + size > pageSize) throw new Error('journal: fault exceeds a page');
+      if (!fits(size)) {
+        if (state) putFull(state, size);
+        else move(size);
+      }
       faultOff = put(buildRecord(KIND_FAULT, lastSeq + 1, blob, crc32));
       faultPage = active;
       return (faultSeq = lastSeq);
@@ -321,7 +378,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     maintain: maintain,
 
     rawCheckpoint(): Uint8Array {
-      return state === null ? new Uint8Array(0) : store.read(active, chainStart, cursor - chainStart);
+      return state === null ? new Uint8Array(0) : rd(active, chainStart, cursor - chainStart);
     },
 
     rawFault(): Uint8Array | null {
@@ -341,7 +398,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
     },
 
     stats(): JournalStats {
-      return { active: active, used: cursor, seq: stateSeq, ready: ready, erases: erases, compactions: compactions };
+      return { active: active, used: cursor, seq: stateSeq, ready: ready >= want(), erases: erases, compactions: compactions };
     },
   };
 }

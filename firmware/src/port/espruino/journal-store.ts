@@ -4,7 +4,7 @@
  *
  * - A raw `Flash` region where the board table names one (shared/boards.ts `journalRegion`, e.g.
  *   Puck.js): one journal page per flash page, erased with Flash.erasePage.
- * - Otherwise Storage files `irqj0`..`irqj3` (FACTS.md section 5): each created ONCE at full size and
+ * - Otherwise Storage files `irqj0`..`irqj5` (FACTS.md section 5): each created ONCE at full size and
  *   afterwards written only at offsets > 0, which fill bytes that are still 0xFF, exactly the NOR
  *   semantics the journal needs. A file starts with a 4-byte tag, so journal offset o lives at file
  *   offset o + 4 and no journal write is ever at offset 0 (a write at offset 0 replaces the file,
@@ -25,8 +25,9 @@ declare const global: any;
 const FILE_TAG = 'IRQJ';
 const TAG_LEN = 4;
 export const STORAGE_PAGE_PREFIX = 'irqj';
-export const STORAGE_PAGE_SIZE = 2048;
-export const STORAGE_PAGE_COUNT = 4;
+/** 6 pages of 3 KiB: two runs of 3 pages hold an 8 KiB state (a FULL spans pages), 18.7 KiB of Storage. */
+export const STORAGE_PAGE_SIZE = 3072;
+export const STORAGE_PAGE_COUNT = 6;
 
 /** `flash` is require("Flash") (or anything with its read/write/erasePage). */
 export function flashJournalStore(flash: any, region: FlashRegion, pageSize: number): JournalStore {
