@@ -15,6 +15,9 @@
  *   Uint8ClampedArray makes a value an integer first (truncating; NaN and the infinities are 0)
  *   and then clamps it, in the constructor, `set` and `fill` (a plain `c[i] = 1.5` stays V8's).
  *
+ * - Object.defineProperty/defineProperties make every property enumerable (and a new one writable
+ *   and configurable unless the descriptor says otherwise).
+ *
  * The wrappers are bound functions: they print as `function () { [native code] }` like the
  * built-ins they stand for, `instanceof` sees the native prototypes, and every object they make
  * is V8's own (Reflect.construct), so the rest of the board treats it as before.
@@ -45,6 +48,34 @@ export const ESPRUINO_BUILTINS_SOURCE = `
     if (typeof v === 'boolean') return 'Boolean';
     return 'Object';
   };
+
+  // ---- Object.defineProperty ---------------------------------------------------------------
+  // 2v29 keeps no attributes: a defined property is enumerable whatever the descriptor says (it
+  // shows in Object.keys, for-in, JSON and the console), and a new one defaults to writable and
+  // configurable (measured: its descriptor reads back all true). The board's own hidden
+  // properties (keys starting with \\u0000) keep V8's attributes.
+  var nativeDefine = Object.defineProperty;
+  var hasOwn = Object.prototype.hasOwnProperty;
+  var espruinoDescriptor = function (obj, key, d) {
+    if (typeof key === 'string' && key.charCodeAt(0) === 0) return d;
+    if (!d || typeof d !== 'object') return d;
+    var out = {};
+    for (var k in d) out[k] = d[k];
+    out.enumerable = true;
+    if (!hasOwn.call(obj, key)) {
+      if (!('configurable' in out)) out.configurable = true;
+      if (!('get' in out) && !('set' in out) && !('writable' in out)) out.writable = true;
+    }
+    return out;
+  };
+  define(Object, 'defineProperty', function defineProperty(obj, key, d) {
+    return nativeDefine(obj, key, obj !== null && (typeof obj === 'object' || typeof obj === 'function') ? espruinoDescriptor(obj, key, d) : d);
+  }.bind(null)); // (bound: prints as native code, as the built-in it stands for)
+  define(Object, 'defineProperties', function defineProperties(obj, props) {
+    var keys = Object.keys(props);
+    for (var i = 0; i < keys.length; i++) Object.defineProperty(obj, keys[i], props[keys[i]]);
+    return obj;
+  }.bind(null));
 
   // ---- caught errors ----------------------------------------------------------------------
   // The loader starts every catch block with \u0275err(e) (espruino-loader.ts): an error V8 raised
