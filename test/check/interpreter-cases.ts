@@ -51,6 +51,13 @@ export const CASES: InterpreterCase[] = [
     fails: value('false'),
   },
   {
+    id: 'destructuring-default',
+    rule: 'unsupported-syntax',
+    bad: 'var od = {};\nvar {fd = 2} = od;\nfd',
+    fixed: 'var od = {};\nvar fd = od.fd === undefined ? 2 : od.fd;\nfd',
+    fails: syntax("Got '=' expected EOF"),
+  },
+  {
     id: 'with-statement',
     rule: 'unsupported-syntax',
     bad: 'var wo = {a: 1};\nwith (wo) { a + 1 }',

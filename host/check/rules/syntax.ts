@@ -111,8 +111,12 @@ function walk(ctx: RuleContext, node: AnyNode, parent: AnyNode | null, inPattern
       // report the outermost pattern only; patterns nested in it are the same construct
       if (!inPattern) {
         // a declaration at the top level: 2v29 stops at the pattern's first name, unknown there
-        const first = parent?.type === 'VariableDeclarator' && parent.id === node && isTopLevelDeclarator(ctx, parent) ? firstPatternName(node) : null;
-        report(node.start, MSG.destructuring, first ? BOARD.notDefined(first.name) : undefined, first ? first.start : node.start);
+        const topLevel = parent?.type === 'VariableDeclarator' && parent.id === node && isTopLevelDeclarator(ctx, parent);
+        const first = topLevel ? firstPatternName(node) : null;
+        // `var {f = 2} = o`: 2v29 runs `{f = 2}` and stops at the `=` after it (probed)
+        const board = first ? BOARD.notDefined(first.name) : topLevel && onlyLiteralDefaults(node) ? "SyntaxError: Got '=' expected EOF" : undefined;
+        const at = first ? first.start : board ? ctx.nextPunctuator(node.end) : node.start;
+        report(node.start, board ? `${MSG.destructuring}; here${says(board)}` : MSG.destructuring, board, at);
       }
       inPattern = true;
       break;
@@ -341,4 +345,12 @@ function bigintAtEnd(ctx: RuleContext, node: AnyNode): boolean {
   if (!/^[\s;]*$/.test(ctx.code.slice(node.end))) return false;
   const rest = ctx.code.slice(0, node.start) + ctx.code.slice(node.end);
   return !/(^|[^\w$])n($|[^\w$])/.test(rest);
+}
+
+/** `{f = 2, g = 'x'}`: an object pattern of shorthand names, each with a literal default. */
+function onlyLiteralDefaults(pattern: AnyNode): boolean {
+  if (pattern.type !== 'ObjectPattern' || !pattern.properties.length) return false;
+  return (pattern.properties as AnyNode[]).every(
+    (p) => p.type === 'Property' && p.shorthand && p.value.type === 'AssignmentPattern' && p.value.left.type === 'Identifier' && p.value.right.type === 'Literal',
+  );
 }
