@@ -52,7 +52,7 @@ export async function run(): Promise<BenchOutput> {
     tty: false,
   }));
   if (!sum.result) notAvailable(`the monitor run did not finish its job (exit ${sum.exitCode})`);
-  type Row = { rto: number; limit: number; delay: number; bytes: number; boot: number; pull: number };
+  type Row = { rto: number; limit: number; delay: number; bytes: number; boot: number; pull: number; pulls: any[] };
   const byClass: { [cls: string]: Row[] } = {};
   let unrecovered = 0;
   for (const inc of sum.incidents) {
@@ -67,7 +67,8 @@ export async function run(): Promise<BenchOutput> {
     const bootSeen = inc.detections.find((d: any) => d.method === 'boot-frame');
     const boot = bootSeen ? bootSeen.at - inc.resetAt : NaN;
     const pull = inc.pulls.reduce((a, p) => a + p.ms, 0);
-    (byClass[cls] ??= []).push({ rto: inc.rtoMs, limit, delay: inc.decision?.delayMs ?? 0, bytes, boot, pull });
+    const pulls = inc.pulls.map((p) => ({ what: p.what, size: p.size, ms: Math.round(p.ms), pushed: !!p.pushed, verified: p.verified, resent: p.repeatedChunks, problem: p.problem || undefined }));
+    (byClass[cls] ??= []).push({ rto: inc.rtoMs, limit, delay: inc.decision?.delayMs ?? 0, bytes, boot, pull, pulls });
   }
   const figures: Figure[] = [];
   const all: Row[] = [];

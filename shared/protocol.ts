@@ -26,23 +26,37 @@ export const FIRMWARE_GLOBAL = 'irqmon';
 /** The firmware's command entry point: the only thing the host ever calls. */
 export const COMMAND_ENTRY = 'irqmon.cmd';
 
-/** Largest payload (raw MessagePack bytes) one frame may carry. */
-export const MAX_PAYLOAD_BYTES = 256;
-/** Longest frame line: marker+version, seq, base64 of MAX_PAYLOAD_BYTES, crc, separators. */
-export const MAX_FRAME_LINE = 8 + 6 + 4 * Math.ceil(MAX_PAYLOAD_BYTES / 3) + 9 + 3;
+/** Largest payload (raw MessagePack bytes) one frame may carry: a STATE_CHUNK of CHUNK_BYTES fits. */
+export const MAX_PAYLOAD_BYTES = 512;
+/**
+ * Longest frame line: marker+version, seq, the payload field (binary at worst: BIN_ESC and every
+ * byte escaped; base64 is shorter), crc, separators.
+ */
+export const MAX_FRAME_LINE = 8 + 6 + 1 + 2 * MAX_PAYLOAD_BYTES + 9 + 3;
 /** Sequence numbers wrap at this modulus on both sides. */
 export const SEQ_MODULUS = 65536;
-/** Bytes of saved state per STATE_CHUNK frame. */
-export const CHUNK_BYTES = 160;
+/**
+ * Bytes of saved state per STATE_CHUNK frame. Large, so a frame's fixed bytes (marker, seq, CRC,
+ * MessagePack keys: ~40) cost under 9% of its wire time.
+ */
+export const CHUNK_BYTES = 480;
+/** STATE_CHUNK frames the board sends ahead of the host's acknowledgement (docs/protocol.md). */
+export const CHUNK_WINDOW = 4;
+/**
+ * First character of a binary payload field: the MessagePack bytes as they are, with only this
+ * character, LF and CR escaped (as BIN_ESC + '0', '1', '2'). State chunks travel so: 1.01x their
+ * bytes on the wire where base64 costs 1.33x. A base64 field never starts with it.
+ */
+export const BIN_ESC = '~';
 
 // ---- Device -> host messages --------------------------------------------------------------
-export const MSG_BOOT = 1; // {fw, hash, board, rc, reg, boots, loop, ck, fault, hold}
+export const MSG_BOOT = 1; // {fw, hash, board, rc, reg, boots, loop, ck, fault, hold, x}
 export const MSG_HEARTBEAT = 2; // {t, st, job, off, isr, cnt, ovr, mem}
 export const MSG_EVENT = 3; // {src, n, d}: an interrupt/event report
 export const MSG_FAULT = 4; // {cls, msg, isr, off, job, t, cnt}: fault record summary
 export const MSG_CHECKPOINT = 5; // {seq, off, full, bytes}: a checkpoint was committed
 export const MSG_STATE_BEGIN = 6; // {id, what, size, crc, chunks}: a state transfer starts
-export const MSG_STATE_CHUNK = 7; // {id, i, d}: chunk i (bin) of transfer id
+export const MSG_STATE_CHUNK = 7; // {id, i, d}: chunk i (bin) of transfer id, binary payload field
 export const MSG_ACK = 8; // {s, ok, err}: answer to host command with sequence s
 export const MSG_LOG = 9; // {lvl, msg}
 export const MSG_RESULT = 10; // {job, n, sum, crc, off}: the job finished
@@ -56,7 +70,7 @@ export const CMD_HALT = 0x23; // {}: safe mode: job stopped, monitor and link al
 export const CMD_PULL = 0x24; // {what}: send saved state: 'ck' checkpoint, 'fault' record+recorder
 export const CMD_INJECT = 0x25; // {cls, arg}: raise a fault of class cls through a software interrupt
 export const CMD_PING = 0x26; // {}: answered by ACK
-export const CMD_CHUNK_ACK = 0x27; // {id, i}: chunk i of transfer id arrived intact
+export const CMD_CHUNK_ACK = 0x27; // {id, i, r}: chunks 0..i of transfer id arrived; r: resend from i+1
 export const CMD_START = 0x28; // {job, n, k}: start a job (stream job: n records, checkpoint every k)
 
 /** Commands the firmware accepts; anything else is NAKed (ACK with ok=false). */

@@ -26,6 +26,9 @@ const SEQ_MODULUS = P.SEQ_MODULUS;
 
 const SPACE = 0x20;
 const CR = 0x0d;
+const LF = 0x0a;
+/** BIN_ESC: the first byte of a binary payload field, and its escape byte. */
+const ESC = P.BIN_ESC.charCodeAt(0);
 const EQ = 0x3d;
 const MARKER = Buffer.from(P.FRAME_MARKER + P.PROTOCOL_VERSION, 'latin1');
 const M0 = MARKER[0];
@@ -105,6 +108,28 @@ function decodeBase64(buf: Uint8Array, start: number, end: number, out: Uint8Arr
   return n;
 }
 
+/**
+ * A binary payload field's bytes [start, end) (after its BIN_ESC) unescaped into `out`: the length,
+ * or -1 for a bad escape or a raw CR (binaryField's `bad`, shared/frame.ts).
+ */
+function unescapeInto(buf: Uint8Array, start: number, end: number, out: Uint8Array): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i];
+    if (c === CR) return -1;
+    if (c !== ESC) {
+      out[n++] = c;
+      continue;
+    }
+    const e = ++i < end ? buf[i] : -1;
+    if (e === 0x30) out[n++] = ESC;
+    else if (e === 0x31) out[n++] = LF;
+    else if (e === 0x32) out[n++] = CR;
+    else return -1;
+  }
+  return n;
+}
+
 /** The 8 lowercase hex digits at `at` as a number, or -1. */
 function parseHex8(buf: Uint8Array, at: number): number {
   let v = 0;
@@ -116,8 +141,9 @@ function parseHex8(buf: Uint8Array, at: number): number {
   return v;
 }
 
-// The longest base64 field a line within MAX_FRAME_LINE can hold decodes to fewer bytes than this.
-const DECODE_ROOM = Math.ceil((MAX_FRAME_LINE * 3) / 4) + 3;
+// The longest payload field a line within MAX_FRAME_LINE can hold decodes to fewer bytes than this
+// (a binary field: one byte per character at most).
+const DECODE_ROOM = MAX_FRAME_LINE;
 
 // The same plain standard MessagePack reading as host/wire's packr (no records).
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true } as any);
@@ -234,7 +260,9 @@ export class FrameDecoder {
     if (i === start + 6 || i > start + 11 || seq >= SEQ_MODULUS || buf[i] !== SPACE) return -1;
     const sp = end - 9;
     if (sp <= i || buf[sp] !== SPACE) return -1;
-    const n = decodeBase64(buf, i + 1, sp, this.room);
+    const bin = buf[i + 1] === ESC;
+    if (bin && sp === i + 1) return -1;
+    const n = bin ? unescapeInto(buf, i + 2, sp, this.room) : decodeBase64(buf, i + 1, sp, this.room);
     if (n < 0) return -1;
     const want = parseHex8(buf, sp + 1);
     if (want < 0) return -1;
@@ -246,6 +274,8 @@ export class FrameDecoder {
   /** The reason a frame text is refused, checked in readFrameLine's order; '' when it is not. */
   private refusal(buf: Uint8Array, start: number, end: number): string {
     if (end - start > MAX_FRAME_LINE) return 'oversized';
+    const bin = this.binaryRefusal(buf, start, end);
+    if (bin !== null) return bin;
     // exactly three spaces: four fields
     let sp1 = -1;
     let sp2 = -1;
@@ -274,6 +304,37 @@ export class FrameDecoder {
     const want = parseHex8(buf, sp3 + 1);
     if (want < 0) return 'malformed';
     if (crc32Range(buf, start, sp3) !== want) return 'crc';
+    this.seq = seq;
+    this.decoded = n;
+    return '';
+  }
+
+  /**
+   * refusal() for a frame whose payload field is binary (the byte after the second space is
+   * BIN_ESC), in readBinaryFrameLine's order (shared/frame.ts); null for any other frame text.
+   */
+  private binaryRefusal(buf: Uint8Array, start: number, end: number): string | null {
+    let sp1 = start;
+    while (sp1 < end && buf[sp1] !== SPACE) sp1++;
+    let sp2 = sp1 + 1;
+    while (sp2 < end && buf[sp2] !== SPACE) sp2++;
+    if (sp2 + 1 >= end || buf[sp2 + 1] !== ESC) return null;
+    if (sp1 - start !== MARKER.length || buf[start + 4] !== VERSION_BYTE) return 'version';
+    if (sp2 - sp1 - 1 < 1 || sp2 - sp1 - 1 > 5) return 'seq';
+    let seq = 0;
+    for (let i = sp1 + 1; i < sp2; i++) {
+      const d = buf[i] - 0x30;
+      if (d < 0 || d > 9) return 'seq';
+      seq = seq * 10 + d;
+    }
+    if (seq >= SEQ_MODULUS) return 'seq';
+    let ls = end - 1;
+    while (buf[ls] !== SPACE) ls--;
+    const want = end - ls - 1 === 8 ? parseHex8(buf, ls + 1) : -1;
+    if (ls <= sp2 + 1 || want < 0) return 'malformed';
+    const n = unescapeInto(buf, sp2 + 2, ls, this.room);
+    if (n < 0) return 'base64';
+    if (crc32Range(buf, start, ls) !== want) return 'crc';
     this.seq = seq;
     this.decoded = n;
     return '';

@@ -32,7 +32,7 @@ import {
 } from '../../shared/taxonomy.ts';
 import type { StreamFeeder } from './feeder.ts';
 import { boardProfileName, describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
-import { pullState, type PulledState } from './state-pull.ts';
+import { pullState, receivePushedState, type PulledState } from './state-pull.ts';
 
 /**
  * Journal pages behind the active one whose FULL snapshot is never erased while the active page is
@@ -92,7 +92,8 @@ export interface IncidentRecord {
   fault?: FaultView;
   /** The pulled fault record belongs to this reset (not an older fault still in flash). */
   faultIsCurrent?: boolean;
-  pulls: { what: string; size: number; verified: boolean; problem: string; ms: number; repeatedChunks: number }[];
+  /** State transfers: `pushed` = sent by the board behind its boot frame (ms: the whole transfer, on the ck part). */
+  pulls: { what: string; size: number; verified: boolean; problem: string; ms: number; repeatedChunks: number; pushed?: boolean }[];
   incident?: Incident;
   decision?: Decision;
   directiveOk?: boolean;
@@ -360,7 +361,7 @@ export class Session extends EventEmitter {
       const inc = this.current;
       inc.boot = b;
       inc.resetCause = b.rc ?? RESET_UNKNOWN;
-      void this.recover(inc, ++this.epoch);
+      void this.recover(inc, ++this.epoch, at);
     } else if (this.current) {
       // Reset with nothing in flight: recorded, nothing to recover.
       this.closeIncident(this.current, { ok: true, note: unexpected ? 'no job in flight' : 'expected reset, no job in flight' });
@@ -558,18 +559,30 @@ export class Session extends EventEmitter {
    * Recovers from one reset. `epoch` identifies this attempt: a newer boot frame starts a new
    * attempt and this one stops at its next step.
    */
-  private async recover(inc: IncidentRecord, epoch: number): Promise<void> {
+  private async recover(inc: IncidentRecord, epoch: number, bootAt: number): Promise<void> {
     const stale = () => epoch !== this.epoch || this.stopped;
     this.recovering = true;
     this.opts.feeder?.pause();
     this.link.abortPending('board reset');
+    // Before the first await: the pushed chunks follow the boot frame being handled now.
+    const pushed = receivePushedState(this.link, inc.boot?.x, bootAt, { timeoutMs: this.policy.timeouts.attemptMs });
     try {
       const boot = inc.boot ?? {};
-      // 1. What did the board save?
-      const ck = await this.pull(inc, STATE_CHECKPOINT);
+      // 1. What did the board save? Pushed behind the boot frame; pulled when that failed.
+      let ck: PulledState | null = null;
+      let fault: PulledState | null = null;
+      const got = pushed ? await pushed : null;
       if (stale()) return;
-      const fault = await this.pull(inc, STATE_FAULT);
-      if (stale()) return;
+      if (got) {
+        for (const p of [got.ck, got.fault]) this.notePull(inc, p, true, p === got.ck ? p.ms : 0);
+        if (got.ck.verified) ({ ck, fault } = got);
+      }
+      if (!ck) {
+        ck = await this.pull(inc, STATE_CHECKPOINT);
+        if (stale()) return;
+        fault = await this.pull(inc, STATE_FAULT);
+        if (stale()) return;
+      }
       inc.checkpoint = describeCheckpoint(ck, boot);
       inc.fault = describeFault(fault);
       // The board keeps its newest fault record until the next fault: the boot frame's `fault`
@@ -638,8 +651,7 @@ export class Session extends EventEmitter {
   private async pull(inc: IncidentRecord, what: string): Promise<PulledState | null> {
     try {
       const p = await pullState(this.link, what, { timeoutMs: this.policy.timeouts.attemptMs });
-      inc.pulls.push({ what, size: p.size, verified: p.verified, problem: p.problem, ms: p.ms, repeatedChunks: p.repeatedChunks });
-      this.emitEvent({ type: 'state-pulled', id: inc.id, what, size: p.size, crc: p.crc, verified: p.verified, problem: p.problem, ms: p.ms, repeatedChunks: p.repeatedChunks, empty: p.empty, raw: p.bytes });
+      this.notePull(inc, p, false, p.ms);
       return p;
     } catch (err) {
       if (err instanceof LinkAbortedError) throw err;
@@ -647,6 +659,12 @@ export class Session extends EventEmitter {
       this.emitEvent({ type: 'state-pulled', id: inc.id, what, verified: false, problem: (err as Error).message });
       return null;
     }
+  }
+
+  private notePull(inc: IncidentRecord, p: PulledState, pushed: boolean, ms: number): void {
+    const what = p.what;
+    inc.pulls.push({ what, size: p.size, verified: p.verified, problem: p.problem, ms, repeatedChunks: p.repeatedChunks, pushed });
+    this.emitEvent({ type: 'state-pulled', id: inc.id, what, size: p.size, crc: p.crc, verified: p.verified, problem: p.problem, ms, repeatedChunks: p.repeatedChunks, empty: p.empty, raw: p.bytes, pushed });
   }
 
   private async confirm(inc: IncidentRecord, decision: Decision, resumeOffset: number, stale: () => boolean): Promise<{ ok: boolean; note: string }> {

@@ -1,14 +1,14 @@
 import { crc32 } from 'node:zlib';
 import type { Link, LinkMessage } from '../link/link.ts';
 import { CommandRefusedError } from '../link/link.ts';
-import { CMD_CHUNK_ACK, CMD_PULL, MSG_STATE_BEGIN, MSG_STATE_CHUNK, MSG_STATE_END } from '../../shared/protocol.ts';
+import { CHUNK_WINDOW, CMD_CHUNK_ACK, CMD_PULL, MSG_STATE_BEGIN, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
 
 /** A saved-state blob pulled from the board, verified against the CRC its STATE_BEGIN announced. */
 export interface PulledState {
   what: string;
   id: number;
   size: number;
-  /** CRC-32 announced by the board. */
+  /** CRC-32 announced by the board (of this part's bytes, for a part of a pushed transfer). */
   crc: number;
   bytes: Buffer;
   chunks: number;
@@ -18,7 +18,7 @@ export interface PulledState {
   verified: boolean;
   /** Why verification failed ('' when verified). */
   problem: string;
-  /** Host clock ms the pull took. */
+  /** Host clock ms the pull took (a pushed transfer: from its boot frame to its last chunk). */
   ms: number;
   /** The board had nothing of that kind saved. */
   empty: boolean;
@@ -29,34 +29,119 @@ export interface PullOptions {
   timeoutMs?: number;
 }
 
+/** A transfer's header: STATE_BEGIN's body, or the boot frame's `x` (with `ck`). */
+interface Header {
+  id: number;
+  what?: string;
+  size: number;
+  crc: number;
+  chunks: number;
+  ck?: number;
+}
+
+/**
+ * The host's end of one windowed transfer (docs/protocol.md "Large payloads"): keeps the chunks of
+ * transfer `id`, acknowledges by range (CHUNK_ACK {id, i}: chunks 0..i are here) every half window
+ * and at the end, and asks once per gap for a resend from the first missing chunk ({id, i, r: 1}).
+ * The board's own timeout resends the window when an acknowledgement is lost.
+ */
+class Collector {
+  readonly parts = new Map<number, Buffer>();
+  repeated = 0;
+  /** Chunks 0..have-1 are here. */
+  have = 0;
+  lastAt = 0;
+  private gapAsked = -1;
+
+  constructor(
+    private readonly link: Link,
+    readonly h: Header,
+  ) {}
+
+  get done(): boolean {
+    return this.have >= this.h.chunks;
+  }
+
+  chunk(b: any, at: number): void {
+    const i = b.i;
+    if (typeof i !== 'number' || i < 0 || i >= this.h.chunks || i !== Math.floor(i)) return;
+    if (this.parts.has(i)) {
+      this.repeated++;
+      // the board went back (our acknowledgement was lost): tell it again where we are
+      if (i === this.have - 1 || this.done) this.ack(false);
+      return;
+    }
+    this.parts.set(i, Buffer.from(b.d ?? []));
+    this.lastAt = at;
+    const before = this.have;
+    while (this.parts.has(this.have)) this.have++;
+    if (this.done) this.ack(false);
+    else if (i > this.have && this.gapAsked !== this.have) {
+      this.gapAsked = this.have;
+      this.ack(true);
+    } else if (Math.floor(this.have / (CHUNK_WINDOW / 2)) > Math.floor(before / (CHUNK_WINDOW / 2))) this.ack(false);
+  }
+
+  private ack(gap: boolean): void {
+    void this.link.send(CMD_CHUNK_ACK, gap ? { id: this.h.id, i: this.have - 1, r: 1 } : { id: this.h.id, i: this.have - 1 });
+  }
+
+  /** The bytes in order, or what is missing / wrong. */
+  assemble(): { bytes: Buffer; problem: string } {
+    const ordered: Buffer[] = [];
+    for (let i = 0; i < this.h.chunks; i++) {
+      const p = this.parts.get(i);
+      if (!p) return { bytes: Buffer.concat(ordered), problem: `chunk ${i} of ${this.h.chunks} never arrived` };
+      ordered.push(p);
+    }
+    const bytes = Buffer.concat(ordered);
+    let problem = '';
+    const crc = crc32(bytes) >>> 0;
+    if (bytes.length !== this.h.size) problem = `size ${bytes.length} != announced ${this.h.size}`;
+    else if (crc !== this.h.crc >>> 0) problem = `CRC ${crc.toString(16)} != announced ${(this.h.crc >>> 0).toString(16)}`;
+    return { bytes, problem };
+  }
+}
+
+/**
+ * Waits (host clock) until `done()` or the deadline, waking on every message `onMsg` takes.
+ * Resolves true when done.
+ */
+async function waitUntil(link: Link, deadline: number, done: () => boolean, hook: (wake: () => void) => void): Promise<boolean> {
+  const clock = link.clock;
+  while (!done()) {
+    const left = deadline - clock.now();
+    if (left <= 0) return false;
+    await new Promise<void>((resolve) => {
+      const timer = clock.setTimeout(() => resolve(), Math.min(left, 250));
+      hook(() => {
+        clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+  return true;
+}
+
 /**
  * Pulls one saved-state kind ('ck' checkpoint, 'fault' fault record + flight recorder) with CMD_PULL:
  * the board answers STATE_BEGIN {id, what, size, crc, chunks}, then STATE_CHUNK {id, i, d} frames,
- * each acknowledged with CMD_CHUNK_ACK {id, i}; unacknowledged chunks are resent by the board, so a
- * chunk lost to link noise costs a resend, never the transfer. STATE_END closes it.
+ * CHUNK_WINDOW ahead of our acknowledgement (Collector). A chunk lost to link noise costs a resend,
+ * never the transfer. The pull is complete when every chunk is here; STATE_END (the board's
+ * answer to the last acknowledgement) is not waited for.
  */
 export async function pullState(link: Link, what: string, opts: PullOptions = {}): Promise<PulledState> {
   const clock = link.clock;
   const t0 = clock.now();
   const timeoutMs = opts.timeoutMs ?? 20_000;
-  let begin: any = null;
-  const parts = new Map<number, Buffer>();
-  let repeated = 0;
-  let ended = false;
+  let col: Collector | null = null;
   let wake: (() => void) | null = null;
 
   const onMsg = (m: LinkMessage) => {
     const b = m.body ?? {};
-    if (m.type === MSG_STATE_BEGIN && b.what === what && (!begin || begin.id !== b.id)) {
-      begin = b;
-      parts.clear();
-    } else if (m.type === MSG_STATE_CHUNK && begin && b.id === begin.id) {
-      if (parts.has(b.i)) repeated++;
-      else parts.set(b.i, Buffer.from(b.d ?? []));
-      void link.send(CMD_CHUNK_ACK, { id: b.id, i: b.i });
-    } else if (m.type === MSG_STATE_END && begin && b.id === begin.id) {
-      ended = true;
-    } else return;
+    if (m.type === MSG_STATE_BEGIN && b.what === what && (!col || col.h.id !== b.id)) col = new Collector(link, b);
+    else if (m.type === MSG_STATE_CHUNK && col && b.id === col.h.id) col.chunk(b, m.at);
+    else return;
     wake?.();
   };
   link.on('message', onMsg);
@@ -69,56 +154,61 @@ export async function pullState(link: Link, what: string, opts: PullOptions = {}
       }
       throw err;
     }
-    const deadline = t0 + timeoutMs;
-    for (;;) {
-      if (begin && (begin.chunks === 0 || parts.size >= begin.chunks)) {
-        // Every chunk is in; STATE_END may still be on its way (or lost to noise: the data is complete).
-        if (!ended) await waitBriefly(link, () => ended, 300);
-        break;
-      }
-      const left = deadline - clock.now();
-      if (left <= 0) break;
-      await new Promise<void>((resolve) => {
-        const timer = clock.setTimeout(() => {
-          wake = null;
-          resolve();
-        }, Math.min(left, 250));
-        wake = () => {
-          clock.clearTimeout(timer);
-          wake = null;
-          resolve();
-        };
-      });
-    }
+    await waitUntil(link, t0 + timeoutMs, () => !!col && col.done, (w) => (wake = w));
   } finally {
     link.off('message', onMsg);
   }
-  const ms = clock.now() - t0;
-  if (!begin) return { ...emptyState(what, ms), empty: false, verified: false, problem: 'the board never started the transfer' };
-  if (begin.size === 0) return { ...emptyState(what, ms), id: begin.id };
-  const ordered: Buffer[] = [];
-  for (let i = 0; i < begin.chunks; i++) {
-    const p = parts.get(i);
-    if (!p) {
-      return result(begin, Buffer.concat(ordered), repeated, ms, `chunk ${i} of ${begin.chunks} never arrived`);
-    }
-    ordered.push(p);
-  }
-  const bytes = Buffer.concat(ordered);
-  let problem = '';
-  if (bytes.length !== begin.size) problem = `size ${bytes.length} != announced ${begin.size}`;
-  else if ((crc32(bytes) >>> 0) !== (begin.crc >>> 0)) problem = `CRC ${(crc32(bytes) >>> 0).toString(16)} != announced ${(begin.crc >>> 0).toString(16)}`;
-  return result(begin, bytes, repeated, ms, problem);
+  const c = col as Collector | null;
+  const ms = (c?.done ? c.lastAt : clock.now()) - t0;
+  if (!c) return { ...emptyState(what, ms), empty: false, verified: false, problem: 'the board never started the transfer' };
+  if (c.h.size === 0) return { ...emptyState(what, ms), id: c.h.id };
+  const { bytes, problem } = c.assemble();
+  return result(c.h, what, bytes, c.repeated, ms, problem);
 }
 
-function result(begin: any, bytes: Buffer, repeated: number, ms: number, problem: string): PulledState {
+/**
+ * A transfer the board started on its own: the checkpoint chain and fault record it pushes behind
+ * the boot frame of an unexpected reset, announced by the boot frame's `x` {id, size, crc, chunks,
+ * ck}. Must be called while the boot frame is being handled (before the link hands out the next
+ * message: the chunks follow right behind it). `t0`: the boot frame's arrival, from which `ms`
+ * counts. Resolves with the checkpoint (the first `ck` bytes) and the fault record (the rest),
+ * each verified when the whole transfer's CRC is right; null when the header is not one.
+ */
+export function receivePushedState(link: Link, x: any, t0: number, opts: PullOptions = {}): Promise<{ ck: PulledState; fault: PulledState } | null> | null {
+  if (!x || typeof x.id !== 'number' || typeof x.chunks !== 'number' || typeof x.size !== 'number' || typeof x.ck !== 'number' || x.ck > x.size) return null;
+  const col = new Collector(link, x);
+  let wake: (() => void) | null = null;
+  const onMsg = (m: LinkMessage) => {
+    if (m.type !== MSG_STATE_CHUNK || m.body?.id !== x.id) return;
+    col.chunk(m.body, m.at);
+    wake?.();
+  };
+  link.on('message', onMsg);
+  return (async () => {
+    try {
+      await waitUntil(link, t0 + (opts.timeoutMs ?? 20_000), () => col.done, (w) => (wake = w));
+    } finally {
+      link.off('message', onMsg);
+    }
+    const ms = (col.done ? col.lastAt : link.clock.now()) - t0;
+    const { bytes, problem } = col.assemble();
+    const part = (what: string, from: number, to: number): PulledState => {
+      const b = problem ? Buffer.alloc(0) : bytes.subarray(from, to);
+      const p = result({ id: x.id, size: to - from, crc: crc32(b) >>> 0, chunks: x.chunks }, what, b, col.repeated, ms, problem);
+      return to === from && !problem ? { ...p, empty: true } : p;
+    };
+    return { ck: part('ck', 0, x.ck), fault: part('fault', x.ck, x.size) };
+  })();
+}
+
+function result(h: Header, what: string, bytes: Buffer, repeated: number, ms: number, problem: string): PulledState {
   return {
-    what: begin.what,
-    id: begin.id,
-    size: begin.size,
-    crc: begin.crc >>> 0,
+    what,
+    id: h.id,
+    size: h.size,
+    crc: h.crc >>> 0,
     bytes,
-    chunks: begin.chunks,
+    chunks: h.chunks,
     repeatedChunks: repeated,
     verified: problem === '',
     problem,
@@ -129,9 +219,4 @@ function result(begin: any, bytes: Buffer, repeated: number, ms: number, problem
 
 function emptyState(what: string, ms: number): PulledState {
   return { what, id: -1, size: 0, crc: 0, bytes: Buffer.alloc(0), chunks: 0, repeatedChunks: 0, verified: true, problem: '', ms, empty: true };
-}
-
-async function waitBriefly(link: Link, done: () => boolean, ms: number): Promise<void> {
-  const end = link.clock.now() + ms;
-  while (!done() && link.clock.now() < end) await link.clock.sleep(20);
 }

@@ -12,6 +12,7 @@ export const nodeFramePrims: FramePrims = {
   crc32: (s) => crc32(Buffer.from(s, 'latin1')),
   b64encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64'),
   b64decode: (s) => new Uint8Array(Buffer.from(s, 'base64')),
+  bin: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1'),
 };
 
 export const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true } as any);

@@ -8,6 +8,7 @@ import * as P from '../../shared/protocol.ts';
 import * as T from '../../shared/taxonomy.ts';
 import { goldenResult, recordLine } from '../../shared/stream-job.ts';
 import { FakeBoard } from './helpers/fake-port.ts';
+import { decodeFrames } from './helpers/frames.ts';
 
 const crc = (s: string) => zlibCrc32(Buffer.from(s, 'latin1'));
 const SEED = 7;
@@ -217,28 +218,47 @@ describe('firmware core on a fake port', () => {
     expect(b.last(P.MSG_RESULT)).toMatchObject(goldenResult(SEED, 10, crc));
   });
 
-  it('pull: checkpoint bytes in acknowledged chunks, resent on timeout', () => {
+  it('pull: a window of chunks in binary frames, acknowledged by range, the window resent on timeout, a gap resent on request', () => {
     const b = new FakeBoard();
     b.boot();
-    b.send(P.CMD_START, { job: 'stream', n: 300, k: 3 });
-    feed(b, 0, 100);
+    b.send(P.CMD_START, { job: 'stream', n: 3000, k: 3 });
+    feed(b, 0, 900);
     b.send(P.CMD_PULL, { what: 'ck' });
     const begin = b.last(P.MSG_STATE_BEGIN);
     expect(begin.what).toBe('ck');
-    let chunks = b.of(P.MSG_STATE_CHUNK).length;
-    b.run(600); // no ack: resent
-    expect(b.of(P.MSG_STATE_CHUNK).length).toBe(chunks + 1);
-    const parts: Uint8Array[] = [];
-    for (let i = 0; i < begin.chunks; i++) {
-      const c = b.last(P.MSG_STATE_CHUNK);
-      expect(c.i).toBe(i);
-      parts.push(c.d);
+    expect(begin.chunks).toBeGreaterThan(1);
+    const acks = b.of(P.MSG_ACK).length;
+    const sent = () => b.of(P.MSG_STATE_CHUNK).map((f) => f.body.i);
+    const upTo = (from: number, to: number) => Array.from({ length: Math.max(0, Math.min(to, begin.chunks) - from) }, (_, k) => from + k);
+    const W = P.CHUNK_WINDOW;
+    expect(sent()).toEqual(upTo(0, W)); // up to CHUNK_WINDOW ahead, unasked
+    // chunk frames carry their bytes raw (escaped), not in base64
+    const line = b.lines.find((l) => l.indexOf('#IRQ1 ') >= 0 && decodeFrames(l)[0]?.type === P.MSG_STATE_CHUNK)!;
+    expect(line.split(' ')[2].charAt(0)).toBe(P.BIN_ESC);
+    expect(line.length).toBeLessThan(P.CHUNK_BYTES * 1.12);
+    b.run(600); // no acknowledgement: the window again from its first chunk
+    let n = sent().length;
+    expect(sent().slice(n / 2)).toEqual(upTo(0, W));
+    b.send(P.CMD_CHUNK_ACK, { id: begin.id, i: 0 }); // chunk 0 is here: one more may go
+    expect(sent().slice(n)).toEqual(upTo(W, W + 1));
+    n = sent().length;
+    b.send(P.CMD_CHUNK_ACK, { id: begin.id, i: 0, r: 1 }); // chunk 1 is missing: resend from it
+    expect(sent().slice(n)).toEqual(upTo(1, W + 1));
+    expect(b.of(P.MSG_ACK).length).toBe(acks); // accepted acknowledgements: no ACK frames
+    const parts = new Map<number, Uint8Array>();
+    for (const f of b.of(P.MSG_STATE_CHUNK)) parts.set(f.body.i, f.body.d);
+    for (let i = 1; !b.last(P.MSG_STATE_END); i++) {
       b.send(P.CMD_CHUNK_ACK, { id: begin.id, i });
+      for (const f of b.of(P.MSG_STATE_CHUNK)) parts.set(f.body.i, f.body.d);
+      expect(i).toBeLessThan(begin.chunks);
     }
     expect(b.last(P.MSG_STATE_END)).toEqual({ id: begin.id });
-    const all = Buffer.concat(parts);
+    const all = Buffer.concat([...parts.entries()].sort((x, y) => x[0] - y[0]).map((e) => e[1]));
+    expect(parts.size).toBe(begin.chunks);
     expect(all.length).toBe(begin.size);
     expect(zlibCrc32(all) >>> 0).toBe(begin.crc);
-    chunks = 0;
+    // an acknowledgement of a finished or unknown transfer is refused with a reason
+    b.send(P.CMD_CHUNK_ACK, { id: begin.id, i: 0 });
+    expect(b.last(P.MSG_ACK)).toMatchObject({ ok: false, err: 'id' });
   });
 });

@@ -40,7 +40,7 @@ async function pull(what: string): Promise<Buffer> {
   for (let i = 0; i < begin.chunks; i++) {
     await d.until(() => d.frames.slice(from).some((f) => f.type === P.MSG_STATE_CHUNK && f.body.i === i));
     parts.push(Buffer.from(d.frames.slice(from).find((f) => f.type === P.MSG_STATE_CHUNK && f.body.i === i)!.body.d));
-    await d.cmd(P.CMD_CHUNK_ACK, { id: begin.id, i });
+    d.send(P.CMD_CHUNK_ACK, { id: begin.id, i });
   }
   return Buffer.concat(parts);
 }

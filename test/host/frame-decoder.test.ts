@@ -11,13 +11,15 @@ import { RealClock } from '../../host/clock/clock.ts';
 import { FrameDecoder, NOT_WELL_FORMED, findMarker } from '../../host/link/frame-decoder.ts';
 import { Link } from '../../host/link/link.ts';
 import { decodeMessageLine, encodeMessageLine, packr } from '../../host/wire/index.ts';
-import { MAX_FRAME_LINE, MAX_PAYLOAD_BYTES, MSG_HEARTBEAT, MSG_LOG, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
+import { BIN_ESC, MAX_FRAME_LINE, MAX_PAYLOAD_BYTES, MSG_HEARTBEAT, MSG_LOG, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
 import { NullTransport, prng, typicalFrame } from '../../bench/lib/streams.ts';
 import { TextPathLink } from '../../bench/lib/text-path.ts';
 import { mutate } from '../reliability/mutate.ts';
 
 const withCrc = (head: string) => head + ' ' + (crc32(Buffer.from(head, 'latin1')) >>> 0).toString(16).padStart(8, '0');
 const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+/** A binary payload field (shared/frame.ts encodeFrameLine with bin), escapes and all. */
+const binField = (u: Uint8Array) => BIN_ESC + Buffer.from(u).toString('latin1').replace(/[~\n\r]/g, (c) => '~' + '~\n\r'.indexOf(c));
 
 /** Lines near the frame grammar, most with a correct CRC, so that every check gets reached. */
 function structuredLine(rnd: () => number): string {
@@ -45,7 +47,7 @@ function structuredLine(rnd: () => number): string {
     default:
       payload = packr.pack([pick(12), null]);
   }
-  let field = b64(payload);
+  let field = pick(3) ? b64(payload) : binField(payload);
   switch (pick(8)) {
     case 0:
       field = field.replace(/=+$/, ''); // padding dropped
@@ -55,7 +57,7 @@ function structuredLine(rnd: () => number): string {
       break;
     case 2: {
       const at = pick(field.length + 1);
-      field = field.slice(0, at) + oneOf(['=', '-', '_', '\r', '\x1b', '\xff', 'é', '']) + field.slice(at + 1);
+      field = field.slice(0, at) + oneOf(['=', '-', '_', '\r', '\x1b', '\xff', 'é', '', '~', '~3', ' ', '~0']) + field.slice(at + 1);
       break;
     }
   }
@@ -103,6 +105,11 @@ describe('byte frame decoder = text decoder', () => {
       withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0xc1]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x93]))),
       withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0xc0]))),
       withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x91, 0x01]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0xcb, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x80]))),
+      // binary payload fields: intact (bytes that need escapes, spaces), bad escapes, raw CR, no CRC field, too long
+      withCrc('#IRQ1 1 ' + binField(packr.pack([MSG_STATE_CHUNK, { id: 1, i: 0, d: Uint8Array.from([126, 10, 13, 32, 0, 255, 32]) }]))),
+      withCrc('#IRQ1 1 ~'), withCrc('#IRQ1 1 ~~3'), withCrc('#IRQ1 1 ~\x92~'), withCrc('#IRQ1 1 ~\x92\r\x01'), '#IRQ1 1 ~\x92\x01', '#IRQ1 1 ~\x92 \x01',
+      withCrc('#IRQ1 1 ' + binField(new Uint8Array(MAX_PAYLOAD_BYTES + 1))), withCrc('#IRQ2 1 ~\x92\x01'), withCrc('#IRQ1 1x ~\x92\x01'),
+      withCrc('#IRQ1 1 ' + binField(new Uint8Array(MAX_FRAME_LINE))), withCrc('#IRQ1 1 ~\x92\x01').replace(/.$/, 'x'),
     ];
     const diffs = lines.map((l) => differs(d, l, 3)).filter(Boolean);
     expect(diffs).toEqual([]);

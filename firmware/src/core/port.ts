@@ -20,6 +20,8 @@ export interface Port {
   crc32(data: string | Uint8Array): number;
   b64encode(bytes: Uint8Array): string;
   b64decode(s: string): Uint8Array;
+  /** The bytes as a byte string (E.toString): binary frame fields. */
+  bin(bytes: Uint8Array): string;
   /** Job UART receive (Serial1 'data'). */
   onRx(fn: (data: string) => void): void;
   /** Error flags as they are raised (E.on('errorFlag')): names such as 'UART_OVERFLOW'. */

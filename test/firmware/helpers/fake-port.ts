@@ -79,6 +79,7 @@ export class FakeBoard {
       crc32: crc,
       b64encode: (b) => Buffer.from(b).toString('base64'),
       b64decode: (s) => new Uint8Array(Buffer.from(s, 'base64')),
+      bin: (b) => Buffer.from(b).toString('latin1'),
       onRx: (fn) => (this.rx = fn),
       onErrorFlags: (fn) => (this.flags = fn),
       onUncaught: (fn) => (this.uncaught = fn),

@@ -15,6 +15,7 @@ export const nodePrims: FramePrims = {
   crc32: (s: string) => zlibCrc32(Buffer.from(s, 'latin1')) >>> 0,
   b64encode: (b: Uint8Array) => Buffer.from(b).toString('base64'),
   b64decode: (s: string) => new Uint8Array(Buffer.from(s, 'base64')),
+  bin: (b: Uint8Array) => Buffer.from(b).toString('latin1'),
 };
 
 export interface Frame {

@@ -34,6 +34,7 @@ export function createEspruinoPort(): Port {
     crc32: (d) => E.CRC32(d) >>> 0,
     b64encode: (b) => btoa(E.toString(b)),
     b64decode: (s) => E.toUint8Array(atob(s)),
+    bin: (b) => E.toString(b),
     onRx: (fn) => {
       // Options kept on the board (`irqmon flash --serial1`): a device path on the Linux build,
       // pins on a board without default ones (Puck.js); none: the board's default pins.
