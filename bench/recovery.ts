@@ -6,7 +6,8 @@
  *
  * Limit per incident = the profile's modelled boot time + the saved-state bytes the host pulled
  * (checkpoint + fault record) x 10 / baud: the least time any recovery needs (boot, then move the
- * state over the wire). Target: median RTO <= 1.5 x limit. The policy's deliberate wait before its
+ * state over the wire). Target (issue 13): median RTO without the policy's wait <= 1.2 x limit for
+ * every class; each part is shown beside its own limit (boot; state pulls <= 1.15 x their wire time). The policy's deliberate wait before its
  * directive (backoff, scenario delays: decision.delayMs) is part of the measured RTO; the figure
  * without it is shown beside, as it is a user choice, not a cost of the mechanism.
  */
@@ -76,12 +77,20 @@ export async function run(): Promise<BenchOutput> {
     all.push(...rows);
     const rto = median(rows.map((r) => r.rto));
     const limit = median(rows.map((r) => r.limit));
-    figures.push(figure(`${cls}: median RTO (${rows.length})`, rto, 'ms', limit, `boot ${bootMs} + ${Math.round(median(rows.map((r) => r.bytes)))} B x 10 / baud`, '<= 1.5'));
-    figures.push(figure(`${cls}:   without the policy's wait`, median(rows.map((r) => r.rto - r.delay)), 'ms', limit, 'same limit', '<= 1.5'));
+    figures.push(figure(`${cls}: median RTO (${rows.length})`, rto, 'ms', limit, `boot ${bootMs} + ${Math.round(median(rows.map((r) => r.bytes)))} B x 10 / baud`, ''));
+    figures.push(figure(`${cls}:   without the policy's wait`, median(rows.map((r) => r.rto - r.delay)), 'ms', limit, 'same limit', '<= 1.2'));
   }
   if (all.length) {
-    figures.push(figure(`all classes: median RTO (${all.length})`, median(all.map((r) => r.rto)), 'ms', median(all.map((r) => r.limit)), 'limit', '<= 1.5'));
-    figures.push(figure(`all classes:   without the policy's wait`, median(all.map((r) => r.rto - r.delay)), 'ms', median(all.map((r) => r.limit)), 'limit', '<= 1.5'));
+    figures.push(figure(`all classes: median RTO (${all.length})`, median(all.map((r) => r.rto)), 'ms', median(all.map((r) => r.limit)), 'limit', ''));
+    figures.push(figure(`all classes:   without the policy's wait`, median(all.map((r) => r.rto - r.delay)), 'ms', median(all.map((r) => r.limit)), 'limit', '<= 1.2'));
+    // Each part beside its own limit: the boot (reset -> boot frame) beside the modelled boot, the
+    // state transfers beside their bytes' wire time, the rest (directive, first progress) beside 0.
+    const ok = (f: (r: Row) => number) => all.map(f).filter((x) => !Number.isNaN(x));
+    figures.push(figure('  part: reset -> boot frame', median(ok((r) => r.boot)), 'ms', bootMs, 'modelled boot', ''));
+    figures.push(figure('  part: state pulls', median(ok((r) => r.pull)), 'ms', median(all.map((r) => (r.bytes * 10 * 1000) / BAUD)), 'pulled bytes x 10 / baud', '<= 1.15'));
+    const pullRatios = ok((r) => (r.pull * BAUD) / (r.bytes * 10 * 1000));
+    figures.push(figure('  part: state pulls, median of per-incident ratios', median(pullRatios), 'x', 1, 'wire time', '<= 1.15'));
+    figures.push(figure('  part: directive and confirmation', median(ok((r) => r.rto - r.boot - r.pull - r.delay)), 'ms', 0, 'nothing', ''));
   }
   figures.push(figure('incidents recovered', all.length, '', all.length + unrecovered, 'incidents', '>= 1'));
   const m = (f: (r: Row) => number) => Math.round(median(all.map(f).filter((x) => !Number.isNaN(x))));
