@@ -57,6 +57,7 @@ export interface Figures {
 }
 
 const WAIT_QUIET_MS = 5;
+const INTERPRETER_ASSERT = /ASSERT\(.*\) FAILED AT /;
 
 /** One group on the real interpreter: its replies, in order, and the banner. */
 async function realGroup(repl: EspruinoRepl, group: CorpusGroup): Promise<string[]> {
@@ -86,6 +87,11 @@ export async function runReal(build: EspruinoBuild, groups: CorpusGroup[], worke
         while (next < groups.length) {
           const gi = next++;
           replies[gi] = await realGroup(repl, groups[gi]);
+          // Input that lands while the Linux build redraws its input line can trip one of its own
+          // ASSERTs (seen once in CI on a loaded machine: "ASSERT(len <= 64) FAILED AT
+          // src/jsdevices.c:601", then EXITING.): that is the host's timing, not the case, so
+          // the group runs once more and the second answer counts.
+          if (replies[gi].some((r) => INTERPRETER_ASSERT.test(r))) replies[gi] = await realGroup(repl, groups[gi]);
         }
       }),
     );
