@@ -86,17 +86,19 @@ describe('directed resume on the virtual board', () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
     // being skipped). After the second resume-older the record is fed intact: the job finishes.
+    // The pico journal keeps one FULL per 3 KiB page (about 60 checkpoints of this job), so the
+    // job is long enough for two FULLs behind the newest.
     const out = sink();
     const policy = defaultPolicy();
     policy.scenarios = [{ name: 'loop-resume', when: ['crash_loop'], action: 'resume', minDelayMs: 0 }];
     policy.backoff = { initialMs: 100, factor: 1, maxMs: 100, jitter: 0 };
     policy.maxRestarts = { count: 100, windowMs: 60_000 };
     policy.escalation.level2 = { action: 'resume-older', maxFailures: 2 };
-    const poison = [1000];
+    const poison = [2800];
     const events: SessionEvent[] = [];
     let olderDirectives = 0;
     const s = await runMonitor({
-      job: { n: 1100, k: 10 },
+      job: { n: 3000, k: 10 },
       board: 'pico',
       untilDone: true,
       virtualClock: true,
@@ -132,11 +134,11 @@ describe('directed resume on the virtual board', () => {
       // The host re-fed from there: the records after it are redone.
       expect(inc.refedFrom).toBe(d.resumeOffset);
       expect(inc.outcome?.ok).toBe(true);
-      expect(inc.rpo?.redone).toBe(1000 - d.resumeOffset!);
+      expect(inc.rpo?.redone).toBe(2800 - d.resumeOffset!);
     }
     expect(second.decision!.ckSeq).toBeLessThan(first.decision!.ckSeq!); // one further back
     expect(s.exitCode, story).toBe(0);
     expect(s.match).toBe(true);
-    expect(s.result?.n).toBe(1100); // nothing skipped
+    expect(s.result?.n).toBe(3000); // nothing skipped
   });
 });
