@@ -75,10 +75,10 @@ describe('the Espruino surface', () => {
   it('require("Flash") follows the profile: journal region on Puck.js, nothing free on the Pico', async () => {
     r = rig({ board: 'puck' });
     await r.boot();
-    expect(await value(r, 'JSON.stringify(require("Flash").getFree())')).toBe('[{"addr":466944,"length":16384}]');
-    expect(await value(r, 'JSON.stringify(require("Flash").getPage(466950))')).toBe('{"addr":466944,"length":4096}');
-    await r.send('\x10var F=require("Flash"); F.erasePage(466944); F.write(new Uint8Array([0x0f,0xf0,0xff,0x00]), 466944); F.write([0xff,0x0f,0x3c,0xff], 466944);\n');
-    expect(await value(r, 'F.read(4, 466944)')).toBe('new Uint8Array([15, 0, 60, 0])');
+    expect(await value(r, 'JSON.stringify(require("Flash").getFree())')).toBe('[{"addr":450560,"length":32768}]');
+    expect(await value(r, 'JSON.stringify(require("Flash").getPage(450566))')).toBe('{"addr":450560,"length":4096}');
+    await r.send('\x10var F=require("Flash"); F.erasePage(450560); F.write(new Uint8Array([0x0f,0xf0,0xff,0x00]), 450560); F.write([0xff,0x0f,0x3c,0xff], 450560);\n');
+    expect(await value(r, 'F.read(4, 450560)')).toBe('new Uint8Array([15, 0, 60, 0])');
     r.stop();
 
     r = rig({ board: 'pico' });

@@ -29,7 +29,11 @@ describe('irqmon monitor command line', () => {
     expect(r.err).toMatch(/--inject lightning: unknown fault class "lightning"/);
     r = await cli('monitor', '--job', 'stream:10', '--inject', 'hang', '--port', '/dev/ttyNOPE');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--inject needs the virtual board/);
+    expect(r.err).toMatch(/--job on a serial board needs --feed PORT/);
+    // A serial board without the sim's control socket takes only what its firmware raises.
+    r = await cli('monitor', '--job', 'stream:10', '--inject', 'power-cut', '--port', '/dev/ttyNOPE', '--feed', '/dev/ttyNOPE2');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--inject power-cut: \/dev\/ttyNOPE \(no --control: only what its firmware raises\) cannot be given "power-cut"/);
   });
 
   it('a missing port exits 3 and lists the ports there are', async () => {
