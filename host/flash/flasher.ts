@@ -127,7 +127,9 @@ export class FlashInterruptedError extends Error {
 const PACE_SLICE = 128;
 const STORAGE_HEADER_ALLOWANCE = 64; // per file: header + padding, generous for every Storage layout
 /** Sends of one chunk line before the upload is given up (a timeout each, the REPL cleared between). */
-const CHUNK_ATTEMPTS = 3;
+const CHUNK_ATTEMPTS = 4;
+/** The slowest pace a resent chunk line goes at (a 1.4 KB line in about 1.5 s). */
+const RETRY_MIN_BAUD = 9600;
 
 export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const { clock, program } = opts;
@@ -146,8 +148,8 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   let seq = 0;
 
   const paceBaud = opts.paceBaud ?? 115200;
-  const sendPaced = async (line: string) => {
-    if (!paceBaud) return repl.send(line);
+  const sendPaced = async (line: string, baud = paceBaud) => {
+    if (!baud) return repl.send(line);
     const boots = repl.boots.length;
     // One schedule for the whole line (slice k may start at start + bytes before it x 10 / baud):
     // a timer that wakes late is made up by the next slices instead of adding up over the
@@ -158,7 +160,7 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
       if (repl.boots.length !== boots) throw new ConsoleWaitError({ kind: 'boot', boot: repl.boots[repl.boots.length - 1] });
       const slice = line.slice(i, i + PACE_SLICE);
       await repl.send(slice);
-      const due = start + ((i + slice.length) * 10 * 1000) / paceBaud - clock.now();
+      const due = start + ((i + slice.length) * 10 * 1000) / baud - clock.now();
       if (due > 0) await clock.sleep(due);
     }
   };
@@ -242,16 +244,20 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
         const piece = program.subarray(offset, Math.min(total, offset + chunkBytes));
         // The first line also defines the writer (no round trip of its own); its answer is the
         // writer's marker, so a definition that did not take fails this chunk like any other.
-        const send = async () => {
+        const send = async (baud: number) => {
           const tag = `${++seq}`;
           const prefix = `${MARKER}${tag}:`;
-          const wait = repl.waitFor((l) => l.includes(prefix), cmdMs);
-          await sendPaced(writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : ''));
+          const line = writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : '');
+          const wait = repl.waitFor((l) => l.includes(prefix), cmdMs + (baud ? (line.length * 10 * 1000) / baud : 0));
+          await sendPaced(line, baud);
           answer(await wait, prefix);
         };
         for (let attempt = 1; ; attempt++) {
           try {
-            await send();
+            // Each resend goes at a quarter of the pace before it: a board (or a hosted
+            // interpreter on a loaded machine) that overflowed its input queue once will at
+            // the same pace again.
+            await send(paceBaud && Math.max(RETRY_MIN_BAUD, paceBaud / 4 ** (attempt - 1)));
             break;
           } catch (err) {
             // A line that lost a byte on the way (a busy board's input queue overflowed) leaves

@@ -121,7 +121,7 @@ describe('irqmon flash on a virtual board', () => {
     });
   }
 
-  it('a chunk line that loses its end is sent again (up to three times) and the flash completes', async () => {
+  it('a chunk line that loses its end is sent again, slower each time (up to four sends), and the flash completes', async () => {
     const { dev, clock } = await virtualBoard();
     try {
       // chunk 4's first two sends lose their newline (the first chunk line also defines the writer): the REPL waits for the rest until Ctrl-C
@@ -135,14 +135,14 @@ describe('irqmon flash on a virtual board', () => {
     }
   });
 
-  it('a chunk line lost three times stops the upload, naming the chunk and what the board said last', async () => {
+  it('a chunk line lost four times stops the upload, naming the chunk and what the board said last', async () => {
     const { dev, clock } = await virtualBoard();
     try {
       const transport = lossyConsole(dev, (n) => n >= 3);
       const err = await flashProgram({ transport, clock, program: bytes(firmware) }).catch((e) => e);
       expect(err).toBeInstanceOf(FlashInterruptedError);
       expect(err.message).toMatch(/chunk 4\/\d+, 3072\/\d+ bytes confirmed/);
-      expect(err.message).toMatch(/did not answer within 5000 ms \(its last output: ".*"\)/);
+      expect(err.message).toMatch(/did not answer within \d+ ms \(its last output: ".*"\)/);
       expect(await bootAfterPowerCycle(dev, clock)).toBe('repl');
     } finally {
       await dev.close();
