@@ -36,6 +36,7 @@ import {
   MARKER,
   STAGING_FILE,
   chunkWriterDefinition,
+  chunkCrcExpr,
   fileInfoExpr,
   markedLine,
   parseFileInfo,
@@ -130,6 +131,24 @@ const STORAGE_HEADER_ALLOWANCE = 64; // per file: header + padding, generous for
 const CHUNK_ATTEMPTS = 4;
 /** The slowest pace a resent chunk line goes at (a 1.4 KB line in about 1.5 s). */
 const RETRY_MIN_BAUD = 9600;
+/** Espruino's Linux build exits on a second Ctrl-C at an empty line within 5 s (jsinteractive.c). */
+const CTRL_C_GAP_MS = 5500;
+/** Times an upload starts over from the first chunk after finding a chunk torn. */
+const UPLOAD_RESTARTS = 2;
+
+/**
+ * What clears a half-typed REPL line now: Ctrl-C, unless one went less than CTRL_C_GAP_MS ago;
+ * then a newline (a line cut short inside a string ends there in a SyntaxError). Two Ctrl-Cs at
+ * an empty line within 5 s make a hosted interpreter exit: a reset that loses what RAM held.
+ */
+function lineClearer(clock: Clock): () => string {
+  let last = -Infinity;
+  return () => {
+    if (clock.now() - last < CTRL_C_GAP_MS) return '\n';
+    last = clock.now();
+    return '\x03';
+  };
+}
 
 export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const { clock, program } = opts;
@@ -147,6 +166,7 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const t0 = clock.now();
   let seq = 0;
 
+  const clearLine = lineClearer(clock);
   const paceBaud = opts.paceBaud ?? 115200;
   const sendPaced = async (line: string, baud = paceBaud) => {
     if (!baud) return repl.send(line);
@@ -177,14 +197,23 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
     if (rest.startsWith('err:')) throw new RefusedError(rest.slice(4));
     return rest.startsWith('ok:') ? rest.slice(3) : '';
   };
-  /** Ctrl-C (clears a half-typed line) and a probe, repeated until the REPL answers or cmdMs passes. */
+  /** What `file` holds at a chunk's place: the chunk, nothing yet (erased, or no file), or other bytes. */
+  const chunkHeld = async (file: string, offset: number, piece: Uint8Array): Promise<'in' | 'absent' | 'torn'> => {
+    const got = Number(await ask('', chunkCrcExpr(file, offset, piece.length)));
+    if (got === crc32(piece) >>> 0) return 'in';
+    return got === -1 || got === crc32(new Uint8Array(piece.length).fill(0xff)) >>> 0 ? 'absent' : 'torn';
+  };
+  /**
+   * Gets the REPL to a clean line and answering: Ctrl-C or a newline (lineClearer) and a probe,
+   * repeated until the REPL answers; the deadline leaves room for one more Ctrl-C.
+   */
   const sync = async () => {
-    const deadline = clock.now() + cmdMs;
+    const deadline = clock.now() + cmdMs + CTRL_C_GAP_MS;
     for (;;) {
       const tag = `${++seq}`;
       const prefix = `${MARKER}${tag}:`;
       const wait = repl.waitFor((l) => l.includes(prefix), Math.min(500, Math.max(50, deadline - clock.now())), { failOnBoot: false });
-      await repl.send('\x03');
+      await repl.send(clearLine());
       await repl.send(markedLine(tag, ''));
       try {
         await wait;
@@ -237,36 +266,51 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
 
     // 2. upload, chunk by chunk, each confirmed.
     const target = mode === 'staged' ? STAGING_FILE : BOOT_FILE;
+    let restarts = 0;
     try {
-      for (let i = 0; i < chunks; i++) {
+      chunkLoop: for (let i = 0; i < chunks; i++) {
         progress.chunk = i;
         const offset = i * chunkBytes;
         const piece = program.subarray(offset, Math.min(total, offset + chunkBytes));
         // The first line also defines the writer (no round trip of its own); its answer is the
         // writer's marker, so a definition that did not take fails this chunk like any other.
-        const send = async (baud: number) => {
+        const send = async (baud: number, define: boolean) => {
           const tag = `${++seq}`;
           const prefix = `${MARKER}${tag}:`;
-          const line = writerChunkLine(piece, offset, tag, i === 0 ? chunkWriterDefinition(target, total) : '');
+          const line = writerChunkLine(piece, offset, tag, define ? chunkWriterDefinition(target, total) : '');
           const wait = repl.waitFor((l) => l.includes(prefix), cmdMs + (baud ? (line.length * 10 * 1000) / baud : 0));
           await sendPaced(line, baud);
-          answer(await wait, prefix);
+          // The writer answers with the CRC of the chunk as it arrived: a line garbled on the way
+          // (still valid JS) wrote other bytes, and Storage writes an area only once.
+          if (Number(answer(await wait, prefix)) !== crc32(piece) >>> 0) throw new TornChunk();
         };
+        let define = i === 0;
         for (let attempt = 1; ; attempt++) {
           try {
             // Each resend goes at a quarter of the pace before it: a board (or a hosted
             // interpreter on a loaded machine) that overflowed its input queue once will at
             // the same pace again.
-            await send(paceBaud && Math.max(RETRY_MIN_BAUD, paceBaud / 4 ** (attempt - 1)));
+            await send(paceBaud && Math.max(RETRY_MIN_BAUD, paceBaud / 4 ** (attempt - 1)), define);
             break;
           } catch (err) {
-            // A line that lost a byte on the way (a busy board's input queue overflowed) leaves
-            // the REPL waiting for the rest: clear it and send the chunk again, at most
-            // CHUNK_ATTEMPTS times in all. Writing the same bytes at the same offset again is
-            // harmless (flash only clears bits); a chunk that went in wrong is caught by the CRC
-            // check after the upload.
-            if (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout' || attempt >= CHUNK_ATTEMPTS) throw err;
+            const torn = err instanceof TornChunk;
+            if (!torn && (!(err instanceof ConsoleWaitError) || err.failure.kind !== 'timeout' || attempt >= CHUNK_ATTEMPTS)) throw err;
+            // Unanswered: the line lost bytes on the way (the REPL may still wait for its rest),
+            // or ran late, or ran with bytes missing. Clear the REPL, then ask what the file holds
+            // there, since Storage writes an area once: a chunk already in is done, an erased
+            // area takes the chunk again, anything else is torn and the upload starts over.
             await sync();
+            const held = torn ? 'torn' : await chunkHeld(target, offset, piece);
+            if (held === 'in') break;
+            if (held === 'torn') {
+              if (++restarts > UPLOAD_RESTARTS) throw new MismatchError(`chunk ${i + 1} went in torn ${restarts} times`);
+              progress.done = 0;
+              i = -1;
+              continue chunkLoop;
+            }
+            // The writer is defined again: whatever kept the line unanswered (a hosted
+            // interpreter that crashed, an unnoticed reset) may have taken it from RAM.
+            define = true;
           }
         }
         progress.done = offset + piece.length;
@@ -381,6 +425,7 @@ export async function inspectBoard(
   const deadline = clock.now() + timeoutMs;
   while (!transport.connected && clock.now() < deadline) await clock.sleep(50);
   const repl = new ReplConsole(transport, clock);
+  const clearLine = lineClearer(clock);
   const unknown: BoardHolds = { bootcde: null, staging: null, verdict: 'unknown' };
   try {
     if (!transport.connected) return unknown;
@@ -388,8 +433,8 @@ export async function inspectBoard(
       const prefix = `${MARKER}${tag}:`;
       // Input sent while the board is still booting is lost: ask again every 1.5 s until the deadline.
       const wait = repl.waitFor((l) => l.includes(prefix), Math.min(1500, Math.max(300, deadline - clock.now())), { failOnBoot: false });
-      // Ctrl-C first: a command cut off by the reset may have left half a line in the REPL.
-      await repl.send('\x03');
+      // Cleared first: a command cut off by the reset may have left half a line in the REPL.
+      await repl.send(clearLine());
       await repl.send(markedLine(tag, '', expr));
       const line = await wait;
       return line.slice(line.indexOf(prefix) + prefix.length).replace(/^ok:/, '');
@@ -446,6 +491,8 @@ export function describeHolds(h: BoardHolds): string {
 
 class RefusedError extends Error {}
 class MismatchError extends Error {}
+/** A chunk went into the file with other bytes than were sent. */
+class TornChunk extends Error {}
 
 export function hex(n: number): string {
   return (n >>> 0).toString(16).padStart(8, '0');

@@ -64,7 +64,8 @@ export function chunkLine(file: string, chunk: Uint8Array, offset: number, total
  * The chunk writer a flash defines on the board once, in its first chunk line (RAM only: a reset or
  * `load()` clears it), so each chunk line carries the chunk and little else:
  * `\x10_fw(tag,"chunk",offset)\n` instead of the whole try/print wrapper (~125 bytes a line).
- * It answers exactly like a markedLine: `@@irqfl:<tag>:ok` or `@@irqfl:<tag>:err:<error>`, the
+ * It answers like a markedLine: `@@irqfl:<tag>:ok:<CRC-32 of the chunk as it arrived>` or
+ * `@@irqfl:<tag>:err:<error>`, the
  * marker again built by concatenation, so neither this definition nor a call can fake an answer.
  */
 export const CHUNK_WRITER = '_fw';
@@ -73,7 +74,7 @@ export const CHUNK_WRITER = '_fw';
 export function chunkWriterDefinition(file: string, total: number): string {
   return (
     `var ${CHUNK_WRITER}=function(t,c,o){E.kickWatchdog();try{require("Storage").write(${JSON.stringify(file)},c,o,${total});` +
-    `print("${MARKER}"+t+":ok")}catch(e){print("${MARKER}"+t+":err:"+e)}};`
+    `print("${MARKER}"+t+":ok:"+(E.CRC32(c)>>>0))}catch(e){print("${MARKER}"+t+":err:"+e)}};`
   );
 }
 
@@ -87,6 +88,11 @@ export function writerChunkLine(chunk: Uint8Array, offset: number, tag: string, 
 export function fileInfoExpr(file: string): string {
   const f = JSON.stringify(file);
   return `(function(s){var d=s.read(${f});return d===undefined?"-1,-1":(E.CRC32(d)>>>0)+","+d.length})(require("Storage"))`;
+}
+
+/** CRC-32 of `length` bytes of a Storage file from `offset` (-1 when the file is missing). */
+export function chunkCrcExpr(file: string, offset: number, length: number): string {
+  return `(function(d){return d===undefined?-1:E.CRC32(d)>>>0})(require("Storage").read(${JSON.stringify(file)},${offset},${length}))`;
 }
 
 /** Parses the `ok:<value>` rest of a fileInfo answer. */

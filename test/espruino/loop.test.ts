@@ -62,21 +62,27 @@ describe.skipIf(!BIN)('the real interpreter, whole loop', () => {
       for (const cls of plan) {
         const s = bench.session!;
         // The next fault somewhere in the records still ahead, shared among the faults still to
-        // come; the feed stops one checkpoint interval past it, so the job is still running (and
-        // has not run off to its end) when the fault lands.
+        // come; the feed stops a few records past it, so the job is still running (and has not
+        // run off to its end) when the fault lands. Each fault moves the job on by its gap plus
+        // that margin: a margin of a whole checkpoint interval (25) ran 80 faults out of records.
         const gap = Math.max(2, Math.floor((RECORDS * 0.95 - bench.offset) / left--));
         const target = Math.min(RECORDS - 2 * K, bench.offset + 1 + Math.floor(rand() * gap));
-        feeder.setLimit(target + K);
+        feeder.setLimit(target + 8);
         await bench.until(() => !!s.result || (s.state === 'running' && !s.incidentOpen && bench.offset >= target), 60_000, `offset ${target}`);
         expect(s.result, `the job ended before ${cls} could be injected (fault ${seen.length + 1} of ${plan.length})`).toBeFalsy();
         // A random instant, not a record boundary: between lines, in a checkpoint, mid-frame.
         await clock.sleep(Math.floor(rand() * 60));
         const inj = await bench.inject(cls, 'auto');
-        // More input flows: a stuck task (hang) is only noticed by input it leaves unread. Not all
-        // of it: a job left to run free through the incident could reach its end before the next
-        // fault is injected.
-        feeder.setLimit(Math.min(RECORDS - 1, target + 4 * K));
-        const inc = await bench.incidentFor(inj, 60_000);
+        // More input flows: a stuck task (hang) is only noticed by input it leaves unread. A few
+        // lines only: a job left to run free through the incident reached its end before the
+        // last faults were injected.
+        feeder.setLimit(target + 12);
+        const inc = await bench.incidentFor(inj, 60_000).catch((err: Error) => {
+          // What the bench saw last, so a failure in CI can be read without a rerun.
+          const tail = bench.timeline.slice(-25).map((e) => `  ${(e.t / 1000).toFixed(3)} ${e.kind}: ${e.label}`).join('\n');
+          const f = feeder as any;
+          throw new Error(`${err.message}\nfeeder: job offset ${f.jobOffset}, sent up to ${f.sentUpTo}, limit ${f.limit}, paused ${f.paused}; session ${s.state}\n${tail}`);
+        });
         seen.push({
           cls,
           cause: RESET_CAUSE_NAMES[inc.resetCause] ?? String(inc.resetCause),
