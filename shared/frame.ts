@@ -4,6 +4,7 @@
  * of its checks live here once.
  */
 import { BIN_ESC, FRAME_MARKER, MAX_FRAME_LINE, MAX_PAYLOAD_BYTES, PROTOCOL_VERSION, SEQ_MODULUS } from './protocol';
+import { hex8 } from './hex.ts';
 
 export interface FramePrims {
   /** CRC-32 (zlib) of a string of byte-sized characters. */
@@ -37,10 +38,6 @@ const DIGITS = /^[0-9]+$/;
 
 /** The characters a binary field escapes, in escape order (BIN_ESC first: '~0', LF '~1', CR '~2'). */
 const ESC_CHARS = BIN_ESC + '\n\r';
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
-}
 
 /**
  * The frame line for a payload, without line terminator. `bin`: the payload field is binary

@@ -73,7 +73,12 @@ export const CMD_PING = 0x26; // {}: answered by ACK
 export const CMD_CHUNK_ACK = 0x27; // {id, i, r}: chunks 0..i of transfer id arrived; r: resend from i+1
 export const CMD_START = 0x28; // {job, n, k}: start a job (stream job: n records, checkpoint every k)
 
-/** Commands the firmware accepts; anything else is NAKed (ACK with ok=false). */
+/**
+ * Commands the firmware accepts; anything else is NAKed (ACK with ok=false). They are numbered
+ * without gaps from CMD_FIRST to CMD_LAST, so the board checks a range, not a list (bytes of RAM).
+ */
+export const CMD_FIRST = CMD_RESUME;
+export const CMD_LAST = CMD_START;
 export const ALLOWED_COMMANDS = [
   CMD_RESUME,
   CMD_RESTART,

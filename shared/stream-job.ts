@@ -10,6 +10,8 @@
  * from crc = 0. The CRC function is passed in: E.CRC32 on the board, zlib.crc32 on the host.
  */
 
+import { hex8 } from './hex.ts';
+
 export type Crc32 = (s: string) => number;
 
 /** xorshift32 of (seed, i): cheap on the board, identical on both sides (32-bit ops only). */
@@ -26,9 +28,7 @@ export function recordLine(seed: number, i: number): string {
   return 'R' + i + ':' + recordValue(seed, i) + '\n';
 }
 
-export function hex8(n: number): string {
-  return ('0000000' + (n >>> 0).toString(16)).slice(-8);
-}
+export { hex8 };
 
 export interface StreamResult {
   n: number; // records counted

@@ -23,6 +23,7 @@ import { makeHoistingFree } from './hoist.ts';
 import { inlineConstants } from './inline-constants.ts';
 import { functionsToArrows } from './arrows.ts';
 import { flattenFactories } from './flatten.ts';
+import { reduceTrivialCalls } from './beta.ts';
 import { inlineSingleUse } from './inline-once.ts';
 import { BuildError, bundleModules, lowerToEs5, minify, moduleAtLine, type Bundle } from './lower.ts';
 
@@ -123,7 +124,8 @@ export async function buildFirmware(options: BuildOptions = {}): Promise<BuildRe
   const minified = makeHoistingFree(await minify(inlineConstants(rawWithPlaceholder), INTERNAL_PROPS), { compact: true });
   // Single-use factories into the top scope: their closures then cost the board fewer blocks.
   // Then functions used once go where they are used: a function held in a name costs blocks.
-  const min = inlineSingleUse(flattenFactories(functionsToArrows(minified)).code).code.split(HASH_PLACEHOLDER).join(hash);
+  // Last, calls of in-place arrows that are only a wrapper (`(r=>print(r))(x)`) become the call.
+  const min = reduceTrivialCalls(inlineSingleUse(flattenFactories(functionsToArrows(minified)).code).code).code.split(HASH_PLACEHOLDER).join(hash);
 
   const started = performance.now();
   const problems = [...verifyOutput(raw, rawPath, true), ...verifyOutput(min, minPath, false)];

@@ -9,12 +9,13 @@
 import { decode, encode } from '../../../shared/msgpack.ts';
 import { encodeFrameLine, messageShapeError, readFrameLine } from '../../../shared/frame.ts';
 import {
-  ALLOWED_COMMANDS,
   CHUNK_BYTES,
   CHUNK_WINDOW,
   CMD_CHUNK_ACK,
+  CMD_FIRST,
   CMD_HALT,
   CMD_INJECT,
+  CMD_LAST,
   CMD_PING,
   CMD_PULL,
   CMD_RESTART,
@@ -556,7 +557,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     acked[f.seq] = null;
     ackOrder.push(f.seq);
     if (ackOrder.length > ACK_RING) delete acked[ackOrder.shift()!];
-    if (ALLOWED_COMMANDS.indexOf(m[0]) < 0) return ack(f.seq, 'cmd');
+    if (!(m[0] >= CMD_FIRST && m[0] <= CMD_LAST)) return ack(f.seq, 'cmd');
     irq.enter(m[0] === CMD_INJECT ? B_INJECT : B_SWI, { s: f.seq, t: m[0], b: m[1] || {} });
   };
 
