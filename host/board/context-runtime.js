@@ -5,7 +5,12 @@
 // here, so no host (Node) function or object is ever reachable from firmware code: the bridge
 // lives only in this closure, and the host returns primitives or context-made objects.
 // The host drives callbacks through the returned dispatcher (prepare + run).
-(function (host, DEVICE_TAG, consoleName) {
+//
+// hostBytes and hostText are the host's own conversions between byte strings and byte arrays
+// (Node's latin1 codec, optimised once for the process instead of a byte loop that starts cold
+// in every context): hostBytes makes a Uint8Array with this context's constructor, hostText
+// reads one and gives a string. Like the bridge, they live only in this closure.
+(function (host, DEVICE_TAG, consoleName, hostBytes, hostText) {
   'use strict';
   var G = globalThis;
   var LISTENERS = '\u0000listeners';
@@ -25,10 +30,11 @@
     // Byte arrays (every element already 0..255) a slice at a time: per-byte concatenation made
     // the firmware's CRC checks at every boot a tenth of a fault campaign's CPU.
     if (data instanceof Uint8Array || data instanceof Uint8ClampedArray) {
-      var text = '';
-      // (end clamped here: the board's subarray, like Espruino's, does not clamp it)
-      for (var k = 0; k < data.length; k += 4096) text += bytesToString.apply(null, data.subarray(k, Math.min(k + 4096, data.length)));
-      return text;
+      try {
+        return hostText(data);
+      } catch (e) {
+        throw fromHost(e);
+      }
     }
     if (typeof data.length === 'number') {
       var s = '';
@@ -48,10 +54,24 @@
     }
     return '';
   }
+  // (what the board's Uint8Array refuses: 2^24 bytes or more)
+  var MAX_BYTES = 16777216;
   function binToU8(s) {
-    var u = new Uint8Array(s.length);
-    for (var i = 0; i < s.length; i++) u[i] = s.charCodeAt(i) & 255;
-    return u;
+    if (s.length >= MAX_BYTES) throw new Error('ArrayBuffer too long');
+    try {
+      return hostBytes(s);
+    } catch (e) {
+      throw fromHost(e);
+    }
+  }
+  // What a host conversion throws (only V8's RangeError, when the stack runs out on entering
+  // it), as this context's own error: no host object may reach the program.
+  var ContextObject = Object;
+  var ContextRangeError = RangeError;
+  function fromHost(e) {
+    if (e instanceof ContextObject) return e;
+    var m = e !== null && typeof e === 'object' ? e.message : undefined;
+    return new ContextRangeError(typeof m === 'string' ? m : String(m));
   }
   function argsBin(args, from) {
     var s = '';

@@ -11,8 +11,8 @@
 import { readFileSync } from 'node:fs';
 import vm from 'node:vm';
 import { DEVICE_TAG } from './espruino-format.ts';
-import { ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
-import { ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
+import { createEspruinoRegExpEngine, ESPRUINO_REGEXP_SOURCE } from './espruino-regexp.ts';
+import { createEspruinoNumberFormat, ESPRUINO_NUMBER_SOURCE } from './espruino-number.ts';
 import { ESPRUINO_BUILTINS_SOURCE } from './espruino-builtins.ts';
 import { originalColumn, rewriteForEspruinoMapped, type Rewritten } from './espruino-loader.ts';
 
@@ -451,14 +451,40 @@ function installRejectionGuard(): void {
 }
 
 /**
+ * The board's pure engines, made once in the host for the whole process: Espruino's RegExp
+ * matcher and number printing. Run inside each context (as they were), they restarted cold at
+ * every boot, in V8's interpreter, and a fault campaign boots a board per fault; as host code
+ * V8 optimises them once. The context reaches them only through the setup function's arguments
+ * (never a global, never a property): what they return is a string, a number or, from the
+ * matcher, offsets the context's RegExp surface copies into context-made values; what they
+ * throw the context turns into its own error (`hostError` in the setup).
+ */
+const HOST_REGEXP = createEspruinoRegExpEngine();
+const HOST_NUMBERS = createEspruinoNumberFormat();
+const hostRegExpMatch = (source: string, input: string, start: number, icase: boolean) => HOST_REGEXP.match(source, input, start, icase);
+const hostNumberToString = (n: number, radix?: number) => HOST_NUMBERS.toString(n, radix);
+const hostNumberToFixed = (n: number, digits: number) => HOST_NUMBERS.toFixed(n, digits);
+
+/**
  * The setup every context runs (members Espruino lacks deleted, Espruino's behaviour, RegExp,
- * numbers, JSON). Compiled once and run in every context: a board makes a context at every boot,
+ * numbers, JSON): a function of the host's engines above, called with the context's global as
+ * `this`. Compiled once and run in every context: a board makes a context at every boot,
  * and compiling this text afresh each time was a third of a context's cost; a shared Script also
  * shares V8's compiled code between boots.
  */
 let STRIP_SCRIPT: vm.Script | undefined;
 function stripSource(): string {
   const code: string[] = [];
+  code.push('(function (hostRegExpMatch, hostNumberToString, hostNumberToFixed) {');
+  // What a host engine throws, as the context's own error: a host error object must never reach
+  // the program (its constructor is the host's). The engines throw Error (a pattern Espruino
+  // rejects), or V8's RangeError when the stack runs out (the context's own RangeError, as when
+  // the engine ran in the context).
+  code.push(
+    'var hostError = (function (ObjectRef, ErrorRef, RangeErrorRef, indexOf) { return function (e) {' +
+      " if (e instanceof ObjectRef) return e; var m = e !== null && typeof e === 'object' ? e.message : undefined; m = typeof m === 'string' ? m : String(m);" +
+      " return indexOf.call(m, 'call stack') >= 0 ? new RangeErrorRef(m) : new ErrorRef(m); }; })(Object, Error, RangeError, String.prototype.indexOf);",
+  );
   for (const [path, members] of MISSING_MEMBERS)
     for (const m of members) code.push(`try{delete ${path}.${m}}catch(e){}`);
   for (const t of TYPED_ARRAYS) code.push(`try{delete Object.getPrototypeOf(${t}).from;delete Object.getPrototypeOf(${t}).of;delete Object.getPrototypeOf(${t}.prototype).at;delete Object.getPrototypeOf(${t}.prototype).lastIndexOf;delete Object.getPrototypeOf(${t}.prototype).findLast}catch(e){}`);
@@ -473,6 +499,7 @@ function stripSource(): string {
   code.push(ESPRUINO_BUILTINS_SOURCE);
   // Missing globals last (the lines above use some of them).
   for (const g of MISSING_GLOBALS) code.push(`try{delete this.${g}}catch(e){}`);
+  code.push('})');
   return code.join('\n');
 }
 
@@ -513,8 +540,17 @@ export class EspruinoContext {
         throw new ctors.Error(e instanceof Error ? e.message : String(e));
       }
     };
-    const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string) => ContextRuntime;
-    this.rt = factory(bridge, DEVICE_TAG, consoleDevice);
+    // Byte strings <-> byte arrays with Node's latin1 codec (a string's char codes keep their low
+    // byte, as the board's `charCodeAt(i) & 255` did); the array is the context's own.
+    const U8 = ctors.Uint8Array;
+    const hostBytes = (s: string): Uint8Array => {
+      const u = new U8(s.length);
+      if (s.length) Buffer.from(u.buffer, u.byteOffset, u.length).write(s, 0, 'latin1');
+      return u;
+    };
+    const hostText = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.length).toString('latin1');
+    const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string, bytes: unknown, text: unknown) => ContextRuntime;
+    this.rt = factory(bridge, DEVICE_TAG, consoleDevice, hostBytes, hostText);
     this.global = vm.runInContext('this', this.context);
     Object.defineProperty(this.global, RT_KEY, { value: this.rt, enumerable: false, writable: false, configurable: false });
     this.strip();
@@ -522,7 +558,8 @@ export class EspruinoContext {
   }
 
   private strip(): void {
-    (STRIP_SCRIPT ??= new vm.Script(stripSource())).runInContext(this.context);
+    const setup = (STRIP_SCRIPT ??= new vm.Script(stripSource())).runInContext(this.context) as (...hostFns: unknown[]) => void;
+    setup.call(this.global, hostRegExpMatch, hostNumberToString, hostNumberToFixed);
   }
 
   /** Espruino's class name for an error made in this context ("TypeError"...), or null. */

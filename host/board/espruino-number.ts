@@ -7,8 +7,8 @@
  * division (1e21 prints 10e+20). Checked against the real interpreter by
  * test/board/espruino-number.test.ts.
  *
- * Like espruino-regexp.ts, the two functions below are self-contained so that their source text
- * can run inside the board's vm context (ESPRUINO_NUMBER_SOURCE); host code calls them directly.
+ * Like espruino-regexp.ts: the format runs in the host (made once per process), and the
+ * installer, self-contained, runs inside the board's vm context (ESPRUINO_NUMBER_SOURCE).
  */
 
 export interface EspruinoNumberFormat {
@@ -224,9 +224,21 @@ export function installEspruinoNumbers(g: any, fmt: EspruinoNumberFormat): void 
   });
 }
 
-/** Source text that installs Espruino's number printing on `this` when run in a context. */
+/**
+ * Source text that installs Espruino's number printing on `this` when run in a context, inside
+ * the context's setup function (espruino-context.ts): `hostNumberToString`/`hostNumberToFixed`
+ * are a format made once in the host (optimised once for the process rather than started cold
+ * at every boot), reached only through the context functions below; integers in base 10 (most
+ * numbers a board prints) are printed right here, as the format itself does.
+ */
 export const ESPRUINO_NUMBER_SOURCE =
   '(function (g) { var __name = function (f) { return f; };\n' +
-  '  var fmt = (' + createEspruinoNumberFormat.toString() + ')();\n' +
+  '  var fmt = {\n' +
+  '    toString: function (n, radix) {\n' +
+  '      if ((radix === undefined || radix === 10) && (n | 0) === n) return \'\' + n;\n' +
+  '      try { return hostNumberToString(n, radix); } catch (e) { throw hostError(e); }\n' +
+  '    },\n' +
+  '    toFixed: function (n, digits) { try { return hostNumberToFixed(n, digits); } catch (e) { throw hostError(e); } },\n' +
+  '  };\n' +
   '  (' + installEspruinoNumbers.toString() + ')(g, fmt);\n' +
   '})(this);\n';

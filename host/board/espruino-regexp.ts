@@ -7,10 +7,12 @@
  * Every behaviour here is checked against the real interpreter by
  * test/board/espruino-regexp.test.ts.
  *
- * The code runs INSIDE the board's vm context (a host function there would be a way out of the
- * sandbox through `.constructor`), so both functions below are self-contained: no imports, no
- * reference to anything outside their own body. The context evaluates their source text
- * (ESPRUINO_REGEXP_SOURCE). Host code (tests, the checker) can call them directly too.
+ * The engine (createEspruinoRegExpEngine) runs in the host, made once per process, and the
+ * board's context reaches its matcher only through a context function (ESPRUINO_REGEXP_SOURCE)
+ * that no program can get at. The surface (installEspruinoRegExp) runs INSIDE the board's vm
+ * context (a host function there would be a way out of the sandbox through `.constructor`), so
+ * it is self-contained: no imports, no reference to anything outside its own body. Host code
+ * (tests, the checker, Storage) calls the engine directly too.
  */
 
 /** What one match attempt found: the match and its groups as [start, end) offsets. */
@@ -579,10 +581,18 @@ export function installEspruinoRegExp(g: any, engine: EspruinoRegExpEngine): voi
   defineProperty(g, '\u0275RegExp', { value: EspruinoRegExp, writable: false, enumerable: false, configurable: false });
 }
 
-/** Source text that installs Espruino's RegExp on `this` (the context's global) when run in a context. */
+/**
+ * Source text that installs Espruino's RegExp on `this` (the context's global) when run in a
+ * context, inside the context's setup function (espruino-context.ts), where `hostRegExpMatch`
+ * is the matcher of an engine made once in the host (HOST_REGEXP there) and `hostError` turns
+ * what the host throws into the context's own error. The engine is pure (strings and numbers
+ * in, offsets out, no callbacks), so it runs as host code: optimised once for the process, not
+ * started cold in every board context (a context lives for one boot). Its result never reaches
+ * the program (the surface below copies what it needs into context-made values).
+ */
 export const ESPRUINO_REGEXP_SOURCE =
   '(function (g) { var __name = function (f) { return f; };\n' +
-  '  var engine = (' + createEspruinoRegExpEngine.toString() + ')();\n' +
+  '  var engine = { match: function (source, input, start, icase) { try { return hostRegExpMatch(source, input, start, icase); } catch (e) { throw hostError(e); } } };\n' +
   '  (' + installEspruinoRegExp.toString() + ')(g, engine);\n' +
   '})(this);\n';
 

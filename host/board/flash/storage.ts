@@ -101,7 +101,8 @@ export class EspruinoStorage {
 
   read(name: string, offset?: number, length?: number): string | undefined {
     const bytes = this.readBytes(name, offset, length);
-    return bytes === undefined ? undefined : Buffer.from(bytes).toString('latin1');
+    // (a view on the fresh copy readBytes made: no second copy)
+    return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
   }
 
   /** The file's bytes (a copy), or undefined when there is no such file. */
