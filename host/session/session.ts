@@ -32,7 +32,7 @@ import {
 } from '../../shared/taxonomy.ts';
 import type { StreamFeeder } from './feeder.ts';
 import { boardProfileName, describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
-import { pullState, receivePushedState, type PulledState } from './state-pull.ts';
+import { pullStates, receivePushedState, type PulledState } from './state-pull.ts';
 
 /**
  * Journal pages behind the active one whose FULL snapshot is never erased while the active page is
@@ -578,9 +578,7 @@ export class Session extends EventEmitter {
         if (got.ck.verified) ({ ck, fault } = got);
       }
       if (!ck) {
-        ck = await this.pull(inc, STATE_CHECKPOINT);
-        if (stale()) return;
-        fault = await this.pull(inc, STATE_FAULT);
+        [ck, fault] = await this.pullAll(inc, [STATE_CHECKPOINT, STATE_FAULT]);
         if (stale()) return;
       }
       inc.checkpoint = describeCheckpoint(ck, boot);
@@ -648,17 +646,18 @@ export class Session extends EventEmitter {
     }
   }
 
-  private async pull(inc: IncidentRecord, what: string): Promise<PulledState | null> {
-    try {
-      const p = await pullState(this.link, what, { timeoutMs: this.policy.timeouts.attemptMs });
-      this.notePull(inc, p, false, p.ms);
-      return p;
-    } catch (err) {
-      if (err instanceof LinkAbortedError) throw err;
-      inc.pulls.push({ what, size: 0, verified: false, problem: (err as Error).message, ms: 0, repeatedChunks: 0 });
-      this.emitEvent({ type: 'state-pulled', id: inc.id, what, verified: false, problem: (err as Error).message });
+  /** Pulls the kinds one after the other, pipelined (pullStates); null for a kind that failed. */
+  private async pullAll(inc: IncidentRecord, whats: string[]): Promise<(PulledState | null)[]> {
+    const got = await pullStates(this.link, whats, { timeoutMs: this.policy.timeouts.attemptMs });
+    return got.map((p, k) => {
+      if (!(p instanceof Error)) {
+        this.notePull(inc, p, false, p.ms);
+        return p;
+      }
+      inc.pulls.push({ what: whats[k], size: 0, verified: false, problem: p.message, ms: 0, repeatedChunks: 0 });
+      this.emitEvent({ type: 'state-pulled', id: inc.id, what: whats[k], verified: false, problem: p.message });
       return null;
-    }
+    });
   }
 
   private notePull(inc: IncidentRecord, p: PulledState, pushed: boolean, ms: number): void {
