@@ -83,18 +83,16 @@ const ESPRUINO_BEHAVIOUR = `
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
   // String#indexOf matches a needle that runs off the end of the string when what is left
   // matches: "bad value".indexOf("emory") is 8, "abc=".indexOf("===") is 3 (FACTS 1)
-  var indexOf = String.prototype.indexOf;
+  // (the search is the host's: hostIndexOf)
   define(String.prototype, 'indexOf', function (needle, from) {
     var s = String(this);
     var n = String(needle);
     var i = from === undefined ? 0 : Math.max(0, from | 0);
-    if (!n.length) return indexOf.call(s, n, i);
-    for (; i < s.length; i++) {
-      var j = 0;
-      while (j < n.length && i + j < s.length && s.charCodeAt(i + j) === n.charCodeAt(j)) j++;
-      if (j === n.length || i + j === s.length) return i;
+    try {
+      return hostIndexOf(s, n, i);
+    } catch (e) {
+      throw hostError(e);
     }
-    return -1;
   });
   // TypedArray#subarray does not clamp its end: past the buffer it reads zeros (FACTS 1). A V8
   // view cannot reach past its buffer, so that case is a zero-padded copy.
@@ -464,6 +462,18 @@ const HOST_NUMBERS = createEspruinoNumberFormat();
 const hostRegExpMatch = (source: string, input: string, start: number, icase: boolean) => HOST_REGEXP.match(source, input, start, icase);
 const hostNumberToString = (n: number, radix?: number) => HOST_NUMBERS.toString(n, radix);
 const hostNumberToFixed = (n: number, digits: number) => HOST_NUMBERS.toFixed(n, digits);
+/**
+ * Espruino's String#indexOf (FACTS 1): the first place at or after `from` where the needle
+ * matches, or where what is left of the string is the start of the needle ("bad value".indexOf
+ * ("emory") is 8). A whole match always comes before any such tail, so V8's search first, then
+ * the tails. (Was a byte loop inside the context: O(length x needle) in V8's interpreter.)
+ */
+export function hostIndexOf(s: string, n: string, from: number): number {
+  const k = s.indexOf(n, from);
+  if (k >= 0 || !n.length) return k;
+  for (let t = Math.max(from, s.length - n.length + 1); t < s.length; t++) if (n.startsWith(s.slice(t))) return t;
+  return -1;
+}
 
 /**
  * The setup every context runs (members Espruino lacks deleted, Espruino's behaviour, RegExp,
@@ -475,7 +485,7 @@ const hostNumberToFixed = (n: number, digits: number) => HOST_NUMBERS.toFixed(n,
 let STRIP_SCRIPT: vm.Script | undefined;
 function stripSource(): string {
   const code: string[] = [];
-  code.push('(function (hostRegExpMatch, hostNumberToString, hostNumberToFixed) {');
+  code.push('(function (hostRegExpMatch, hostNumberToString, hostNumberToFixed, hostIndexOf) {');
   // What a host engine throws, as the context's own error: a host error object must never reach
   // the program (its constructor is the host's). The engines throw Error (a pattern Espruino
   // rejects), or V8's RangeError when the stack runs out (the context's own RangeError, as when
@@ -543,12 +553,21 @@ export class EspruinoContext {
     // Byte strings <-> byte arrays with Node's latin1 codec (a string's char codes keep their low
     // byte, as the board's `charCodeAt(i) & 255` did); the array is the context's own.
     const U8 = ctors.Uint8Array;
+    // (short ones byte by byte: a Buffer view costs more than the bytes)
     const hostBytes = (s: string): Uint8Array => {
-      const u = new U8(s.length);
-      if (s.length) Buffer.from(u.buffer, u.byteOffset, u.length).write(s, 0, 'latin1');
+      const n = s.length;
+      const u = new U8(n);
+      if (n <= 64) for (let i = 0; i < n; i++) u[i] = s.charCodeAt(i);
+      else Buffer.from(u.buffer, u.byteOffset, n).write(s, 0, 'latin1');
       return u;
     };
-    const hostText = (u: Uint8Array): string => Buffer.from(u.buffer, u.byteOffset, u.length).toString('latin1');
+    const hostText = (u: Uint8Array): string => {
+      const n = u.length;
+      if (n > 64) return Buffer.from(u.buffer, u.byteOffset, n).toString('latin1');
+      let s = '';
+      for (let i = 0; i < n; i++) s += String.fromCharCode(u[i]);
+      return s;
+    };
     const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string, bytes: unknown, text: unknown) => ContextRuntime;
     this.rt = factory(bridge, DEVICE_TAG, consoleDevice, hostBytes, hostText);
     this.global = vm.runInContext('this', this.context);
@@ -559,7 +578,7 @@ export class EspruinoContext {
 
   private strip(): void {
     const setup = (STRIP_SCRIPT ??= new vm.Script(stripSource())).runInContext(this.context) as (...hostFns: unknown[]) => void;
-    setup.call(this.global, hostRegExpMatch, hostNumberToString, hostNumberToFixed);
+    setup.call(this.global, hostRegExpMatch, hostNumberToString, hostNumberToFixed, hostIndexOf);
   }
 
   /** Espruino's class name for an error made in this context ("TypeError"...), or null. */

@@ -1358,8 +1358,12 @@ export class VirtualBoard extends EventEmitter {
         return undefined;
       case 'listening':
         return undefined;
-      case 'crc32':
-        return crc32(Buffer.from(String(a[0]), 'latin1')) >>> 0;
+      case 'crc32': {
+        // a string of bytes, or the board's Uint8Array / Uint8ClampedArray itself (E.CRC32)
+        const d = a[0];
+        if (typeof d !== 'string' && ArrayBuffer.isView(d)) return crc32(Buffer.from(d.buffer, d.byteOffset, d.byteLength)) >>> 0;
+        return crc32(Buffer.from(String(d), 'latin1')) >>> 0;
+      }
       case 'hwRand':
         return this.hwRng.nextU32() | 0;
       case 'sizeOf':

@@ -82,6 +82,8 @@ export class NorFlash {
   onBusy?: (ms: number) => void;
 
   private readonly mem: Uint8Array;
+  /** A Buffer view of `mem` (latin1 reads). */
+  private readonly memText: Buffer;
   private readonly pages: Page[];
   private readonly timing: FlashTiming;
   private readonly rng: () => number;
@@ -97,6 +99,7 @@ export class NorFlash {
     this.timing = opts.timing ?? FLASH_TIMING[board.profile] ?? FLASH_TIMING.generic;
     this.rng = opts.rng ?? Math.random;
     this.mem = new Uint8Array(this.size).fill(0xff);
+    this.memText = Buffer.from(this.mem.buffer, this.mem.byteOffset, this.mem.length);
     if (opts.image) {
       if (opts.image.length !== this.size) {
         throw new Error(`Flash image is ${opts.image.length} bytes; board ${board.profile} has ${this.size} bytes of flash`);
@@ -118,6 +121,13 @@ export class NorFlash {
     this.checkRange(addr, len, 'read');
     const off = addr - this.base;
     return this.mem.slice(off, off + len);
+  }
+
+  /** The bytes as a latin1 string (what the board's Storage.read gives), without a copy in between. */
+  readLatin1(addr: number, len: number): string {
+    this.checkRange(addr, len, 'read');
+    const off = addr - this.base;
+    return this.memText.toString('latin1', off, off + len);
   }
 
   write(addr: number, data: Uint8Array): void {

@@ -100,19 +100,17 @@ export class EspruinoStorage {
   }
 
   read(name: string, offset?: number, length?: number): string | undefined {
-    const bytes = this.readBytes(name, offset, length);
-    // (a view on the fresh copy readBytes made: no second copy)
-    return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+    const entry = this.find(name);
+    if (!entry) return undefined;
+    const [off, len] = fileRange(entry, offset, length);
+    return this.flash.readLatin1(entry.addr + STORAGE_HEADER_SIZE + off, len);
   }
 
   /** The file's bytes (a copy), or undefined when there is no such file. */
   readBytes(name: string, offset?: number, length?: number): Uint8Array | undefined {
     const entry = this.find(name);
     if (!entry) return undefined;
-    let off = offset && offset > 0 ? Math.floor(offset) : 0;
-    if (off > entry.size) off = entry.size;
-    let len = length && length > 0 ? Math.floor(length) : entry.size - off;
-    if (off + len > entry.size) len = entry.size - off;
+    const [off, len] = fileRange(entry, offset, length);
     return this.flash.read(entry.addr + STORAGE_HEADER_SIZE + off, len);
   }
 
@@ -342,6 +340,15 @@ function toBytes(data: string | Uint8Array | ArrayLike<number>): Uint8Array {
 }
 
 /** Espruino cuts names to 28 characters (bytes). */
+/** The part of a file a read with `offset` and `length` covers, clipped to the file. */
+function fileRange(entry: Entry, offset?: number, length?: number): [number, number] {
+  let off = offset && offset > 0 ? Math.floor(offset) : 0;
+  if (off > entry.size) off = entry.size;
+  let len = length && length > 0 ? Math.floor(length) : entry.size - off;
+  if (off + len > entry.size) len = entry.size - off;
+  return [off, len];
+}
+
 export function storageName(name: string): string {
   const s = String(name);
   if (s.length === 0) throw new Error('Invalid filename');
