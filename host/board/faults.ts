@@ -15,6 +15,14 @@ export type InjectSpec =
 
 export type FaultKind = InjectSpec['kind'];
 
+/**
+ * How long a virtual board stays without power (ms) after a power cut or a brown-out, unless the
+ * spec says: no recovery can start before power is back, so the recovery benchmark adds it to
+ * its limit for those classes.
+ */
+export const POWER_CUT_OFF_MS = 100;
+export const BROWN_OUT_OFF_MS = 20;
+
 export type ResetCause = 'power-on' | 'power-cut' | 'pin' | 'brown-out' | 'watchdog' | 'software' | 'lockup';
 
 /** Validates a spec coming from outside (control channel, CLI); throws with the field at fault. */

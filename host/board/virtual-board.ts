@@ -30,7 +30,7 @@ import { Repl, espruinoErrorPosition, espruinoLineValue, espruinoTrace } from '.
 import { UartRx, UartTx } from './uart.ts';
 import { SeededRng } from './rng.ts';
 import { ESPRUINO_COPYRIGHT_YEAR, ESPRUINO_VERSION, profileFor, type BoardProfile, type ProfileName } from './profiles.ts';
-import { checkInjectSpec, type InjectSpec, type ResetCause } from './faults.ts';
+import { BROWN_OUT_OFF_MS, checkInjectSpec, POWER_CUT_OFF_MS, type InjectSpec, type ResetCause } from './faults.ts';
 import { reachableBlocks, sizeOfArgument } from './memory.ts';
 import { firstIncompatibility } from './compat.ts';
 
@@ -286,7 +286,7 @@ export class VirtualBoard extends EventEmitter {
   reset(cause: ResetCause): void {
     if (this.boardState === 'stopped') return;
     const powerLoss = cause === 'power-cut' || cause === 'brown-out';
-    this.haltOrReset({ cause, powerLoss, offMs: powerLoss ? 100 : 0 });
+    this.haltOrReset({ cause, powerLoss, offMs: powerLoss ? POWER_CUT_OFF_MS : 0 });
   }
 
   /** Injects a fault (the firmware does not cooperate). Returns a short description. */
@@ -299,10 +299,10 @@ export class VirtualBoard extends EventEmitter {
           this.flash.armPowerCut(s.atFlashOp, s.tearWords === undefined ? {} : { words: s.tearWords });
           return { injected: `power cut armed at flash op ${s.atFlashOp}` };
         }
-        this.haltOrReset({ cause: 'power-cut', powerLoss: true, offMs: s.offMs ?? 100 });
+        this.haltOrReset({ cause: 'power-cut', powerLoss: true, offMs: s.offMs ?? POWER_CUT_OFF_MS });
         return { injected: 'power cut' };
       case 'brown-out':
-        this.haltOrReset({ cause: 'brown-out', powerLoss: true, offMs: s.offMs ?? 20 });
+        this.haltOrReset({ cause: 'brown-out', powerLoss: true, offMs: s.offMs ?? BROWN_OUT_OFF_MS });
         return { injected: 'brown-out' };
       case 'pin-reset':
         this.haltOrReset({ cause: 'pin', powerLoss: false, offMs: 0 });
@@ -599,8 +599,8 @@ export class VirtualBoard extends EventEmitter {
       return true;
     } catch (e) {
       if (e instanceof PowerCutError) {
-        if (this.executing > 0) this.halt({ cause: 'power-cut', powerLoss: true, offMs: 100 });
-        else this.doReset({ cause: 'power-cut', powerLoss: true, offMs: 100 });
+        if (this.executing > 0) this.halt({ cause: 'power-cut', powerLoss: true, offMs: POWER_CUT_OFF_MS });
+        else this.doReset({ cause: 'power-cut', powerLoss: true, offMs: POWER_CUT_OFF_MS });
         return false;
       }
       throw e;
@@ -1410,7 +1410,7 @@ export class VirtualBoard extends EventEmitter {
       return fn();
     } catch (e) {
       if (e instanceof PowerCutError) {
-        this.halt({ cause: 'power-cut', powerLoss: true, offMs: 100 });
+        this.halt({ cause: 'power-cut', powerLoss: true, offMs: POWER_CUT_OFF_MS });
         throw new Error(HALTED_MESSAGE);
       }
       throw e;
