@@ -21,6 +21,11 @@ const RUNTIME_SCRIPT = new vm.Script(RUNTIME_SOURCE, { filename: 'espruino-runti
 /** Runs the prepared callback; compiled once, run with a timeout per call. */
 const DISPATCH_SCRIPT = new vm.Script('this["\\u0000rt"].run()', { filename: 'system' });
 const RT_KEY = '\u0000rt';
+/** What a new context hands the host at setup (compiled once: vm.runInContext compiles its text at every call). */
+const CTORS_SCRIPT = new vm.Script(
+  '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype, nativePromiseProto: Promise.prototype})',
+);
+const GLOBAL_SCRIPT = new vm.Script('this');
 const UNGUARDED: vm.RunningScriptOptions = { displayErrors: false };
 export const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
 
@@ -83,11 +88,15 @@ const ESPRUINO_BEHAVIOUR = `
   define(typedProto, 'slice', function (begin, end) { return arraySlice.call(this, begin, end); });
   // String#indexOf matches a needle that runs off the end of the string when what is left
   // matches: "bad value".indexOf("emory") is 8, "abc=".indexOf("===") is 3 (FACTS 1)
-  // (the search is the host's: hostIndexOf)
+  // (the search is the host's: hostIndexOf). \`this\` is an object here (a sloppy method boxes
+  // it), which the board's String and V8's give the same text for; the needle is read with the
+  // board's String (numbers as Espruino prints them), only when it is not a string already.
+  var NativeString = String;
   define(String.prototype, 'indexOf', function (needle, from) {
-    var s = String(this);
-    var n = String(needle);
-    var i = from === undefined ? 0 : Math.max(0, from | 0);
+    var s = NativeString(this);
+    var n = typeof needle === 'string' ? needle : BoardString(needle);
+    var i = from === undefined ? 0 : from | 0;
+    if (i < 0) i = 0;
     try {
       return hostIndexOf(s, n, i);
     } catch (e) {
@@ -486,6 +495,8 @@ let STRIP_SCRIPT: vm.Script | undefined;
 function stripSource(): string {
   const code: string[] = [];
   code.push('(function (hostRegExpMatch, hostNumberToString, hostNumberToFixed, hostIndexOf) {');
+  // the board's String once the number printing below has installed it (read once, not per call)
+  code.push('var BoardString = String;');
   // What a host engine throws, as the context's own error: a host error object must never reach
   // the program (its constructor is the host's). The engines throw Error (a pattern Espruino
   // rejects), or V8's RangeError when the stack runs out (the context's own RangeError, as when
@@ -495,14 +506,15 @@ function stripSource(): string {
       " if (e instanceof ObjectRef) return e; var m = e !== null && typeof e === 'object' ? e.message : undefined; m = typeof m === 'string' ? m : String(m);" +
       " return indexOf.call(m, 'call stack') >= 0 ? new RangeErrorRef(m) : new ErrorRef(m); }; })(Object, Error, RangeError, String.prototype.indexOf);",
   );
-  for (const [path, members] of MISSING_MEMBERS)
-    for (const m of members) code.push(`try{delete ${path}.${m}}catch(e){}`);
+  // (each object read once: a global read inside a vm context is a host interceptor call)
+  for (const [path, members] of MISSING_MEMBERS) code.push(`(function(o){${members.map((m) => `try{delete o.${m}}catch(e){}`).join('')}})(${path});`);
   for (const t of TYPED_ARRAYS) code.push(`try{delete Object.getPrototypeOf(${t}).from;delete Object.getPrototypeOf(${t}).of;delete Object.getPrototypeOf(${t}.prototype).at;delete Object.getPrototypeOf(${t}.prototype).lastIndexOf;delete Object.getPrototypeOf(${t}.prototype).findLast}catch(e){}`);
   code.push(ESPRUINO_BEHAVIOUR);
   // Espruino's own RegExp engine and String#match/replace/split (limit ignored) on top of it
   code.push(ESPRUINO_REGEXP_SOURCE);
   // Espruino's number printing: toString/toFixed, String(n), join, JSON.stringify
   code.push(ESPRUINO_NUMBER_SOURCE);
+  code.push('BoardString = this.String;');
   // JSON.stringify/parse as jswrap_json.c does them (numbers through the number engine above)
   code.push(ESPRUINO_JSON);
   // Number and the typed-array constructors as 2v29 reads their arguments (uses Reflect)
@@ -528,10 +540,7 @@ export class EspruinoContext {
       Object.create(null),
       { name: 'espruino', codeGeneration: { strings: true, wasm: false }, microtaskMode: 'afterEvaluate' },
     );
-    this.ctors = vm.runInContext(
-      '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype, nativePromiseProto: Promise.prototype})',
-      this.context,
-    );
+    this.ctors = CTORS_SCRIPT.runInContext(this.context);
     const ctors = this.ctors;
     if (onNativeRejection) {
       installRejectionGuard();
@@ -570,7 +579,7 @@ export class EspruinoContext {
     };
     const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string, bytes: unknown, text: unknown) => ContextRuntime;
     this.rt = factory(bridge, DEVICE_TAG, consoleDevice, hostBytes, hostText);
-    this.global = vm.runInContext('this', this.context);
+    this.global = GLOBAL_SCRIPT.runInContext(this.context);
     Object.defineProperty(this.global, RT_KEY, { value: this.rt, enumerable: false, writable: false, configurable: false });
     this.strip();
     this.builtinNames = new Set(Object.getOwnPropertyNames(this.global));

@@ -145,9 +145,12 @@ export function installEspruinoNumbers(g: any, fmt: EspruinoNumberFormat): void 
   function define(obj: object, name: string, fn: unknown): void {
     defineProperty(obj, name, { value: fn, writable: true, configurable: true, enumerable: false });
   }
+  // V8's Number, read once (a global read inside a vm context is a host interceptor call, and
+  // a sloppy method's `this` is a boxed Number every time); the board's stand-in shares its prototype
+  var NumberRef = g.Number;
   function thisNumber(v: unknown): number {
     if (typeof v === 'number') return v;
-    if (v instanceof g.Number) return +(v as number);
+    if (v instanceof NumberRef) return +(v as number);
     throw new TypeErrorRef('Number.prototype method called on a non-number');
   }
   /** ToString as Espruino does it for numbers, V8's for everything else. */
