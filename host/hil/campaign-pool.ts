@@ -25,16 +25,17 @@ const WORKER_FILE = fileURLToPath(new URL('./campaign-worker.ts', import.meta.ur
 export const DEFAULT_STALL_MS = 10_000;
 /**
  * V8 flags of a worker process. A worker boots a fresh vm context for every fault, so the
- * firmware's functions (and the board's built-ins) start cold at every boot and live for one
- * fault: optimising them was compile work thrown away with the context, on both cores. A larger
- * interrupt budget (32x V8's default) lets only code that stays hot across the worker's life
- * reach the optimising compiler (the host's session, link and board, whose closures live as long
- * as the process); the context's code stays in V8's interpreter and baseline tiers. GC on one
- * thread: parallel GC helpers only contended with the other worker for the same two cores.
- * Measured side by side on 150-fault shards: 30 ms of CPU a fault with V8's defaults, 22 with
- * single-threaded GC alone, 17-19 with both (bench/campaign.ts measures the whole).
+ * firmware's functions start cold at every boot and live for one fault: optimising them is
+ * compile work thrown away with the context. The board's own engines (RegExp, number printing,
+ * byte conversions) used to run inside the context too, and a 32x interrupt budget (only code
+ * hot across the worker's life reaches the optimiser) paid then: 17-19 ms of CPU a fault against
+ * 30 with V8's defaults. They are host code now (host/board/espruino-context.ts), called hundreds
+ * of times a fault, and that budget kept them and the rest of the host (session, link, board,
+ * flash) in V8's baseline tiers for most of a shard: 400-fault shards side by side, 14.3-15.0 ms
+ * a fault with 32x, 11.5-12.6 with 1-3x; 2x here. GC on one thread: parallel GC helpers only
+ * contended with the other worker for the same two cores (22 against 30 ms when measured alone).
  */
-export const WORKER_V8_FLAGS = ['--interrupt-budget=4194304', '--single-threaded-gc'];
+export const WORKER_V8_FLAGS = ['--interrupt-budget=262144', '--single-threaded-gc'];
 
 /** The workers' V8 flags: WORKER_V8_FLAGS, or IRQMON_CAMPAIGN_V8_FLAGS (space-separated; empty: V8's defaults, as bench/campaign.ts compares). */
 function workerV8Flags(): string[] {
