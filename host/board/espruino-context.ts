@@ -26,6 +26,8 @@ const CTORS_SCRIPT = new vm.Script(
   '({Object: Object, Array: Array, Uint8Array: Uint8Array, Error: Error, ReferenceError: ReferenceError, SyntaxError: SyntaxError, TypeError: TypeError, RangeError: RangeError, objectProto: Object.prototype, nativePromiseProto: Promise.prototype})',
 );
 const GLOBAL_SCRIPT = new vm.Script('this');
+/** Bytes on their way into a context's Uint8Array (hostBytes). */
+const SCRATCH = new Uint8Array(64);
 const UNGUARDED: vm.RunningScriptOptions = { displayErrors: false };
 export const RECURSION_MESSAGE = 'Too much recursion - the stack is about to overflow';
 
@@ -562,21 +564,20 @@ export class EspruinoContext {
     // Byte strings <-> byte arrays with Node's latin1 codec (a string's char codes keep their low
     // byte, as the board's `charCodeAt(i) & 255` did); the array is the context's own.
     const U8 = ctors.Uint8Array;
-    // (short ones byte by byte: a Buffer view costs more than the bytes)
+    // Never element by element on the context's array: every boot's Uint8Array has its own maps,
+    // so such a loop in host code sees a new kind of array at every boot (megamorphic, ~60 ns a
+    // byte). Short ones through a host scratch array and one set(), long ones through a Buffer view.
     const hostBytes = (s: string): Uint8Array => {
       const n = s.length;
       const u = new U8(n);
-      if (n <= 64) for (let i = 0; i < n; i++) u[i] = s.charCodeAt(i);
-      else Buffer.from(u.buffer, u.byteOffset, n).write(s, 0, 'latin1');
+      if (n <= 64) {
+        for (let i = 0; i < n; i++) SCRATCH[i] = s.charCodeAt(i);
+        u.set(SCRATCH.subarray(0, n));
+      } else Buffer.from(u.buffer, u.byteOffset, n).write(s, 0, 'latin1');
       return u;
     };
-    const hostText = (u: Uint8Array): string => {
-      const n = u.length;
-      if (n > 64) return Buffer.from(u.buffer, u.byteOffset, n).toString('latin1');
-      let s = '';
-      for (let i = 0; i < n; i++) s += String.fromCharCode(u[i]);
-      return s;
-    };
+    const hostText = (u: Uint8Array): string =>
+      u.length <= 64 ? String.fromCharCode.apply(null, u as unknown as number[]) : Buffer.from(u.buffer, u.byteOffset, u.length).toString('latin1');
     const factory = RUNTIME_SCRIPT.runInContext(this.context) as (h: unknown, tag: string, con: string, bytes: unknown, text: unknown) => ContextRuntime;
     this.rt = factory(bridge, DEVICE_TAG, consoleDevice, hostBytes, hostText);
     this.global = GLOBAL_SCRIPT.runInContext(this.context);
