@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { CampaignFault, ShardGuard, ShardOptions, ShardResult, ShardSpec } from './campaign.ts';
 import type { FromWorker, ToWorker } from './campaign-worker.ts';
+import { bundledWorker } from './worker-bundle.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('./campaign-worker.ts', import.meta.url));
 /** Default silence (real ms) that counts as a stall: twice the board's default hang detection. */
@@ -63,11 +64,17 @@ export interface PoolResult {
   cpuMs: number;
 }
 
-export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], workers: number, onFault: (f: CampaignFault) => void): Promise<PoolResult> {
+export async function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], workers: number, onFault: (f: CampaignFault) => void): Promise<PoolResult> {
+  // The worker as one JavaScript file (host/hil/worker-bundle.ts), else its TypeScript through
+  // tsx, as the CLI runs (tsx resolved from here, so the worker starts whatever the current
+  // directory is).
+  const bundle = process.env.IRQMON_CAMPAIGN_TSX ? null : await bundledWorker(WORKER_FILE);
+  const workerArgs = bundle ? { file: bundle, execArgv: [] as string[] } : { file: WORKER_FILE, execArgv: ['--import', createRequire(import.meta.url).resolve('tsx')] };
+  return runPool(opts, shards, workers, onFault, workerArgs);
+}
+
+function runPool(opts: ShardOptions, shards: ShardSpec[], workers: number, onFault: (f: CampaignFault) => void, worker: { file: string; execArgv: string[] }): Promise<PoolResult> {
   const stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
-  // tsx compiles the TypeScript in the worker as it does for the CLI; resolved from here, so the
-  // worker starts whatever the current directory is.
-  const tsx = createRequire(import.meta.url).resolve('tsx');
   const queue: { shard: ShardSpec; guard: ShardGuard }[] = shards.map((shard) => ({ shard, guard: { mode: 'none' } }));
   const results = new Map<number, ShardResult>();
   const forwarded = new Map<number, number>();
@@ -114,7 +121,7 @@ export function runShardsInWorkers(opts: ShardOptions, shards: ShardSpec[], work
     };
 
     const spawnWorker = () => {
-      const child = fork(WORKER_FILE, [], { execArgv: [...workerV8Flags(), '--import', tsx], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+      const child = fork(worker.file, [], { execArgv: [...workerV8Flags(), ...worker.execArgv], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
       const w: Worker = { child, ready: false, job: null, lastSign: Date.now(), reported: 0, cpuMs: 0, killed: false, stderr: '' };
       pool.push(w);
       child.stderr!.on('data', (d: Buffer) => (w.stderr = (w.stderr + d.toString()).slice(-2000)));
