@@ -136,7 +136,7 @@ export async function run(): Promise<BenchOutput> {
       `${tag}: after ${now.faults} faults in ${now.wallS.toFixed(1)} s wall (golden ${now.golden}, lost ${now.lost}); ` +
         `before ${old.faults} faults in ${old.wallS.toFixed(1)} s (golden ${old.golden}, lost ${old.lost}); speed-up ${(now.rate / old.rate).toFixed(2)}x wall, ` +
         `${(cpuOld / cpuNow).toFixed(2)}x CPU (${cpuOld.toFixed(1)} -> ${cpuNow.toFixed(1)} ms a fault, start-up included). ` +
-        `Rates include process start-up (tsx compiles the host in each process), so projections from short runs are pessimistic.` +
+        `Rates include process start-up (each worker loads the bundled host, host/hil/worker-bundle.ts; a \`before\` process compiles it with tsx), so projections from short runs are pessimistic.` +
         (plain ? ` Workers with V8's default flags (same run): ${plain.faults} faults in ${plain.wallS.toFixed(1)} s wall, ${(plain.cpuMs / plain.faults).toFixed(1)} ms CPU a fault (golden ${plain.golden}, lost ${plain.lost}).` : ''),
     );
   }

@@ -178,9 +178,11 @@ export const ESPRUINO_BUILTINS_SOURCE = `
   var isView = ArrayBuffer.isView;
   var NativeArrayBuffer = ArrayBuffer;
   var MAX_BYTES = 16777216;
+  // (Math's functions read once: a global read inside a vm context is a host interceptor call)
+  var mathCeil = Math.ceil, mathFloor = Math.floor, isArray = Array.isArray, NativeDataView = DataView;
   var lengthOf = function (v) {
     var n = NativeNumber(v);
-    return n === n && n !== Infinity && n !== -Infinity ? (n < 0 ? Math.ceil(n) : Math.floor(n)) : 0;
+    return n === n && n !== Infinity && n !== -Infinity ? (n < 0 ? mathCeil(n) : mathFloor(n)) : 0;
   };
   var checkBytes = function (bytes) {
     if (bytes < 0) throw new Error('Invalid length for ArrayBuffer');
@@ -207,6 +209,8 @@ export const ESPRUINO_BUILTINS_SOURCE = `
     var size = Native.BYTES_PER_ELEMENT;
     var clamped = name === 'Uint8ClampedArray';
     G[name] = standIn(function (first, byteOffset, length) {
+      // the common case first: a whole length that fits (what the general path below makes of it)
+      if (typeof first === 'number' && (first | 0) === first && first >= 0 && first * size < MAX_BYTES) return new Native(first);
       var args = arguments;
       var t = typeof first;
       if (t === 'number' || t === 'boolean') {
@@ -215,7 +219,7 @@ export const ESPRUINO_BUILTINS_SOURCE = `
         args = [n];
       } else if (first instanceof NativeArrayBuffer) {
         if (byteOffset !== undefined && byteOffset < 0) throw new Error('byteOffset too large (or negative)');
-      } else if (Array.isArray(first) || (isView(first) && !(first instanceof DataView))) {
+      } else if (isArray(first) || (isView(first) && !(first instanceof NativeDataView))) {
         checkBytes(first.length * size);
         if (clamped) args = [clampAll(first)];
       } else {
