@@ -136,8 +136,9 @@ export interface SessionOptions {
 /**
  * The board as the host tracks it: state machine, reset detection (boot frame, boot counter, port
  * vanishing, heartbeat silence), and the recovery of every unexpected reset: pull the checkpoint and
- * fault record, decide per policy, wait the backoff, send the directive, re-feed the job's input from
- * the checkpoint's offset, confirm the job runs again, and measure RTO and RPO.
+ * fault record (the checkpoint alone when the boot frame says the reset has no fault), decide per
+ * policy, wait the backoff, send the directive, re-feed the job's input from the checkpoint's
+ * offset, confirm the job runs again, and measure RTO and RPO.
  *
  * Everything it learns is emitted as 'event' (SessionEvent); 'incident' fires when one closes.
  */
@@ -578,7 +579,11 @@ export class Session extends EventEmitter {
         if (got.ck.verified) ({ ck, fault } = got);
       }
       if (!ck) {
-        [ck, fault] = await this.pullAll(inc, [STATE_CHECKPOINT, STATE_FAULT]);
+        // The board keeps its newest fault record until the next fault: a boot frame whose `fault`
+        // is 0 says this reset has none (a pin reset after an older fault), so the record in flash
+        // could not count here (faultIsCurrent below) and is not pulled.
+        const kinds = boot.fault === 0 ? [STATE_CHECKPOINT] : [STATE_CHECKPOINT, STATE_FAULT];
+        [ck, fault = null] = await this.pullAll(inc, kinds);
         if (stale()) return;
       }
       inc.checkpoint = describeCheckpoint(ck, boot);
