@@ -116,6 +116,40 @@ describe('link endpoint', () => {
     });
   }
 
+  it('after an unexpected reset the saved state follows the boot frame unasked: checkpoint chain, then the fault record', async () => {
+    d = new Driver({ board: 'pico' });
+    await d.start();
+    expect(d.last(P.MSG_BOOT).x).toBeUndefined(); // power-on, no job: nothing pushed
+    await d.cmd(P.CMD_START, { job: 'stream', n: 400, k: 5 });
+    d.feed(0, 30);
+    await d.until(() => d.knownOff() === 30);
+    d.board.inject({ kind: 'exception' });
+    const from = d.frames.length;
+    const boot = await d.nextBoot();
+    const flash = readFlashJournal(d.board);
+    const x = boot.x;
+    expect(x).toMatchObject({ ck: flash.rawCheckpoint.length, size: flash.rawCheckpoint.length + flash.rawFault!.length });
+    // no request: the chunks come in the window, the rest once acknowledged
+    const chunks = () => d.frames.slice(from).filter((f) => f.type === P.MSG_STATE_CHUNK && f.body.id === x.id).map((f) => f.body);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < x.chunks; i++) {
+      await d.until(() => chunks().some((c) => c.i === i));
+      parts.push(Buffer.from(chunks().find((c) => c.i === i)!.d));
+      d.send(P.CMD_CHUNK_ACK, { id: x.id, i });
+    }
+    const bytes = Buffer.concat(parts);
+    expect(zlibCrc32(bytes) >>> 0).toBe(x.crc);
+    expect(bytes.subarray(0, x.ck).equals(Buffer.from(flash.rawCheckpoint))).toBe(true);
+    expect(bytes.subarray(x.ck).equals(Buffer.from(flash.rawFault!))).toBe(true);
+    await d.until(() => d.frames.slice(from).some((f) => f.type === P.MSG_STATE_END));
+    expect(d.last(P.MSG_STATE_END)).toEqual({ id: x.id });
+    // still holding: the boot frame is repeated, without announcing the transfer again
+    await d.run(1500);
+    const repeats = d.frames.slice(from).filter((f) => f.type === P.MSG_BOOT);
+    expect(repeats.length).toBeGreaterThan(1);
+    expect(repeats.slice(1).every((f) => f.body.x === undefined)).toBe(true);
+  });
+
   it('a transfer whose chunks are never acknowledged ends after bounded resends', async () => {
     d = new Driver({ board: 'puck' });
     await d.start();
