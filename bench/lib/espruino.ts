@@ -81,7 +81,11 @@ export class Espruino {
     for (;;) {
       const m = re.exec(this.out.slice(from));
       if (m) return m;
-      if (!this.running) throw new Error(`espruino exited (${this.exitCode}) waiting for ${re}: ${this.out.slice(-300)}`);
+      if (!this.running) {
+        // An interpreter assertion prints its own line, then a trace of everything: name the assertion.
+        const a = this.out.slice(from).match(/ASSERT\([^\n]*/);
+        throw new Error(`espruino exited (${this.exitCode}) waiting for ${re}${a ? `: ${a[0].trim()}` : ''}: ${this.out.slice(-300)}`);
+      }
       if (Date.now() - t0 > timeoutMs) throw new Error(`espruino: no ${re} within ${timeoutMs} ms: ${JSON.stringify(this.out.slice(-300))}`);
       await sleep(2);
     }
@@ -126,6 +130,34 @@ export class Espruino {
  * start in `dir` boots it.
  */
 export async function uploadBootCode(bin: string, dir: string, code: string, chunk = 1024): Promise<void> {
+  // The 2v29 Linux build sometimes stops on its own assertion while reading console input
+  // (`ASSERT(len <= 64) FAILED AT src/jsdevices.c:601`, measured: about one 1 KiB line in 50-200,
+  // with or without echo, short lines too, more under load) or garbles a line (a SyntaxError):
+  // the upload is then done again from the start in a fresh process, at most
+  // `INTERPRETER_CRASH_RETRIES` times.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await uploadOnce(bin, dir, code, chunk);
+    } catch (err) {
+      if (attempt >= INTERPRETER_CRASH_RETRIES || !isInterpreterCrash(err)) throw err;
+    }
+  }
+}
+
+/** Times an operation is done again after the interpreter stopped on its own assertion. */
+export const INTERPRETER_CRASH_RETRIES = 3;
+
+/**
+ * The interpreter ended itself on an assertion of its own, or a line never answered because its
+ * bytes were garbled on the way in (the same input fault: a SyntaxError caret where the answer
+ * should be). Neither is anything the caller did.
+ */
+export function isInterpreterCrash(err: unknown): boolean {
+  const m = String((err as Error)?.message ?? err);
+  return /espruino exited \(\d+\)[^:]*: ASSERT\(/.test(m) || /^espruino: no \/@\d+@.*within \d+ ms: .*\^/.test(m);
+}
+
+async function uploadOnce(bin: string, dir: string, code: string, chunk: number): Promise<void> {
   const e = await Espruino.start(bin, dir);
   try {
     await e.eval('require("Storage").erase(".bootcde")');

@@ -19,7 +19,7 @@ import { CMD_START, MSG_CHECKPOINT, MSG_HEARTBEAT, MSG_RESULT } from '../../shar
 import { SERIAL1_SETUP_FILE } from '../../shared/boards.ts';
 import { recordLine } from '../../shared/stream-job.ts';
 import { PtyPort } from '../../host/board/pty/pty-port.ts';
-import { Espruino, tempBoardDir, uploadBootCode } from './espruino.ts';
+import { Espruino, INTERPRETER_CRASH_RETRIES, isInterpreterCrash, tempBoardDir, uploadBootCode } from './espruino.ts';
 import { traceBreakdown, type TraceBreakdown } from './espruino-trace.ts';
 
 export interface Mem {
@@ -67,7 +67,20 @@ function frames(out: string, from: number): { type: number; body: any }[] {
   return got;
 }
 
-export async function measureRealFootprint(bin: string, code: string, opts: { job?: { n: number; k: number; seed?: number }; jobTimeoutMs?: number; trace?: boolean } = {}): Promise<RealFootprint> {
+type FootprintOptions = { job?: { n: number; k: number; seed?: number }; jobTimeoutMs?: number; trace?: boolean };
+
+/** measureOnce, done again in a fresh directory when the interpreter stops on its own assertion (bench/lib/espruino.ts). */
+export async function measureRealFootprint(bin: string, code: string, opts: FootprintOptions = {}): Promise<RealFootprint> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await measureOnce(bin, code, opts);
+    } catch (err) {
+      if (attempt >= INTERPRETER_CRASH_RETRIES || !isInterpreterCrash(err)) throw err;
+    }
+  }
+}
+
+async function measureOnce(bin: string, code: string, opts: FootprintOptions): Promise<RealFootprint> {
   const { dir, clean } = tempBoardDir('irqmon-footprint-');
   let e: Espruino | undefined;
   let pty: PtyPort | undefined;

@@ -59,7 +59,7 @@ export const INTERNAL_PROPS: readonly string[] = [
   // journal store and the journal calls only the firmware makes
   'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',
   // status register, flight recorder, job definitions, frame decoding results
-  'raise', 'snap', 'lost', 'add', 'dump', 'load', 'save', 'result', 'record', 'assert', 'payload', 'reason', 'detail',
+  'raise', 'enter', 'snap', 'lost', 'add', 'dump', 'load', 'save', 'result', 'record', 'assert', 'payload', 'reason', 'detail',
 ];
 /** Stands for the build hash until the raw bundle's CRC is known; same length as the hash. */
 export const HASH_PLACEHOLDER = '#FWHASH#';
