@@ -575,7 +575,8 @@ export class Session extends EventEmitter {
       const got = pushed ? await pushed : null;
       if (stale()) return;
       if (got) {
-        for (const p of [got.ck, got.fault]) this.notePull(inc, p, true, p === got.ck ? p.ms : 0);
+        // (a reset with no fault of its own pushes no fault record: nothing to note for it)
+        for (const p of [got.ck, got.fault]) if (p === got.ck || !(p.empty && boot.fault === 0)) this.notePull(inc, p, true, p === got.ck ? p.ms : 0);
         if (got.ck.verified) ({ ck, fault } = got);
       }
       if (!ck) {

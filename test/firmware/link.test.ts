@@ -116,7 +116,7 @@ describe('link endpoint', () => {
     });
   }
 
-  it('after an unexpected reset the saved state follows the boot frame unasked: checkpoint chain, then the fault record', async () => {
+  it('after a reset with a job in flight the saved state follows the boot frame unasked: checkpoint chain, then the fault record', async () => {
     d = new Driver({ board: 'pico' });
     await d.start();
     expect(d.last(P.MSG_BOOT).x).toBeUndefined(); // power-on, no job: nothing pushed

@@ -700,22 +700,21 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       hold: 0,
     };
     if (hasJob && inFlight) {
+      // The saved state goes out behind the boot frame, unasked (docs/protocol.md "Pushed at
+      // boot"): the checkpoint chain, then the fault record when this reset has one.
+      const c = journal.rawCheckpoint();
+      const f: any = (fc && journal.rawFault()) || [];
+      const b = new Uint8Array(c.length + f.length);
+      b.set(c);
+      b.set(f, c.length);
+      const x: any = begin(b);
+      x.ck = c.length;
+      bootBody.x = x;
       if (unexpected) {
         setJs(JOB_HOLDING);
         holdUntil = port.now() + hold;
         bootBody.hold = hold;
-        // The saved state goes out behind the boot frame, unasked (docs/protocol.md "Pushed at
-        // boot"): the checkpoint chain, then the fault record when this reset has one.
-        const c = journal.rawCheckpoint();
-        const f: any = (fc && journal.rawFault()) || [];
-        const b = new Uint8Array(c.length + f.length);
-        b.set(c);
-        b.set(f, c.length);
-        const x: any = begin(b);
-        x.ck = c.length;
-        bootBody.x = x;
-      }
-      else run();
+      } else run();
     } else js = hasJob ? st.js || JOB_IDLE : JOB_IDLE;
     send(MSG_BOOT, bootBody);
     if (xId) {
