@@ -117,8 +117,12 @@ export async function run(): Promise<BenchOutput> {
       notAvailable(String((e as Error).message).slice(0, 200));
     }
     details[tag] = { before: old, afterV8Defaults: plain, after: now };
-    figures.push(figure(`${tag}: ${WORKERS} worker processes (--workers ${WORKERS})`, now.rate, 'faults/s', TARGET_FAULTS / TARGET_S, '10,000 in 60 s', '>= 1'));
-    figures.push(figure(`${tag}: projected 10,000 faults`, TARGET_FAULTS / now.rate, 's', TARGET_S, 'target', '<= 1'));
+    // The target is judged on the 10,000-fault run measured whole (below): a short run pays the
+    // workers' start-up over 800 faults, so these projections read high. The default spacing
+    // idles a restart window of board time before each fault by design: no target.
+    const target = process.env.BENCH_CAMPAIGN_FULL === '0' && backToBack ? ['>= 1', '<= 1'] : ['', ''];
+    figures.push(figure(`${tag}: ${WORKERS} worker processes (--workers ${WORKERS})`, now.rate, 'faults/s', TARGET_FAULTS / TARGET_S, '10,000 in 60 s', target[0]));
+    figures.push(figure(`${tag}: projected 10,000 faults`, TARGET_FAULTS / now.rate, 's', TARGET_S, 'target', target[1]));
     figures.push(figure(`${tag}: before, ${WORKERS} processes, per-call vm timeout (same run)`, old.rate, 'faults/s', now.rate, 'after', ''));
     figures.push(figure(`${tag}: before, projected 10,000 faults`, TARGET_FAULTS / old.rate, 's', TARGET_FAULTS / now.rate, 'after', ''));
     // CPU per fault: what the wall-clock rate would be on dedicated cores, steadier on a shared machine.
@@ -129,7 +133,7 @@ export async function run(): Promise<BenchOutput> {
       figures.push(figure(`${tag}: workers with V8's default flags, projected 10,000 faults (same run)`, TARGET_FAULTS / plain.rate, 's', TARGET_FAULTS / now.rate, 'after', ''));
       figures.push(figure(`${tag}: CPU per fault, workers with V8's default flags`, plain.cpuMs / plain.faults, 'ms', cpuNow, 'after (same run)', ''));
     }
-    figures.push(figure(`${tag}: projected 10,000 faults from CPU, ${WORKERS} dedicated cores`, (TARGET_FAULTS * cpuNow) / WORKERS / 1000, 's', TARGET_S, 'target', '<= 1'));
+    figures.push(figure(`${tag}: projected 10,000 faults from CPU, ${WORKERS} dedicated cores`, (TARGET_FAULTS * cpuNow) / WORKERS / 1000, 's', TARGET_S, 'target', target[1]));
     figures.push(figure(`${tag}: faults recovered`, now.recovered, '', now.faults, 'injected', '>= 1'));
     figures.push(figure(`${tag}: records lost`, now.lost, '', null, '', ''));
     notes.push(
