@@ -64,10 +64,14 @@ export function describeEvent(e: SessionEvent, total?: number, lastPct?: { v: nu
       return 'port back';
     case 'port-moved':
       return `port moved: the same USB device came back as ${e.to} (was ${e.from})`;
-    case 'state-pulled':
+    case 'state-pulled': {
+      // pushed: the board sent it behind its boot frame, unasked (one transfer for both kinds)
+      const how = e.pushed ? 'received' : 'pulled';
+      const took = e.pushed && e.what !== 'ck' ? 'in the same transfer' : `in ${Math.round(e.ms ?? 0)} ms`;
       return e.empty
-        ? `pulled ${e.what}: nothing saved`
-        : `pulled ${e.what}: ${e.size ?? 0} bytes in ${Math.round(e.ms ?? 0)} ms, ${e.verified ? 'CRC verified' : `NOT VERIFIED (${e.problem})`}${e.repeatedChunks ? `, ${e.repeatedChunks} chunks resent` : ''}`;
+        ? `${how} ${e.what}: nothing saved`
+        : `${how} ${e.what}${e.pushed ? ' (pushed at boot)' : ''}: ${e.size ?? 0} bytes ${took}, ${e.verified ? 'CRC verified' : `NOT VERIFIED (${e.problem})`}${e.repeatedChunks ? `, ${e.repeatedChunks} chunks resent` : ''}`;
+    }
     case 'decision':
       return `decision (${e.id}): ${e.action}, level ${e.level}: ${e.reason}`;
     case 'directive':
