@@ -74,22 +74,11 @@ export const CMD_CHUNK_ACK = 0x27; // {id, i, r}: chunks 0..i of transfer id arr
 export const CMD_START = 0x28; // {job, n, k}: start a job (stream job: n records, checkpoint every k)
 
 /**
- * Commands the firmware accepts; anything else is NAKed (ACK with ok=false). They are numbered
- * without gaps from CMD_FIRST to CMD_LAST, so the board checks a range, not a list (bytes of RAM).
+ * Commands the firmware accepts: CMD_FIRST..CMD_LAST, numbered without gaps, so the board checks a
+ * range, not a list (bytes of RAM); anything else is NAKed (ACK with ok=false).
  */
 export const CMD_FIRST = CMD_RESUME;
 export const CMD_LAST = CMD_START;
-export const ALLOWED_COMMANDS = [
-  CMD_RESUME,
-  CMD_RESTART,
-  CMD_SKIP,
-  CMD_HALT,
-  CMD_PULL,
-  CMD_INJECT,
-  CMD_PING,
-  CMD_CHUNK_ACK,
-  CMD_START,
-];
 
 export const MESSAGE_NAMES: { [type: number]: string } = {
   1: 'boot',

@@ -28,8 +28,6 @@ export function recordLine(seed: number, i: number): string {
   return 'R' + i + ':' + recordValue(seed, i) + '\n';
 }
 
-export { hex8 };
-
 export interface StreamResult {
   n: number; // records counted
   sum: number;

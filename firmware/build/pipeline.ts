@@ -19,6 +19,7 @@ import { crc32, gzipSync } from 'node:zlib';
 import * as acorn from 'acorn';
 import { checkSource, formatFindings, type Finding } from '../../host/check/index.ts';
 import type { AnyNode } from '../../host/check/ast.ts';
+import { hex8 } from '../../shared/hex.ts';
 import { makeHoistingFree } from './hoist.ts';
 import { inlineConstants } from './inline-constants.ts';
 import { functionsToArrows } from './arrows.ts';
@@ -242,10 +243,6 @@ function largestModules(s: SizeReport): string[] {
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
-}
-
-function hex8(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, '0');
 }
 
 export function packageVersion(): string {

@@ -32,7 +32,7 @@ import {
 } from '../../shared/taxonomy.ts';
 import type { StreamFeeder } from './feeder.ts';
 import { boardProfileName, describeCheckpoint, describeFault, type CheckpointView, type FaultView } from './saved-state.ts';
-import { pullStates, receivePushedState, type PulledState } from './state-pull.ts';
+import { pullState, receivePushedState, type PulledState } from './state-pull.ts';
 
 /**
  * Journal pages behind the active one whose FULL snapshot is never erased while the active page is
@@ -570,21 +570,22 @@ export class Session extends EventEmitter {
     try {
       const boot = inc.boot ?? {};
       // 1. What did the board save? Pushed behind the boot frame; pulled when that failed.
+      // A boot frame whose `fault` is 0 says this reset has none: the record in flash is an older
+      // one (faultIsCurrent below) and is neither pushed nor pulled.
+      const withFault = boot.fault !== 0;
       let ck: PulledState | null = null;
       let fault: PulledState | null = null;
       const got = pushed ? await pushed : null;
       if (stale()) return;
       if (got) {
-        // (a reset with no fault of its own pushes no fault record: nothing to note for it)
-        for (const p of [got.ck, got.fault]) if (p === got.ck || !(p.empty && boot.fault === 0)) this.notePull(inc, p, true, p === got.ck ? p.ms : 0);
+        this.notePull(inc, got.ck, true, got.ck.ms);
+        if (withFault) this.notePull(inc, got.fault, true, 0);
         if (got.ck.verified) ({ ck, fault } = got);
       }
       if (!ck) {
-        // The board keeps its newest fault record until the next fault: a boot frame whose `fault`
-        // is 0 says this reset has none (a pin reset after an older fault), so the record in flash
-        // could not count here (faultIsCurrent below) and is not pulled.
-        const kinds = boot.fault === 0 ? [STATE_CHECKPOINT] : [STATE_CHECKPOINT, STATE_FAULT];
-        [ck, fault = null] = await this.pullAll(inc, kinds);
+        ck = await this.pull(inc, STATE_CHECKPOINT);
+        if (stale()) return;
+        if (withFault) fault = await this.pull(inc, STATE_FAULT);
         if (stale()) return;
       }
       inc.checkpoint = describeCheckpoint(ck, boot);
@@ -652,18 +653,17 @@ export class Session extends EventEmitter {
     }
   }
 
-  /** Pulls the kinds one after the other, pipelined (pullStates); null for a kind that failed. */
-  private async pullAll(inc: IncidentRecord, whats: string[]): Promise<(PulledState | null)[]> {
-    const got = await pullStates(this.link, whats, { timeoutMs: this.policy.timeouts.attemptMs });
-    return got.map((p, k) => {
-      if (!(p instanceof Error)) {
-        this.notePull(inc, p, false, p.ms);
-        return p;
-      }
-      inc.pulls.push({ what: whats[k], size: 0, verified: false, problem: p.message, ms: 0, repeatedChunks: 0 });
-      this.emitEvent({ type: 'state-pulled', id: inc.id, what: whats[k], verified: false, problem: p.message });
+  private async pull(inc: IncidentRecord, what: string): Promise<PulledState | null> {
+    try {
+      const p = await pullState(this.link, what, { timeoutMs: this.policy.timeouts.attemptMs });
+      this.notePull(inc, p, false, p.ms);
+      return p;
+    } catch (err) {
+      if (err instanceof LinkAbortedError) throw err;
+      inc.pulls.push({ what, size: 0, verified: false, problem: (err as Error).message, ms: 0, repeatedChunks: 0 });
+      this.emitEvent({ type: 'state-pulled', id: inc.id, what, verified: false, problem: (err as Error).message });
       return null;
-    });
+    }
   }
 
   private notePull(inc: IncidentRecord, p: PulledState, pushed: boolean, ms: number): void {

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import type { Link, LinkMessage } from '../link/link.ts';
-import { CommandRefusedError, LinkAbortedError } from '../link/link.ts';
+import { CommandRefusedError } from '../link/link.ts';
 import { CHUNK_WINDOW, CMD_CHUNK_ACK, CMD_PULL, MSG_STATE_BEGIN, MSG_STATE_CHUNK } from '../../shared/protocol.ts';
 
 /** A saved-state blob pulled from the board, verified against the CRC its STATE_BEGIN announced. */
@@ -51,13 +51,6 @@ class Collector {
   /** Chunks 0..have-1 are here. */
   have = 0;
   lastAt = 0;
-  /** Chunks 0..acked-1 acknowledged to the board (the board's first unacknowledged chunk, once it has read our line). */
-  acked = 0;
-  /**
-   * The host has asked for the next transfer (pullStates): the board drops this one when that
-   * request reaches it, so acknowledgements for it would only be refused; none are sent.
-   */
-  released = false;
   private gapAsked = -1;
 
   constructor(
@@ -89,29 +82,8 @@ class Collector {
     } else if (Math.floor(this.have / (CHUNK_WINDOW / 2)) > Math.floor(before / (CHUNK_WINDOW / 2))) this.ack(false);
   }
 
-  /**
-   * Every chunk of the transfer is queued on the board (sent or in its output buffer): the board
-   * keeps CHUNK_WINDOW chunks in flight past the first unacknowledged one (docs/protocol.md).
-   */
-  get allQueued(): boolean {
-    return this.acked + CHUNK_WINDOW >= this.h.chunks;
-  }
-
   private ack(gap: boolean): void {
-    if (this.released) return;
-    this.acked = Math.max(this.acked, this.have);
     void this.link.send(CMD_CHUNK_ACK, gap ? { id: this.h.id, i: this.have - 1, r: 1 } : { id: this.h.id, i: this.have - 1 });
-  }
-
-  /** Takes the transfer back after a release that did not happen (the next pull was refused). */
-  reclaim(): void {
-    if (!this.released) return;
-    this.released = false;
-    if (this.done) this.ack(false);
-    else {
-      this.gapAsked = this.have;
-      this.ack(true);
-    }
   }
 
   /** The bytes in order, or what is missing / wrong. */
@@ -192,133 +164,6 @@ export async function pullState(link: Link, what: string, opts: PullOptions = {}
   if (c.h.size === 0) return { ...emptyState(what, ms), id: c.h.id };
   const { bytes, problem } = c.assemble();
   return result(c.h, what, bytes, c.repeated, ms, problem);
-}
-
-/**
- * Pulls several saved-state kinds one after the other ('ck' then 'fault'), pipelined: the next
- * CMD_PULL goes out as soon as every chunk of the current transfer is queued on the board (its
- * STATE_BEGIN when the transfer fits one window, else the acknowledgement that lets its last chunks
- * go), so the board's output line runs from one transfer into the next without waiting for the
- * last acknowledgement, its STATE_END and the next request to cross the wire. The board starts the
- * next transfer on that request, ending the current one (whose chunks are all on their way); it is
- * not acknowledged at its end. A transfer that did not arrive whole by the time the next one
- * begins (a chunk lost on the line: its resend can no longer be asked for) is pulled again alone
- * (pullState) afterwards; one whose next pull is refused is taken back and finished as usual.
- *
- * Each result's `ms` is the time it added: from its request, or from the previous transfer's last
- * chunk when that came later, to its own last chunk (the sum is the time from the first request
- * to the last chunk). Resolves in the order asked; errors (LinkAbortedError, a request never
- * acknowledged) reject as pullState's do, except a refusal, which is that kind's result.
- */
-export async function pullStates(link: Link, whats: string[], opts: PullOptions = {}): Promise<(PulledState | Error)[]> {
-  const clock = link.clock;
-  const timeoutMs = opts.timeoutMs ?? 20_000;
-  interface Stage {
-    what: string;
-    t0: number;
-    col: Collector | null;
-    /** The request's outcome: null while waiting for its ACK. */
-    answer: null | { ok: true } | { ok: false; err: Error };
-    /** The next transfer began before this one was whole. */
-    cutOff: boolean;
-    started: boolean;
-  }
-  const stages: Stage[] = whats.map((what) => ({ what, t0: -1, col: null, answer: null, cutOff: false, started: false }));
-  let wake: (() => void) | null = null;
-  let aborted: Error | null = null;
-
-  const start = (j: number) => {
-    const st = stages[j];
-    st.started = true;
-    st.t0 = clock.now();
-    // a later request's ACK comes behind the previous transfer's queued chunks: a resend of it is
-    // only a repeat (the board acknowledges the same sequence number again, acting once)
-    link.request(CMD_PULL, { what: st.what }, j > 0 ? { timeoutMs: 1500 } : {}).then(
-      () => {
-        st.answer = { ok: true };
-        wake?.();
-      },
-      (err: Error) => {
-        st.answer = { ok: false, err };
-        if (err instanceof LinkAbortedError) aborted = err;
-        // refused or unanswered: the board kept the previous transfer, which is ours to finish
-        else if (j > 0) stages[j - 1].col?.reclaim();
-        next(j);
-        wake?.();
-      },
-    );
-  };
-  /** Stage j failed, or its transfer is wholly queued on the board: the next request may go. */
-  const next = (j: number) => {
-    const st = stages[j];
-    const after = stages[j + 1];
-    if (!after || after.started || aborted) return;
-    const failed = !!st.answer && !st.answer.ok;
-    if (!failed && !(st.col && st.col.allQueued)) return;
-    if (st.col && !failed) st.col.released = true;
-    start(j + 1);
-  };
-  const onMsg = (m: LinkMessage) => {
-    const b = m.body ?? {};
-    if (m.type === MSG_STATE_BEGIN) {
-      const j = stages.findIndex((st) => st.started && !st.col && st.what === b.what);
-      if (j < 0) return;
-      stages[j].col = new Collector(link, b);
-      // a transfer's chunks all leave the board before the next one's header: what is missing is lost
-      for (let k = 0; k < j; k++) if (stages[k].col && !stages[k].col!.done) stages[k].cutOff = true;
-      next(j);
-    } else if (m.type === MSG_STATE_CHUNK) {
-      const j = stages.findIndex((st) => st.col !== null && st.col.h.id === b.id);
-      if (j < 0) return;
-      stages[j].col!.chunk(b, m.at);
-      next(j);
-    } else return;
-    wake?.();
-  };
-  const settled = (st: Stage) => !!st.answer && (!st.answer.ok || (!!st.col && (st.col.done || st.cutOff)));
-  link.on('message', onMsg);
-  try {
-    start(0);
-    await waitUntil(link, clock.now() + timeoutMs, () => aborted !== null || stages.every(settled), (w) => (wake = w));
-  } finally {
-    link.off('message', onMsg);
-  }
-  if (aborted) throw aborted;
-  const out: (PulledState | Error)[] = [];
-  let prevEnd = -Infinity;
-  for (const st of stages) {
-    const from = Math.max(st.t0, prevEnd);
-    const col = st.col;
-    if (st.answer && !st.answer.ok) {
-      const err = st.answer.err;
-      out.push(err instanceof CommandRefusedError && /none|empty|no /i.test(err.reason) ? emptyState(st.what, Math.max(0, clock.now() - from)) : err);
-      continue;
-    }
-    if (col && col.done) {
-      prevEnd = Math.max(prevEnd, col.lastAt);
-      if (col.h.size === 0) out.push({ ...emptyState(st.what, Math.max(0, col.lastAt - from)), id: col.h.id });
-      else {
-        const { bytes, problem } = col.assemble();
-        out.push(result(col.h, st.what, bytes, col.repeated, Math.max(0, col.lastAt - from), problem));
-      }
-      continue;
-    }
-    if (st.started && !col && !st.cutOff && st.answer) {
-      out.push({ ...emptyState(st.what, clock.now() - from), empty: false, verified: false, problem: 'the board never started the transfer' });
-      continue;
-    }
-    // cut off by the next transfer (a chunk lost), never started or timed out: pulled again alone
-    try {
-      const again = await pullState(link, st.what, opts);
-      // the time it took in the pipeline (to its last chunk there) and alone
-      const before = col ? Math.max(0, col.lastAt - from) : 0;
-      out.push({ ...again, repeatedChunks: again.repeatedChunks + (col?.repeated ?? 0), ms: again.ms + before });
-    } catch (err) {
-      if (err instanceof LinkAbortedError) throw err;
-      out.push(err as Error);
-    }
-  }
-  return out;
 }
 
 /**
