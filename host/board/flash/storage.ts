@@ -9,25 +9,27 @@
  *   which erases pages and rewrites live files: not power-safe;
  * - at boot a Storage area that looks corrupt is erased whole (`validateOrFormat()`).
  *
- * On-flash layout (irqmon's own, word aligned; every change is a NorFlash op, so power cuts and
- * torn writes hit Storage exactly as they hit the bytes):
+ * On-flash layout: Espruino 2v29's own (jsflash.h JsfFileHeader; measured on the Linux build's
+ * espruino.flash: a file "aaa" of 11 bytes is `0b 00 00 00 'aaa' 00 x25`, its data right after, the
+ * next header at the next multiple of 4), so files sit at the addresses a real board gives them
+ * (the pico's raw journal layout depends on that, docs/journal.md). Every change is a NorFlash op,
+ * so power cuts and torn writes hit Storage exactly as they hit the bytes:
  *
- *   header, 40 bytes:  u32 size | u32 state | u8 name[28] (zero padded) | u32 check
+ *   header, 32 bytes:  u32 size (low 24 bits; the top 8 are flags, 0 here) | u8 name[28] (zero padded)
  *   data:              `size` bytes, padded with 0xFF to a multiple of 4
  *
  * - size 0xFFFFFFFF: no header here (end of the file list; the rest must be erased).
- * - state STATE_LIVE: a file; state 0: deleted (bits cleared by a one-word write, never rewritten).
- * - check = size XOR STATE_LIVE XOR crc32(name): a header that was torn while being written has a
- *   check (last word) that is still 0xFFFFFFFF; it is kept as trash (it owns `size` bytes), which
- *   is what Espruino does with a half-written header. A header whose size runs past the region or
- *   whose words make no sense means the area is corrupt.
+ * - a deleted file has the first 4 bytes of its name cleared (one word write, as 2v29 does).
+ * - a header torn while being written (the model tears at word granularity, size first) has a name
+ *   holding 0xFF bytes: kept as trash that owns `size` bytes. (Real 2v29 would list such a file
+ *   under its half-written name; the model never shows it: neither is a file anyone asked for.)
+ *   A header whose size runs past the region (or is 0) means the area is corrupt.
  *
  * Errors mirror Espruino's exceptions (on a board `write` throws rather than returning false):
  * "Too much data for file size", "File already written with different data", "Unable to find or
  * create file". The board core turns these into JS `Error`s in the board's context.
  */
-import { crc32 } from 'node:zlib';
-import type { BoardInfo } from '../../../shared/boards.ts';
+import { STORAGE_HEADER_BYTES, type BoardInfo } from '../../../shared/boards.ts';
 import type { NorFlash } from './nor-flash.ts';
 import { formatNumber } from '../espruino-format.ts';
 import { createEspruinoRegExpEngine } from '../espruino-regexp.ts';
@@ -35,9 +37,8 @@ import { createEspruinoRegExpEngine } from '../espruino-regexp.ts';
 const storageRegExp = createEspruinoRegExpEngine();
 
 export const STORAGE_NAME_LENGTH = 28;
-export const STORAGE_HEADER_SIZE = 40;
-const STATE_LIVE = 0x5746_494c; // "LIFW": any value with set bits works; 0 means deleted
-const STATE_DELETED = 0;
+/** Espruino 2v29's JsfFileHeader: u32 size + 28-byte name (shared/boards.ts STORAGE_HEADER_BYTES). */
+export const STORAGE_HEADER_SIZE = STORAGE_HEADER_BYTES;
 const ERASED_WORD = 0xffffffff;
 
 export interface StorageStats {
@@ -250,7 +251,13 @@ export class EspruinoStorage {
   }
 
   private markDeleted(entry: Entry): void {
-    this.flash.write(entry.addr + 4, u32(STATE_DELETED));
+    this.flash.write(entry.addr + 4, u32(0));
+  }
+
+  /** Address of a live file's data (where a memory-mapped Storage.read points), or undefined. */
+  dataAddress(name: string): number | undefined {
+    const entry = this.find(storageName(name));
+    return entry ? entry.addr + STORAGE_HEADER_SIZE : undefined;
   }
 
   private find(name: string): Entry | undefined {
@@ -283,8 +290,8 @@ export class EspruinoStorage {
     while (addr + STORAGE_HEADER_SIZE <= limit) {
       const raw = this.flash.read(addr, STORAGE_HEADER_SIZE);
       const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-      const size = view.getUint32(0, true);
-      if (size === ERASED_WORD) {
+      const word0 = view.getUint32(0, true);
+      if (word0 === ERASED_WORD) {
         if (!raw.every((b) => b === 0xff)) return { entries, end: addr, corrupt: `damaged header at 0x${hex(addr)}` };
         // Like Espruino's NORMAL check: an empty store must be wholly erased.
         if (addr === this.start && !this.isErased(addr, limit - addr)) {
@@ -292,16 +299,13 @@ export class EspruinoStorage {
         }
         return { entries, end: addr, corrupt: undefined };
       }
+      const size = word0 & 0xffffff;
       const span = STORAGE_HEADER_SIZE + align4(size);
+      if (size === 0) return { entries, end: addr, corrupt: `invalid header at 0x${hex(addr)}` };
       if (addr + span > limit) return { entries, end: addr, corrupt: `file at 0x${hex(addr)} runs past the end of Storage` };
-      const state = view.getUint32(4, true);
-      const nameBytes = raw.subarray(8, 8 + STORAGE_NAME_LENGTH);
-      const check = view.getUint32(36, true);
-      let live: boolean;
-      if (state === STATE_DELETED) live = false;
-      else if (state === STATE_LIVE && check === headerCheck(size, nameBytes)) live = true;
-      else if (check === ERASED_WORD) live = false; // torn while being written: trash that owns its space
-      else return { entries, end: addr, corrupt: `invalid header at 0x${hex(addr)}` };
+      const nameBytes = raw.subarray(4, 4 + STORAGE_NAME_LENGTH);
+      // deleted: first name word cleared; torn while being written: a name word still erased
+      const live = view.getUint32(4, true) !== 0 && nameBytes.indexOf(0xff) < 0;
       entries.push({ addr, size, span, name: decodeName(nameBytes), live });
       addr += span;
     }
@@ -357,18 +361,9 @@ export function storageName(name: string): string {
 
 function encodeHeader(name: string, size: number): Uint8Array {
   const raw = new Uint8Array(STORAGE_HEADER_SIZE);
-  const view = new DataView(raw.buffer);
-  const nameBytes = raw.subarray(8, 8 + STORAGE_NAME_LENGTH);
-  nameBytes.set(Buffer.from(name, 'latin1').subarray(0, STORAGE_NAME_LENGTH));
-  view.setUint32(0, size, true);
-  view.setUint32(4, STATE_LIVE, true);
-  view.setUint32(36, headerCheck(size, nameBytes), true);
+  new DataView(raw.buffer).setUint32(0, size, true);
+  raw.subarray(4).set(Buffer.from(name, 'latin1').subarray(0, STORAGE_NAME_LENGTH));
   return raw;
-}
-
-function headerCheck(size: number, nameBytes: Uint8Array): number {
-  // Never 0xFFFFFFFF in practice matters little: a collision only makes a torn header look valid.
-  return (size ^ STATE_LIVE ^ crc32(nameBytes)) >>> 0;
 }
 
 function decodeName(nameBytes: Uint8Array): string {
