@@ -34,6 +34,23 @@ export interface FlashRegion {
   length: number;
 }
 
+/**
+ * A raw journal region INSIDE Storage, owned by one Storage file whose data covers it exactly
+ * (docs/journal.md "Raw journal inside Storage"). `irqmon flash` makes that layout; the firmware
+ * uses the region raw (Flash.write, Flash.erasePage) only when, at boot, Storage.read(name) is
+ * memory-mapped at exactly `addr` with exactly `length` bytes; otherwise it erases the file (moved
+ * by a compaction: stale, and it would fill Storage) and keeps its journal in Storage files.
+ */
+export interface JournalFile extends FlashRegion {
+  name: string;
+}
+
+/**
+ * Bytes of a Storage file header on Espruino 2v29 (JsfFileHeader: u32 size + 28-byte name),
+ * measured on the Linux build's espruino.flash; files start at multiples of 4.
+ */
+export const STORAGE_HEADER_BYTES = 32;
+
 /** What the firmware reads of a board row (the bundle carries only this part of the table). */
 export interface FirmwareBoard {
   /** `process.env.BOARD` values that select this row. */
@@ -45,6 +62,8 @@ export interface FirmwareBoard {
   resetRegister: ResetRegister | null;
   /** A raw region nothing else uses, reserved for the checkpoint journal; null: use Storage. */
   journalRegion: FlashRegion | null;
+  /** A raw journal region inside Storage, held by a Storage file (pico); see JournalFile. */
+  journalFile?: JournalFile;
   /** true: E.enableWatchdog does nothing here, so the firmware resets itself where it would let the dog bite. */
   noWatchdog?: boolean;
 }
@@ -83,9 +102,17 @@ export const FIRMWARE_BOARDS: FirmwareBoard[] = [
     envNames: ['PICO_R1_3', 'PICO'],
     profile: 'pico',
     resetRegister: { addr: 0x40023874, bits: STM32_CSR_BITS, clearMask: 1 << 24, w1c: false },
-    // Sector 0 holds the bootloader, sectors 1..3 Storage, the rest the interpreter itself:
-    // there is no free sector, so the journal lives in Storage.
+    // Sector 0 holds the bootloader, sectors 1..3 (16 KiB each, the STM32F4 erase unit) Storage,
+    // the rest the interpreter itself: there is no free sector. Layout `irqmon flash` makes when
+    // the program fits sector 1 (host/flash/journal-layout.ts):
+    //   sector 1 0x08004000  .bootcde (and any other file), a filler file `irqjf` if needed, and
+    //                        at 0x08007FE0 the 32-byte header of `irqjr`
+    //   sectors 2-3 0x08008000..0x08010000  the data of `irqjr`: the raw journal, 2 pages of 16 KiB
+    // The journal erases and writes those sectors itself (Flash.erasePage / Flash.write): it makes
+    // no Storage trash, so Storage never compacts at run time. Without that layout (program too big,
+    // or moved by a later compaction) the journal lives in Storage files irqj0..irqj5.
     journalRegion: null,
+    journalFile: { name: 'irqjr', addr: 0x08008000, length: 0x8000 },
   },
   {
     envNames: ['PUCKJS', 'MDBT42Q', 'PIXLJS'],
@@ -169,6 +196,7 @@ function withDetails(b: FirmwareBoard): BoardInfo {
     pages: h.pages,
     storage: h.storage,
     journalRegion: b.journalRegion,
+    journalFile: b.journalFile,
   };
 }
 

@@ -52,7 +52,7 @@ export const DEFAULT_BUDGET_BYTES = 17 * 1024;
  */
 export const INTERNAL_PROPS: readonly string[] = [
   // board table row (shared/boards.ts) as the firmware reads it
-  'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
+  'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c', 'journalFile',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
   'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'onRx', 'onErrorFlags',

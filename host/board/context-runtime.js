@@ -306,7 +306,13 @@
   E.setBootCode = function (code, alwaysExec) {
     host('setBootCode', code === undefined ? '' : String(code));
   };
-  E.getAddressOf = function () {
+  // Strings Storage.read returned lately, with the flash address they map (0: a copy). A real
+  // board's string IS the mapping (a native string); here the last few reads are remembered.
+  var mapped = [];
+  E.getAddressOf = function (v, flat) {
+    if (flat && typeof v === 'string') {
+      for (var i = mapped.length - 1; i >= 0; i--) if (mapped[i][0] === v) return mapped[i][1];
+    }
     return 0;
   };
   G.E = E;
@@ -342,7 +348,13 @@
   };
   var Storage = {
     read: function (name, offset, length) {
-      return host('storage', 'read', typeof name === 'string' ? name : String(name), offset, length);
+      var n = typeof name === 'string' ? name : String(name);
+      var s = host('storage', 'read', n, offset, length);
+      if (s !== undefined && s.length) {
+        mapped.push([s, host('storage', 'dataAddress', n, offset)]);
+        if (mapped.length > 4) mapped.shift();
+      }
+      return s;
     },
     readArrayBuffer: function (name) {
       var s = host('storage', 'read', String(name));

@@ -46,6 +46,11 @@ export interface BoardProfile {
   codeBytesPerBlockInRam: number;
   /** Blocks the interpreter uses before any user code (built-in objects, root, console line). */
   baseBlocks: number;
+  /**
+   * Flash is memory-mapped: Storage.read returns a string over the file's bytes in flash, and
+   * E.getAddressOf(thatString, true) is their flash address (STM32, nRF52; not the Linux build).
+   */
+  storageMapped: boolean;
   /** What `require("Flash").getFree()` answers. */
   flashFree: { addr: number; length: number }[];
 }
@@ -78,6 +83,7 @@ export const PROFILES: { [name: string]: BoardProfile } = {
     // build's single-use inlining, firmware/build/inline-once.ts, took 12.0 to 15.2 bytes a block).
     codeBytesPerBlockFromStorage: 15.2,
     baseBlocks: 180,
+    storageMapped: true,
     // every sector past the bootloader holds Storage or the interpreter: nothing free
     flashFree: [],
   },
@@ -96,6 +102,7 @@ export const PROFILES: { [name: string]: BoardProfile } = {
     // nRF52 flash is memory-mapped: functions loaded from Storage reference their text in flash.
     codeBytesPerBlockFromStorage: 24,
     baseBlocks: 220,
+    storageMapped: true,
     flashFree: [boardForProfile('puck')!.journalRegion!],
   },
   generic: {
@@ -115,6 +122,7 @@ export const PROFILES: { [name: string]: BoardProfile } = {
     uartHardwareFifo: 16,
     codeBytesPerBlockFromStorage: 11.3,
     baseBlocks: 150,
+    storageMapped: false,
     // the Linux build lists its whole flash file as free, though Storage lives there too (FACTS 5)
     flashFree: [{ addr: 0x10000000, length: 0x40000 }],
   },

@@ -19,6 +19,7 @@
  * every later host call from the firmware throws, all output is dropped, and the reset happens
  * when control comes back.
  */
+import { isIrqmonFirmware, loadWithJournalLayout } from '../flash/journal-layout.ts';
 import { EventEmitter } from 'node:events';
 import { crc32 } from 'node:zlib';
 import { RealClock, type Clock, type TimerHandle } from '../clock/clock.ts';
@@ -277,9 +278,18 @@ export class VirtualBoard extends EventEmitter {
     if (bytes.length) this.serial1Rx.send(bytes);
   }
 
-  /** Writes `.bootcde` as E.setBootCode does (for tests and hosts that bypass the REPL upload). */
-  loadBootCode(code: string): void {
-    this.storage.write('.bootcde', Buffer.from(code, 'latin1'));
+  /**
+   * Writes `.bootcde` as E.setBootCode does (for tests and hosts that bypass the REPL upload), then,
+   * on a board whose table row names a `journalFile` (pico), what `irqmon flash` does after an
+   * upload, with the same code (host/flash/journal-layout.ts): previous journals dropped, the raw
+   * journal layout made when the program fits. As the flasher, only for the irqmon firmware
+   * (isIrqmonFirmware) unless `journalLayout` says otherwise; false: a bare E.setBootCode.
+   * Returns the flasher's journal line ('' when skipped or not such a board).
+   */
+  loadBootCode(code: string, opts: { journalLayout?: boolean } = {}): string {
+    const write = () => this.storage.write('.bootcde', Buffer.from(code, 'latin1'));
+    if (!(opts.journalLayout ?? isIrqmonFirmware(code)) || !this.profile.info.journalFile) return (write(), '');
+    return loadWithJournalLayout(this.storage, this.profile.info, Buffer.byteLength(code, 'latin1'), write);
   }
 
   /** A hardware reset from outside (pin, brown-out, power-cut...). */
@@ -1459,6 +1469,15 @@ export class VirtualBoard extends EventEmitter {
       case 'compact':
         st.compact();
         return undefined;
+      case 'dataAddress': {
+        // Where Storage.read(name, offset) points on a board whose flash is memory-mapped (a native
+        // string over the file's bytes, jsflash.c jsvAddressToVar); 0 elsewhere (the Linux build
+        // copies the bytes: E.getAddressOf(str, true) gives 0 there, measured).
+        if (!this.profile.storageMapped) return 0;
+        const addr = st.dataAddress(String(a[0]));
+        const off = Math.max(0, Math.floor(Number(a[1]) || 0));
+        return addr === undefined ? 0 : addr + off;
+      }
     }
     throw new Error(`Storage.${method} is not supported`);
   }

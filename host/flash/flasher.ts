@@ -9,8 +9,11 @@
  *               full size); each chunk is confirmed before the next is sent. `.bootcde` is untouched.
  *   3. verify   `E.CRC32` of `.bootnew` read back, compared with zlib's CRC-32 of the file.
  *   4. switch   one line: `.bootcde` = the verified `.bootnew`; its CRC read back; `.bootnew` erased.
- *   5. restart  `load()`: the interpreter restarts and runs `.bootcde`; the firmware's boot frame
- *               (MSG_BOOT) must arrive.
+ *   5. restart  on a board whose table row names a `journalFile` (pico), for the irqmon firmware
+ *               (not any other program: the layout takes all of Storage), the raw journal layout is
+ *               made first (host/flash/journal-layout.ts; previous journals were erased in step 1,
+ *               before Storage's room is counted); then `load()`: the interpreter restarts and runs
+ *               `.bootcde`; the firmware's boot frame (MSG_BOOT) must arrive.
  *
  * What a reset (or a lost port) leaves behind, by phase:
  *   - before/during 1-3: `.bootcde` was never touched: the board boots the previous program.
@@ -29,7 +32,8 @@ import { crc32 } from 'node:zlib';
 import type { Clock } from '../clock/clock.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { WireMessage } from '../wire/index.ts';
-import { SERIAL1_SETUP_FILE } from '../../shared/boards.ts';
+import { SERIAL1_SETUP_FILE, boardForEnv, boardForProfile } from '../../shared/boards.ts';
+import { describeLayout, isIrqmonFirmware, layoutExpr, layoutFit, layoutMade } from './journal-layout.ts';
 import { ConsoleWaitError, ReplConsole, describeFailure, type WaitFailure } from './repl-console.ts';
 import {
   BOOT_FILE,
@@ -96,6 +100,11 @@ export interface FlashResult {
   previous: { crc: number; length: number } | null;
   /** Set when the program could run partly if cut off (see truncationHazard); flashed anyway. */
   hazard: string | null;
+  /**
+   * On a board with a raw journal layout (pico, shared/boards.ts `journalFile`): one line on where
+   * the journal lives now and what previous journal was erased (host/flash/journal-layout.ts).
+   */
+  journal?: string;
 }
 
 /** What the board holds after an interruption, as far as could be asked. */
@@ -163,6 +172,8 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
   const progress: FlashProgress = { phase: 'prepare', done: 0, total, chunk: 0, chunks };
   let mode: 'staged' | 'direct' = opts.mode === 'direct' ? 'direct' : 'staged';
   let previous: { crc: number; length: number } | null = null;
+  let journal: string | undefined;
+  let layout: { board: NonNullable<ReturnType<typeof boardForProfile>>; fit: ReturnType<typeof layoutFit>; dropped: string } | undefined;
   const t0 = clock.now();
   let seq = 0;
 
@@ -236,6 +247,14 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
       await sync();
       await repl.send('\x10reset();\n');
       await sync();
+      // The board's table row: a raw journal layout to make (pico)? Old journals go first (their
+      // room counts for the upload): see host/flash/journal-layout.ts for why.
+      const board = boardForProfile(boardForEnv(await ask('', 'process.env.BOARD')).profile);
+      if (board?.journalFile && isIrqmonFirmware(Buffer.from(program).toString('latin1'))) {
+        const fit = layoutFit(board, total);
+        const dropped = await ask('', layoutExpr(board, 'drop', fit.fits));
+        layout = { board, fit, dropped };
+      }
       // One question, three answers (one round trip): .bootcde, Storage's room, a leftover .bootnew.
       const [bootInfo, stats, stagingInfo] = (
         await ask(
@@ -370,13 +389,18 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
     let boot: WireMessage | undefined;
     try {
       await report('restart');
+      if (layout) {
+        const { board, fit, dropped } = layout;
+        const made = fit.fits ? layoutMade(board.journalFile!, await ask('', layoutExpr(board, 'make'))) : { ok: false, detail: fit.why };
+        journal = describeLayout(board, made.ok, dropped, made.detail);
+      }
       const bootWait = bootMs > 0 ? repl.waitForBoot(bootMs) : undefined;
       await repl.send('\x10load();\n');
       boot = bootWait ? await bootWait : undefined;
     } catch (err) {
       throw interrupted('restart', err);
     }
-    return { bytes: total, chunks, crc, mode, writeMs, totalMs: clock.now() - t0, boot, previous, hazard };
+    return { bytes: total, chunks, crc, mode, writeMs, totalMs: clock.now() - t0, boot, previous, hazard, journal };
   } finally {
     repl.detach();
   }

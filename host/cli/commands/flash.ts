@@ -93,6 +93,7 @@ async function runFlash(file: string, raw: FlashCliOptions): Promise<number> {
         `flashed ${file} to ${device.transport.description}: ${result.bytes} bytes (${kib} KiB) in ${result.chunks} chunks, ` +
           `CRC-32 0x${hex(result.crc)} verified, ${result.mode} upload, ${(result.writeMs / 1000).toFixed(2)} s\n`,
       );
+      if (result.journal) process.stdout.write(result.journal + '\n');
       if (boot) {
         const cause = RESET_CAUSE_NAMES[boot.rc] ?? boot.rc;
         process.stdout.write(`booted: firmware ${boot.fw} (${boot.hash}) on ${boot.board}, reset cause ${cause}, boot #${boot.boots}, after ${((result.totalMs - result.writeMs) / 1000).toFixed(2)} s\n`);

@@ -75,13 +75,22 @@ export function storageJournalStore(storage: any, prefix: string, pageSize: numb
 
 /**
  * The board's journal store: its raw region when the table names one (one journal page per flash
- * page, the page size as the Flash module reports it), else Storage files.
+ * page, the page size as the Flash module reports it); on a board whose table row names a
+ * `journalFile` (pico), that raw region when the file's data is memory-mapped at exactly its place
+ * (E.getAddressOf of a string read from Storage is its flash address on STM32); else Storage files.
+ * A journal file found anywhere else was moved by a Storage compaction: erased (never used stale,
+ * and it would leave no room for the Storage files).
  */
 export function openJournalStore(board: FirmwareBoard): JournalStore {
-  const region = board.journalRegion;
-  if (region) {
-    const flash = global.require('Flash');
-    return flashJournalStore(flash, region, flash.getPage(region.addr).length);
+  const flash = global.require('Flash');
+  const storage = global.require('Storage');
+  let region = board.journalRegion;
+  const file = board.journalFile;
+  if (file) {
+    const d = storage.read(file.name);
+    if (d && E.getAddressOf(d, true) == file.addr && d.length == file.length) region = file;
+    else if (d) storage.erase(file.name);
   }
-  return storageJournalStore(global.require('Storage'), STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
+  if (region) return flashJournalStore(flash, region, flash.getPage(region.addr).length);
+  return storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
 }
