@@ -2,7 +2,9 @@
  * Checkpoint cost, with the real firmware journal (firmware/src/core/journal) and the real port
  * stores (firmware/src/port/espruino/journal-store.ts) over the virtual board's NorFlash (rigs from
  * test/journal/helpers.ts): puck = raw Flash region (8 pages of 4 KiB, nRF52 timing), pico = Storage
- * files (6 journal pages of 3 KiB in 16 KiB sectors, STM32F4 timing). A state bigger than a page is
+ * files (6 journal pages of 3 KiB in 16 KiB sectors, STM32F4 timing), pico-raw = the raw journal
+ * inside Storage that `irqmon flash` makes when the program fits (2 pages of 16 KiB on sectors 2-3,
+ * no Storage trash, so no Storage compaction). A state bigger than a page is
  * a FULL that spans pages (docs/journal.md "Runs").
  *
  * For each state size (the MessagePack size of the whole state), a job-like run of 1,000
@@ -17,7 +19,7 @@
  *   and the fault path (urgent checkpoint + fault record into a full page: never erases).
  */
 import { encode } from '../shared/msgpack.ts';
-import { rig, type Rig } from '../test/journal/helpers.ts';
+import { rig, type Rig, type RigProfile } from '../test/journal/helpers.ts';
 import type { BenchOutput } from './run.ts';
 import { component, figure, type Figure } from './lib/result.ts';
 
@@ -54,7 +56,7 @@ function faultBlob(): Uint8Array {
   return encode({ cls: 1, msg: 'Error: assertion failed in job', sr: 0x12, cnt: [1, 2, 3, 4, 5, 6], job: 'stream', off: 4096, t: 123456, ring });
 }
 
-function measure(profile: 'puck' | 'pico', size: number) {
+function measure(profile: RigProfile, size: number) {
   const r: Rig = rig(profile);
   r.journal.mount();
   const pageSize = r.store.pageSize;
@@ -130,7 +132,9 @@ export async function run(): Promise<BenchOutput> {
   const figures: Figure[] = [];
   const notes: string[] = [`watchdog window ${wdt.ms} ms (${wdt.note}); ${CHECKPOINTS} checkpoints per run, each changing 4 keys`];
   const details: any[] = [];
-  for (const profile of ['puck', 'pico'] as const) {
+  // pico: Storage files (a program too big for the raw layout); pico-raw: the raw journal inside
+  // Storage that `irqmon flash` makes when the program fits (docs/journal.md)
+  for (const profile of ['puck', 'pico', 'pico-raw'] as const) {
     let largestFit = 0;
     for (const size of SIZES) {
       const m: any = await component('journal (firmware/src/core/journal) on NorFlash', () => measure(profile, size));

@@ -7,6 +7,7 @@ import { boardForProfile } from '../../shared/boards.ts';
 import type { BoardInfo } from '../../shared/boards.ts';
 import { NorFlash } from '../../host/board/flash/nor-flash.ts';
 import { EspruinoStorage } from '../../host/board/flash/storage.ts';
+import { loadWithJournalLayout } from '../../host/flash/journal-layout.ts';
 import { createJournal } from '../../firmware/src/core/journal/journal.ts';
 import type { Journal, JournalStore } from '../../firmware/src/core/journal/journal.ts';
 import {
@@ -58,9 +59,18 @@ export interface Rig {
 
 /** A program in Storage, as a deployed board has (.bootcde takes Storage space on a Pico). */
 export const BOOTCODE_SIZE = 16 * 1024;
+/** A program that fits the pico's raw journal layout (at most 16,320 B: host/flash/journal-layout.ts). */
+export const RAW_BOOTCODE_SIZE = 16000;
 
-/** Builds flash for a board row; `reuse` keeps the flash (a reboot after a power cut). */
-export function rig(profile: 'puck' | 'pico', opts: { flash?: NorFlash; rng?: () => number } = {}): Rig {
+export type RigProfile = 'puck' | 'pico' | 'pico-raw';
+
+/**
+ * Builds flash for a board row; `flash` keeps the flash (a reboot after a power cut). 'pico-raw':
+ * a pico flashed with a program that fits the raw journal layout, which `irqmon flash` then made.
+ * On pico flash the store is chosen as the firmware chooses it (openJournalStore): the raw region
+ * when the journal file's data is exactly on it, else Storage files.
+ */
+export function rig(profile: RigProfile, opts: { flash?: NorFlash; rng?: () => number } = {}): Rig {
   const board = profile === 'puck' ? puck : pico;
   let flash = opts.flash;
   const fresh = !flash;
@@ -71,8 +81,16 @@ export function rig(profile: 'puck' | 'pico', opts: { flash?: NorFlash; rng?: ()
     return { board, flash, store, journal: createJournal(store, crc32) };
   }
   const storage = new EspruinoStorage(flash, board);
-  if (fresh) storage.write('.bootcde', 'x'.repeat(BOOTCODE_SIZE));
+  if (fresh && profile === 'pico-raw') {
+    loadWithJournalLayout(storage, board, RAW_BOOTCODE_SIZE, () => storage.write('.bootcde', 'x'.repeat(RAW_BOOTCODE_SIZE)));
+  } else if (fresh) storage.write('.bootcde', 'x'.repeat(BOOTCODE_SIZE));
   else storage.validateOrFormat(); // what the interpreter does at boot
+  const f = board.journalFile;
+  const d = f && storage.readBytes(f.name);
+  if (f && d && d.length === f.length && storage.dataAddress(f.name) === f.addr) {
+    const store = flashJournalStore(flashModule(flash), f, flash.getPage(f.addr)!.length);
+    return { board, flash, storage, store, journal: createJournal(store, crc32) };
+  }
   const store = storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
   return { board, flash, storage, store, journal: createJournal(store, crc32) };
 }
