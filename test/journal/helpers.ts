@@ -8,7 +8,7 @@ import type { BoardInfo } from '../../shared/boards.ts';
 import { NorFlash } from '../../host/board/flash/nor-flash.ts';
 import { EspruinoStorage } from '../../host/board/flash/storage.ts';
 import { createJournal } from '../../firmware/src/core/journal/journal.ts';
-import type { Journal, JournalStore } from '../../firmware/src/core/journal/journal.ts';
+import type { Journal, JournalPrims, JournalStore } from '../../firmware/src/core/journal/journal.ts';
 import {
   STORAGE_PAGE_COUNT,
   STORAGE_PAGE_PREFIX,
@@ -21,6 +21,12 @@ export const puck = boardForProfile('puck')!;
 export const pico = boardForProfile('pico')!;
 
 export const crc32 = (b: Uint8Array): number => zlibCrc32(b);
+/** The journal's primitives in Node (E.CRC32, E.toString, E.toUint8Array on a board). */
+export const prims: JournalPrims = {
+  crc32,
+  bin: (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1'),
+  fromBin: (s) => new Uint8Array(Buffer.from(s, 'latin1')),
+};
 
 /** The two E functions the port uses, with Espruino's binary-string semantics. */
 (globalThis as any).E = {
@@ -68,13 +74,13 @@ export function rig(profile: 'puck' | 'pico', opts: { flash?: NorFlash; rng?: ()
   flash.powerRestored();
   if (board.journalRegion) {
     const store = flashJournalStore(flashModule(flash), board.journalRegion, flash.getPage(board.journalRegion.addr)!.length);
-    return { board, flash, store, journal: createJournal(store, crc32) };
+    return { board, flash, store, journal: createJournal(store, prims) };
   }
   const storage = new EspruinoStorage(flash, board);
   if (fresh) storage.write('.bootcde', 'x'.repeat(BOOTCODE_SIZE));
   else storage.validateOrFormat(); // what the interpreter does at boot
   const store = storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
-  return { board, flash, storage, store, journal: createJournal(store, crc32) };
+  return { board, flash, storage, store, journal: createJournal(store, prims) };
 }
 
 /** The project's seeded PRNG (mulberry32), under the name these helpers' callers use. */
