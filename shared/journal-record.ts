@@ -9,7 +9,7 @@
  *   1  u8  kind              FULL, DELTA, FAULT
  *   2  u16 body length       bytes of body (not counting the padding)
  *   4  u32 sequence number   one counter for every record the journal ever wrote
- *   8  ... body              MessagePack (FULL, DELTA) or opaque bytes (FAULT), padded with 0xFF to a word
+ *   8  ... body              JSON text (FULL, DELTA) or opaque bytes (FAULT), padded with 0xFF to a word
  *   .  u32 CRC-32            zlib CRC-32 of bytes 0 .. 8+length (header and body)
  *   .  u32 commit mark       COMMIT_MARK, written LAST in a flash write of its own
  *
@@ -22,11 +22,15 @@
  * changed, as a map, or as [changedMap, [deletedKey, ...]] when keys were deleted. FAULT carries the
  * fault record and flight recorder bytes exactly as the firmware encoded them; it never changes state.
  *
+ * Why JSON bodies: the board writes them with its native JSON.stringify and reads them back with
+ * JSON.parse (C code, no bundle bytes, no interpreted byte loop on the checkpoint path); Espruino's
+ * JSON.stringify escapes every character outside printable ASCII, so a body is ASCII and one char
+ * is one byte. Records with MessagePack bodies (irqmon 0.1.0 before protocol 2) had magic 0xA5:
+ * they read as a bad header, never as a wrong state.
+ *
  * Espruino-safe: plain functions, no Map/Set/spread (this file is bundled into the firmware).
  */
-import { decode } from './msgpack.ts';
-
-export const RECORD_MAGIC = 0xa5;
+export const RECORD_MAGIC = 0xa6;
 export const KIND_FULL = 1;
 export const KIND_DELTA = 2;
 export const KIND_FAULT = 3;
@@ -119,13 +123,12 @@ export function recordBody(rec: Uint8Array): Uint8Array {
 }
 
 /**
- * Applies one record's body to `state` (mutated and returned). FULL replaces the map (a new object);
- * DELTA sets and deletes keys; FAULT leaves state alone. A DELTA with no FULL before it (state null)
- * cannot be applied: returns null.
+ * Applies one record's body, already parsed (`JSON.parse` of its text), to `state` (mutated and
+ * returned). FULL replaces the map (a new object); DELTA sets and deletes keys; FAULT leaves state
+ * alone. A DELTA with no FULL before it (state null) cannot be applied: returns null.
  */
-export function applyRecord(state: any, kind: number, body: Uint8Array): any {
+export function applyRecord(state: any, kind: number, v: any): any {
   if (kind === KIND_FAULT) return state;
-  const v = decode(body);
   if (kind === KIND_FULL) return v;
   if (state === null) return null;
   let sets = v;
@@ -137,6 +140,18 @@ export function applyRecord(state: any, kind: number, body: Uint8Array): any {
   Object.assign(state, sets);
   for (let i = 0; i < dels.length; i++) delete state[dels[i]];
   return state;
+}
+
+/** A body's bytes as text, one char per byte (host side; the board has E.toString). */
+export function bodyText(body: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < body.length; i += 4096) s += String.fromCharCode.apply(null, body.subarray(i, i + 4096) as any);
+  return s;
+}
+
+/** The body of a FULL or DELTA record as a value; throws (SyntaxError) on a body that is not JSON. */
+export function parseBody(body: Uint8Array): any {
+  return JSON.parse(bodyText(body));
 }
 
 /** A record found in a byte run by `parseRecords`. */
@@ -193,7 +208,7 @@ export function replayState(records: ParsedRecord[]): { state: { [k: string]: an
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
     if (r.kind === KIND_FAULT) continue;
-    state = applyRecord(state, r.kind, r.body);
+    state = applyRecord(state, r.kind, parseBody(r.body));
     if (state !== null) seq = r.seq;
   }
   return { state: state, seq: state === null ? 0 : seq };

@@ -1,17 +1,18 @@
 /**
- * MessagePack for the board: the subset irqmon needs (nil, booleans, integers to 2^53 both signs,
- * float64, str, bin, array, map), written to run on Espruino (no Map, no Array.from, one 8-byte
- * DataView scratch) and to interoperate with msgpackr's plain MessagePack. It is the one codec of
- * the firmware and of shared/ code, so it is written for size: the firmware's budget is 16 KiB.
+ * MessagePack encoder for the board: the subset irqmon needs (nil, booleans, integers to 2^53 both
+ * signs, float64, str, bin, array, map), written to run on Espruino (no Map, no Array.from, one
+ * 8-byte DataView scratch); the host reads it with msgpackr. It encodes what the board sends (frame
+ * payloads, fault records): compact, and binary fields (state chunks, the flight recorder) as they
+ * are. The board never decodes MessagePack: what it reads (commands, its own journal) is JSON, for
+ * its native parser (docs/protocol.md "Payloads"). Written for size: it is part of the bundle.
  *
  * Integers beyond 32 bits are written as float64, as msgpackr does, so both encoders agree byte
- * for byte on common values; the decoder still reads int64/uint64 from any other encoder.
+ * for byte on common values.
  * Strings are UTF-8 on the wire (irqmon's own strings are ASCII: one byte per character).
  * Arrays and maps of 16 and more use the 16/32-bit forms (valid, and what msgpackr writes).
- * float32 is not read: msgpackr (irqmon's host codec, default options) never writes it.
  */
 
-const MAX_DEPTH = 32; // bounds recursion on hostile input
+const MAX_DEPTH = 32; // bounds recursion (a value that holds itself)
 const scratch = new DataView(new ArrayBuffer(8));
 const scratchBytes = new Uint8Array(scratch.buffer);
 
@@ -129,94 +130,4 @@ export function encode(value: any): Uint8Array {
   pos = 0;
   putValue(value, 0);
   return new Uint8Array(out.subarray(0, pos));
-}
-
-// ---- Decoder -------------------------------------------------------------------------------
-
-let src: Uint8Array = out;
-let at = 0;
-
-function take(n: number): number {
-  if (at + n > src.length) fail('truncated at byte ' + at);
-  at += n;
-  return at - n;
-}
-
-/** Big-endian integer of k bytes (k <= 8), two's complement when `signed`; exact to 2^53. */
-function int(k: number, signed?: boolean): number {
-  let p = take(k);
-  let v = signed && src[p] > 127 ? -1 : 0;
-  while (k--) v = v * 256 + src[p++];
-  return v;
-}
-
-function getString(len: number): string {
-  let p = take(len);
-  const end = p + len;
-  let s = '';
-  while (p < end) {
-    let c = src[p++];
-    // Continuation bytes after a lead byte: 1, 2 or 3; a stray byte is kept as its own code.
-    const more = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
-    if (more && p + more <= end) {
-      c &= 0x3f >> more;
-      for (let i = 0; i < more; i++) c = (c << 6) | (src[p++] & 63);
-    }
-    if (c >= 0x10000) {
-      c -= 0x10000;
-      s += String.fromCharCode(0xd800 + (c >> 10), 0xdc00 + (c & 1023));
-    } else s += String.fromCharCode(c);
-  }
-  return s;
-}
-
-function getValue(depth: number): any {
-  deeper(depth);
-  const b = int(1);
-  let len = b & 15;
-  if (b < 0x80) return b;
-  if (b >= 0xe0) return b - 256;
-  if (b < 0x90) return getList(len, depth, true);
-  if (b < 0xa0) return getList(len, depth);
-  if (b < 0xc0) return getString(b & 31);
-  if (b === 0xc0) return null;
-  if ((b | 1) === 0xc3) return b === 0xc3; // 0xc2 false, 0xc3 true
-  if (b >= 0xc4 && b <= 0xc6) {
-    len = int(1 << (b - 0xc4));
-    const p = take(len);
-    return new Uint8Array(src.subarray(p, p + len));
-  }
-  if (b === 0xcb) {
-    const p = take(8);
-    scratchBytes.set(src.subarray(p, p + 8));
-    return scratch.getFloat64(0);
-  }
-  if (b >= 0xcc && b <= 0xcf) return int(1 << (b - 0xcc));
-  if (b >= 0xd0 && b <= 0xd3) return int(1 << (b - 0xd0), true);
-  if (b >= 0xd9 && b <= 0xdb) return getString(int(1 << (b - 0xd9)));
-  len = b & 1 ? 4 : 2;
-  if ((b | 1) === 0xdd) return getList(int(len), depth); // 0xdc, 0xdd
-  if ((b | 1) === 0xdf) return getList(int(len), depth, true); // 0xde, 0xdf
-  return fail('unsupported type byte 0x' + b.toString(16) + ' at byte ' + (at - 1));
-}
-
-/** An array (`map` false) or a map of `len` entries. */
-function getList(len: number, depth: number, map?: boolean): any {
-  const a: any = map ? {} : [];
-  while (len--) {
-    if (map) {
-      const k = getValue(depth + 1);
-      a[String(k)] = getValue(depth + 1);
-    } else a.push(getValue(depth + 1));
-  }
-  return a;
-}
-
-/** Decodes exactly one value filling all of `bytes`; throws Error('msgpack: ...') otherwise. */
-export function decode(bytes: Uint8Array): any {
-  src = bytes;
-  at = 0;
-  const v = getValue(0);
-  if (at !== bytes.length) fail(bytes.length - at + ' trailing bytes');
-  return v;
 }

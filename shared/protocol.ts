@@ -6,11 +6,13 @@
  *     #IRQ<version> <seq> <base64 payload> <crc32 as 8 lowercase hex digits>
  *
  * The CRC-32 (zlib's, = Espruino's E.CRC32) covers every character before the final space.
- * The payload is MessagePack: an array [type, body] where body is a map (or nil).
- * Device -> host frames are printed on the console. Host -> device frames travel inside a
- * REPL line that calls one fixed function with the frame as a string literal:
+ * The payload is an array [type, body] where body is a map (or nil): MessagePack from the
+ * device (compact, binary fields as they are), JSON text (ASCII) from the host, so the board reads
+ * it with its native JSON.parse instead of an interpreted decoder (protocol version 2; version 1
+ * sent MessagePack both ways). Device -> host frames are printed on the console. Host -> device
+ * frames travel inside a REPL line that calls one fixed function with the frame as a string literal:
  *
- *     \x10irqmon.cmd("#IRQ1 7 kgGA 1a2b3c4d")\n
+ *     \x10irqmon.cmd("#IRQ2 7 WzM4LHt9XQ== 1a2b3c4d")\n
  *
  * (`irqmon` is the firmware bundle's one global: the IIFE's exports, esbuild's globalName.)
  *
@@ -19,14 +21,14 @@
  * acts only on the command types it allows: it never evaluates anything that arrives.
  */
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 export const FRAME_MARKER = '#IRQ';
 /** The firmware bundle's single global (esbuild globalName). */
 export const FIRMWARE_GLOBAL = 'irqmon';
 /** The firmware's command entry point: the only thing the host ever calls. */
 export const COMMAND_ENTRY = 'irqmon.cmd';
 
-/** Largest payload (raw MessagePack bytes) one frame may carry: a STATE_CHUNK of CHUNK_BYTES fits. */
+/** Largest payload (raw bytes: MessagePack or JSON text) one frame may carry: a STATE_CHUNK of CHUNK_BYTES fits. */
 export const MAX_PAYLOAD_BYTES = 512;
 /**
  * Longest frame line: marker+version, seq, the payload field (binary at worst: BIN_ESC and every

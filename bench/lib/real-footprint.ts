@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import { commandReplLine, decodeMessageLine } from '../../host/wire/index.ts';
-import { CMD_START, MSG_CHECKPOINT, MSG_HEARTBEAT, MSG_RESULT } from '../../shared/protocol.ts';
+import { CMD_START, FRAME_MARKER, MSG_CHECKPOINT, MSG_HEARTBEAT, MSG_RESULT, PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { SERIAL1_SETUP_FILE } from '../../shared/boards.ts';
 import { recordLine } from '../../shared/stream-job.ts';
 import { PtyPort } from '../../host/board/pty/pty-port.ts';
@@ -97,7 +97,7 @@ async function measureOnce(bin: string, code: string, opts: FootprintOptions): P
       await e.kill();
     }
     e = await Espruino.start(bin, dir);
-    await e.waitFor(/#IRQ1 1 /, 10000, 0);
+    await e.waitFor(new RegExp(FRAME_MARKER + PROTOCOL_VERSION + ' 1 '), 10000, 0);
     await sleep(1500);
     const boot = await e.memory();
     await sleep(2500);

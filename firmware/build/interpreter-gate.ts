@@ -6,17 +6,18 @@
  * Each output runs as `espruino FILE.js` in a fresh temp directory (fresh flash); `quit()` is typed
  * after ~1.5 s, which leaves the firmware time to boot and print its boot frame. An output passes
  * when the interpreter printed no `Uncaught`, `SyntaxError`, `ASSERT` or `OUT OF MEMORY`, and a
- * frame line (`#IRQ1 ...`). "ERROR: No path defined for device" is the Linux build's Serial1
+ * frame line (`#IRQ2 ...`). "ERROR: No path defined for device" is the Linux build's Serial1
  * without a device, not a fault of the bundle.
  */
 import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { findEspruino, runEspruinoFile, type FileRun } from '../../host/espruino/interpreter.ts';
 import { BuildError, DEFAULT_OUT_DIR, displayPath } from './pipeline.ts';
+import { FRAME_MARKER, PROTOCOL_VERSION } from '../../shared/protocol.ts';
 
 /** What an output must not print: each is a failure the interpreter reports in its own words. */
 const FAILURE_MARKERS = ['Uncaught', 'SyntaxError', 'ASSERT', 'OUT OF MEMORY'];
-const FRAME_PREFIX = '#IRQ1 ';
+const FRAME_PREFIX = FRAME_MARKER + PROTOCOL_VERSION + ' ';
 const QUIT_AFTER_MS = 1500;
 const TIMEOUT_MS = 15000;
 

@@ -40,7 +40,10 @@ export const GLOBAL_NAME = 'irqmon';
 // (issue 13 asks for 13 KiB with every feature kept: not reached).
 // 17 KiB again (the project's stated budget): FULL records that span pages (an 8 KiB state in the
 // journal, issue 13) cost about 610 B in the journal core.
-export const DEFAULT_BUDGET_BYTES = 17 * 1024;
+// 16.5 KiB again: the board reads JSON (commands, journal bodies) with its native parser, and the
+// MessagePack decoder went (17,378 -> 16,345 B). Room kept small on purpose: on the pico the
+// program must fit Storage's first 16 KiB sector for the raw journal region (docs/journal.md).
+export const DEFAULT_BUDGET_BYTES = 16.5 * 1024;
 /**
  * Property names internal to the firmware bundle, shortened by the minifier (esbuild mangleProps).
  * Only names that never leave the bundle: NOT wire message or journal keys (msgpack writes them),
@@ -55,7 +58,7 @@ export const INTERNAL_PROPS: readonly string[] = [
   'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c', 'journalFile',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
-  'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'onRx', 'onErrorFlags',
+  'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'fromBin', 'onRx', 'onErrorFlags',
   'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore', 'exhaust', 'storm',
   // journal store and the journal calls only the firmware makes
   'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',

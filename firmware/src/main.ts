@@ -7,7 +7,7 @@ import { createJournal } from './core/journal/journal.ts';
 import { createEspruinoPort } from './port/espruino/port.ts';
 
 const port = createEspruinoPort();
-const fw = createFirmware(port, createJournal(port.journalStore, port.crc32));
+const fw = createFirmware(port, createJournal(port.journalStore, port));
 fw.boot();
 
 /** The link's command entry: one frame line from the host. Never evaluates anything. */

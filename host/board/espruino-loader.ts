@@ -185,7 +185,7 @@ function operatorAt(code: string, from: number, to: number): number {
 /**
  * False when, outside string literals, the text has no '/', '`' or '+': it then holds no regex
  * literal, template literal or concatenation, the only things rewritten. Spares the parse of the
- * host's command lines (`irqmon.cmd("#IRQ1 ...")`, unique each time, so never cached): a tenth of
+ * host's command lines (`irqmon.cmd("#IRQ2 ...")`, unique each time, so never cached): a tenth of
  * a fault campaign's CPU. Anything unusual (a string left open, a line break in one) is parsed.
  */
 function mayNeedRewrite(code: string): boolean {

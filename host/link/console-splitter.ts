@@ -26,7 +26,7 @@ const PROMPTS = /^[>:\s]+/;
 // Characters a board's log never contains: control bytes (other than tab) and raw high bytes.
 const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f-\xff]/;
 // A line that is shaped like a frame whose marker was hit by noise.
-const FRAME_SHAPED = /^\S*(IRQ|RQ\d|#I)\S* \d+ [A-Za-z0-9+/=]+ [0-9a-f]{6,}$|^#IR|IRQ1 \d/;
+const FRAME_SHAPED = /^\S*(IRQ|RQ\d|#I)\S* \d+ [A-Za-z0-9+/=]+ [0-9a-f]{6,}$|^#IR|IRQ\d \d/;
 // A string chunk can hold characters a byte cannot (tests feed strings; transports feed Buffers).
 const WIDE = /[^\x00-\xff]/;
 

@@ -243,7 +243,7 @@ export class FrameDecoder {
 
   /**
    * The payload length (decoded into `room`, `seq` set) when [start, end) is a frame with every
-   * field well-formed and a matching CRC: '#IRQ1 ', 1-5 digits below SEQ_MODULUS, base64 up to the
+   * field well-formed and a matching CRC: '#IRQ2 ', 1-5 digits below SEQ_MODULUS, base64 up to the
    * space 9 bytes before the end, 8 lowercase hex digits. Those fields hold no space, so this is
    * the four-field split too. CRC_MISMATCH when all that holds but the CRC: every check before
    * the CRC in readFrameLine's order passed, so the reason is 'crc'. Else -1.

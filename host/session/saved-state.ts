@@ -78,6 +78,16 @@ function findOffset(state: any): number | null {
   return null;
 }
 
+/** replayState, with a body that is not JSON (a firmware bug: its CRC matched) named as a problem. */
+function replaySafely(records: ParsedRecord[], problems: string[]): { state: { [k: string]: any } | null; seq: number } {
+  try {
+    return replayState(records);
+  } catch (err) {
+    problems.push(`a record body is not JSON (${String((err as Error).message ?? err).slice(0, 80)})`);
+    return { state: null, seq: 0 };
+  }
+}
+
 export function describeCheckpoint(p: PulledState | null, boot: any = {}): CheckpointView | undefined {
   const bootCk = boot?.ck && typeof boot.ck === 'object' ? boot.ck : null;
   if (!p) return undefined;
@@ -89,10 +99,10 @@ export function describeCheckpoint(p: PulledState | null, boot: any = {}): Check
   const parsed = parseRecords(new Uint8Array(p.bytes), zcrc);
   for (const e of parsed.errors) problems.push(`record at byte ${e.offset}: ${e.reason}`);
   const states = parsed.records.filter((r) => r.kind !== KIND_FAULT);
-  const replay = replayState(states);
+  const replay = replaySafely(states, problems);
   if (replay.state === null) problems.push('no full snapshot to replay from');
   const fullRec = states.find((r) => r.kind === KIND_FULL);
-  const fullState = fullRec ? replayState([fullRec]).state : null;
+  const fullState = fullRec ? replaySafely([fullRec], []).state : null;
   return {
     seq: replay.state === null ? null : replay.seq,
     off: findOffset(replay.state) ?? (typeof bootCk?.off === 'number' ? bootCk.off : null),

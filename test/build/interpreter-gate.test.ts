@@ -37,7 +37,7 @@ describe.skipIf(!BIN)('the build gate on the real interpreter', () => {
     const dir = tempDir();
     const bad = join(dir, 'irqmon.js');
     // boots (prints a frame line) first, so only the syntax error can fail it
-    writeFileSync(bad, 'print("#IRQ1 0 AAAA 00000000");\nvar ok = 1;\nvar b64 = /^[A-Za-z0-9+/]$/;\n');
+    writeFileSync(bad, 'print("#IRQ2 0 AAAA 00000000");\nvar ok = 1;\nvar b64 = /^[A-Za-z0-9+/]$/;\n');
     const result = await runInterpreterGate([bad], BIN);
     expect(result.skipped).toBe(false);
     if (result.skipped) return;
@@ -50,7 +50,7 @@ describe.skipIf(!BIN)('the build gate on the real interpreter', () => {
   it('refuses a bundle that throws at load, and one that never prints its boot frame', async () => {
     const dir = tempDir();
     const throws = join(dir, 'throws.js');
-    writeFileSync(throws, 'print("#IRQ1 0 AAAA 00000000");\nstart();\nfunction start() {}\n');
+    writeFileSync(throws, 'print("#IRQ2 0 AAAA 00000000");\nstart();\nfunction start() {}\n');
     const silent = join(dir, 'silent.js');
     writeFileSync(silent, 'var irqmon = { cmd: function () {} };\nprint("booting");\n');
     const result = await runInterpreterGate([throws, silent], BIN);
@@ -61,8 +61,8 @@ describe.skipIf(!BIN)('the build gate on the real interpreter', () => {
 
   it('a refused build keeps its outputs only as irqmon.rejected*.js and exits 1', async () => {
     const out = tempDir();
-    writeFileSync(join(out, 'irqmon.js'), 'print("#IRQ1 0 AAAA 00000000");\n');
-    writeFileSync(join(out, 'irqmon.min.js'), 'print("#IRQ1 0 AAAA 00000000");var x=2**3;\n');
+    writeFileSync(join(out, 'irqmon.js'), 'print("#IRQ2 0 AAAA 00000000");\n');
+    writeFileSync(join(out, 'irqmon.min.js'), 'print("#IRQ2 0 AAAA 00000000");var x=2**3;\n');
     writeFileSync(join(out, 'size.json'), '{}\n');
     let err = '';
     let said = '';

@@ -121,7 +121,7 @@ describe.skipIf(!BIN || !SHIM)('power cut at every flash write, real interpreter
       expect(ahead).toEqual([]);
       expect(r).toEqual({ n: g.n, sum: g.sum, crc: g.crc });
     } finally {
-      if (process.env.IRQMON_CUT_LOG) console.log(log.join('\n') + '\n--- console tail ---\n' + tail.replace(/#IRQ1 [^\n]*\n/g, '#IRQ1...\n'));
+      if (process.env.IRQMON_CUT_LOG) console.log(log.join('\n') + '\n--- console tail ---\n' + tail.replace(/#IRQ2 [^\n]*\n/g, '#IRQ2...\n'));
       proc.setWrap(null);
       bench.session?.off('event', onEvent);
       await bench.close();

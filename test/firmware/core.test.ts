@@ -58,7 +58,7 @@ describe('firmware core on a fake port', () => {
   it('a bad CRC is refused without acting', () => {
     const b = new FakeBoard();
     b.boot();
-    b.sendRaw('#IRQ1 3 kig= 00000000');
+    b.sendRaw('#IRQ2 3 kig= 00000000');
     expect(b.last(P.MSG_ACK)).toMatchObject({ ok: false, err: 'crc' });
   });
 
@@ -233,7 +233,7 @@ describe('firmware core on a fake port', () => {
     const W = P.CHUNK_WINDOW;
     expect(sent()).toEqual(upTo(0, W)); // up to CHUNK_WINDOW ahead, unasked
     // chunk frames carry their bytes raw (escaped), not in base64
-    const line = b.lines.find((l) => l.indexOf('#IRQ1 ') >= 0 && decodeFrames(l)[0]?.type === P.MSG_STATE_CHUNK)!;
+    const line = b.lines.find((l) => l.indexOf('#IRQ2 ') >= 0 && decodeFrames(l)[0]?.type === P.MSG_STATE_CHUNK)!;
     expect(line.split(' ')[2].charAt(0)).toBe(P.BIN_ESC);
     expect(line.length).toBeLessThan(P.CHUNK_BYTES * 1.12);
     b.run(600); // no acknowledgement: the window again from its first chunk

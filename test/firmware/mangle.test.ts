@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { INTERNAL_PROPS } from '../../firmware/build/pipeline.ts';
 import { VirtualBoard } from '../../host/board/virtual-board.ts';
 import { VirtualClock } from '../../host/clock/clock.ts';
-import { parseRecords } from '../../shared/journal-record.ts';
-import { decode } from '../../shared/msgpack.ts';
+import { KIND_FAULT, parseBody, parseRecords } from '../../shared/journal-record.ts';
+import { packr } from '../../host/wire/index.ts';
 import * as P from '../../shared/protocol.ts';
 import * as T from '../../shared/taxonomy.ts';
 import { crc, Driver } from './helpers/board-driver.ts';
@@ -59,7 +59,7 @@ describe('minified bundle: shortened property names stay inside the bundle', () 
     for (const what of ['ck', 'fault']) {
       const { records, errors } = parseRecords(new Uint8Array(await pull(what)), (b) => crc(Buffer.from(b).toString('latin1')));
       expect(errors).toEqual([]);
-      for (const r of records) keysOf(decode(r.body), keys);
+      for (const r of records) keysOf(r.kind === KIND_FAULT ? packr.unpack(Buffer.from(r.body)) : parseBody(r.body), keys);
     }
     for (const f of d.frames) keysOf(f.body, keys);
     // the run really saw the frames and records that carry keys

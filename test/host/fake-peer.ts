@@ -1,5 +1,5 @@
 import { TransportBase, toBuffer } from '../../host/transport/transport.ts';
-import { decodeMessageLine, encodeMessageLine } from '../../host/wire/index.ts';
+import { decodeCommandLine, encodeMessageLine } from '../../host/wire/index.ts';
 import { MSG_ACK } from '../../shared/protocol.ts';
 
 /**
@@ -34,7 +34,7 @@ export class FakePeer extends TransportBase {
       this.inbuf = this.inbuf.slice(nl + 1);
       const m = /irqmon\.cmd\("([^"]*)"\)/.exec(line);
       if (!m) continue;
-      const res = decodeMessageLine(m[1]);
+      const res = decodeCommandLine(m[1]);
       if (!res.ok) continue;
       this.received.push(res.msg);
       if (this.dropNext > 0) {

@@ -25,7 +25,7 @@ const binField = (u: Uint8Array) => BIN_ESC + Buffer.from(u).toString('latin1').
 function structuredLine(rnd: () => number): string {
   const pick = (n: number) => Math.floor(rnd() * n);
   const oneOf = <T>(xs: T[]): T => xs[pick(xs.length)];
-  const marker = oneOf(['#IRQ1', '#IRQ1', '#IRQ1', '#IRQ', '#IRQ2', '#IRQ10', '#IRQ11', 'x#IRQ1', '#IRQ1#IRQ1']);
+  const marker = oneOf(['#IRQ2', '#IRQ2', '#IRQ2', '#IRQ', '#IRQ1', '#IRQ20', '#IRQ22', 'x#IRQ2', '#IRQ2#IRQ2']);
   const seq = oneOf(['0', '7', '65535', '65536', '99999', '00000', '000001', '', '-1', '1a', String(pick(70000)), '0x1', ' 1']);
   let payload: Uint8Array;
   switch (pick(6)) {
@@ -66,7 +66,7 @@ function structuredLine(rnd: () => number): string {
   if (rnd() < 0.1) line = line.replace(/[0-9a-f]{8}$/, (h) => h.toUpperCase()); // the CRC field is lowercase only
   if (rnd() < 0.3) line = oneOf(['>', '\r\x1b[J', '>\r\x1b[J', 'hello ', ' ', '\x00']) + line;
   if (rnd() < 0.3) line += oneOf(['\r', ' ', '\r\r', ' \r ', '  ', '\t', 'x']);
-  if (rnd() < 0.02) line = '#IRQ1 1 ' + 'A'.repeat(MAX_FRAME_LINE - 17 + pick(8)) + ' 00000000'; // around the length limit
+  if (rnd() < 0.02) line = '#IRQ2 1 ' + 'A'.repeat(MAX_FRAME_LINE - 17 + pick(8)) + ' 00000000'; // around the length limit
   return line;
 }
 
@@ -93,23 +93,23 @@ describe('byte frame decoder = text decoder', () => {
     const good = typicalFrame(3);
     const head = good.slice(0, good.lastIndexOf(' '));
     const lines = [
-      good, '>\r\x1b[J' + good + '\r', good + ' \r ', '', 'hello', '#IRQ', '#IRQ1', '#IRQ1 1 AAAA', '#IRQ1  1 AAAA 00000000',
-      withCrc('#IRQ1 1 '), withCrc('#IRQ1 1 kgCA'), withCrc('#IRQ1 65535 kgCA'), withCrc('#IRQ1 65536 kgCA'),
-      withCrc('#IRQ1 00000 kgCA'), withCrc('#IRQ1 000000 kgCA'), withCrc('#IRQ1 1 kgA='), withCrc('#IRQ1 1 kg=='),
-      withCrc('#IRQ1 1 k==='), withCrc('#IRQ1 1 ===='), withCrc('#IRQ1 1 kg=A'), withCrc('#IRQ1 1 kgCAkgC='),
-      withCrc('#IRQ1 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES))), withCrc('#IRQ1 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES + 1))),
-      withCrc('#IRQ1 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES + 2))), withCrc('#IRQ1 1 ' + 'A'.repeat(MAX_FRAME_LINE - 17)),
-      withCrc('#IRQ1 1 ' + 'A'.repeat(MAX_FRAME_LINE - 16)), withCrc('#IRQ1 1 ' + 'A'.repeat(MAX_FRAME_LINE - 13)),
+      good, '>\r\x1b[J' + good + '\r', good + ' \r ', '', 'hello', '#IRQ', '#IRQ2', '#IRQ2 1 AAAA', '#IRQ2  1 AAAA 00000000',
+      withCrc('#IRQ2 1 '), withCrc('#IRQ2 1 kgCA'), withCrc('#IRQ2 65535 kgCA'), withCrc('#IRQ2 65536 kgCA'),
+      withCrc('#IRQ2 00000 kgCA'), withCrc('#IRQ2 000000 kgCA'), withCrc('#IRQ2 1 kgA='), withCrc('#IRQ2 1 kg=='),
+      withCrc('#IRQ2 1 k==='), withCrc('#IRQ2 1 ===='), withCrc('#IRQ2 1 kg=A'), withCrc('#IRQ2 1 kgCAkgC='),
+      withCrc('#IRQ2 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES))), withCrc('#IRQ2 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES + 1))),
+      withCrc('#IRQ2 1 ' + b64(new Uint8Array(MAX_PAYLOAD_BYTES + 2))), withCrc('#IRQ2 1 ' + 'A'.repeat(MAX_FRAME_LINE - 17)),
+      withCrc('#IRQ2 1 ' + 'A'.repeat(MAX_FRAME_LINE - 16)), withCrc('#IRQ2 1 ' + 'A'.repeat(MAX_FRAME_LINE - 13)),
       head + ' ' + good.slice(-8).toUpperCase(), head + ' 0000000g', head + ' 00000000', head + ' ' + good.slice(-7), head, good + ' 0',
-      withCrc(head.replace('#IRQ1', '#IRQ2')), withCrc(head.replace('#IRQ1', '#IRQ10')), 'x#IRQ1' + good.slice(5), good + good,
-      withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0xc1]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x93]))),
-      withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0xc0]))),
-      withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x91, 0x01]))), withCrc('#IRQ1 1 ' + b64(Uint8Array.from([0x92, 0xcb, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x80]))),
+      withCrc(head.replace('#IRQ2', '#IRQ1')), withCrc(head.replace('#IRQ2', '#IRQ20')), 'x#IRQ2' + good.slice(5), good + good,
+      withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0xc1]))), withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x93]))),
+      withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0xdd, 0xff, 0xff, 0xff, 0xff]))), withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0x92, 0x01, 0xc0]))),
+      withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0x92, 0x01, 0x91, 0x01]))), withCrc('#IRQ2 1 ' + b64(Uint8Array.from([0x92, 0xcb, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f, 0x80]))),
       // binary payload fields: intact (bytes that need escapes, spaces), bad escapes, raw CR, no CRC field, too long
-      withCrc('#IRQ1 1 ' + binField(packr.pack([MSG_STATE_CHUNK, { id: 1, i: 0, d: Uint8Array.from([126, 10, 13, 32, 0, 255, 32]) }]))),
-      withCrc('#IRQ1 1 ~'), withCrc('#IRQ1 1 ~~3'), withCrc('#IRQ1 1 ~\x92~'), withCrc('#IRQ1 1 ~\x92\r\x01'), '#IRQ1 1 ~\x92\x01', '#IRQ1 1 ~\x92 \x01',
-      withCrc('#IRQ1 1 ' + binField(new Uint8Array(MAX_PAYLOAD_BYTES + 1))), withCrc('#IRQ2 1 ~\x92\x01'), withCrc('#IRQ1 1x ~\x92\x01'),
-      withCrc('#IRQ1 1 ' + binField(new Uint8Array(MAX_FRAME_LINE))), withCrc('#IRQ1 1 ~\x92\x01').replace(/.$/, 'x'),
+      withCrc('#IRQ2 1 ' + binField(packr.pack([MSG_STATE_CHUNK, { id: 1, i: 0, d: Uint8Array.from([126, 10, 13, 32, 0, 255, 32]) }]))),
+      withCrc('#IRQ2 1 ~'), withCrc('#IRQ2 1 ~~3'), withCrc('#IRQ2 1 ~\x92~'), withCrc('#IRQ2 1 ~\x92\r\x01'), '#IRQ2 1 ~\x92\x01', '#IRQ2 1 ~\x92 \x01',
+      withCrc('#IRQ2 1 ' + binField(new Uint8Array(MAX_PAYLOAD_BYTES + 1))), withCrc('#IRQ1 1 ~\x92\x01'), withCrc('#IRQ2 1x ~\x92\x01'),
+      withCrc('#IRQ2 1 ' + binField(new Uint8Array(MAX_FRAME_LINE))), withCrc('#IRQ2 1 ~\x92\x01').replace(/.$/, 'x'),
     ];
     const diffs = lines.map((l) => differs(d, l, 3)).filter(Boolean);
     expect(diffs).toEqual([]);

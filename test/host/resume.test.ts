@@ -86,8 +86,9 @@ describe('directed resume on the virtual board', () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
     // being skipped). After the second resume-older the record is fed intact: the job finishes.
-    // The pico journal keeps one FULL per 3 KiB page (about 60 checkpoints of this job), so the
-    // job is long enough for two FULLs behind the newest.
+    // The pico journal keeps one FULL per 3 KiB page (about 40 checkpoints of this job: JSON
+    // DELTAs of ~76 B), so the job is long enough for two FULLs behind the newest, and a
+    // checkpoint every 20 records keeps them in flash while the job re-feeds from the older one.
     const out = sink();
     const policy = defaultPolicy();
     policy.scenarios = [{ name: 'loop-resume', when: ['crash_loop'], action: 'resume', minDelayMs: 0 }];
@@ -98,7 +99,7 @@ describe('directed resume on the virtual board', () => {
     const events: SessionEvent[] = [];
     let olderDirectives = 0;
     const s = await runMonitor({
-      job: { n: 3000, k: 10 },
+      job: { n: 3000, k: 20 },
       board: 'pico',
       untilDone: true,
       virtualClock: true,

@@ -30,9 +30,9 @@ function setup() {
   // the chunk acknowledgements the host wrote, decoded from its command lines
   const acks = () =>
     t.written.map((l) => {
-      const m = /"(#IRQ1 [^"]+)"/.exec(l)!;
+      const m = /"(#IRQ2 [^"]+)"/.exec(l)!;
       const f = m[1].split(' ');
-      return packr.unpack(Buffer.from(f[2], 'base64'))[1];
+      return JSON.parse(Buffer.from(f[2], 'base64').toString('latin1'))[1];
     });
   return { link, frame, acks };
 }

@@ -9,7 +9,7 @@ import { NorFlash } from '../../host/board/flash/nor-flash.ts';
 import { EspruinoStorage } from '../../host/board/flash/storage.ts';
 import { loadWithJournalLayout } from '../../host/flash/journal-layout.ts';
 import { createJournal } from '../../firmware/src/core/journal/journal.ts';
-import type { Journal, JournalStore } from '../../firmware/src/core/journal/journal.ts';
+import type { Journal, JournalPrims, JournalStore } from '../../firmware/src/core/journal/journal.ts';
 import {
   STORAGE_PAGE_COUNT,
   STORAGE_PAGE_PREFIX,
@@ -22,6 +22,12 @@ export const puck = boardForProfile('puck')!;
 export const pico = boardForProfile('pico')!;
 
 export const crc32 = (b: Uint8Array): number => zlibCrc32(b);
+/** The journal's primitives in Node (E.CRC32, E.toString, E.toUint8Array on a board). */
+export const prims: JournalPrims = {
+  crc32,
+  bin: (b) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('latin1'),
+  fromBin: (s) => new Uint8Array(Buffer.from(s, 'latin1')),
+};
 
 /** The two E functions the port uses, with Espruino's binary-string semantics. */
 (globalThis as any).E = {
@@ -78,7 +84,7 @@ export function rig(profile: RigProfile, opts: { flash?: NorFlash; rng?: () => n
   flash.powerRestored();
   if (board.journalRegion) {
     const store = flashJournalStore(flashModule(flash), board.journalRegion, flash.getPage(board.journalRegion.addr)!.length);
-    return { board, flash, store, journal: createJournal(store, crc32) };
+    return { board, flash, store, journal: createJournal(store, prims) };
   }
   const storage = new EspruinoStorage(flash, board);
   if (fresh && profile === 'pico-raw') {
@@ -92,7 +98,7 @@ export function rig(profile: RigProfile, opts: { flash?: NorFlash; rng?: () => n
     return { board, flash, storage, store, journal: createJournal(store, crc32) };
   }
   const store = storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
-  return { board, flash, storage, store, journal: createJournal(store, crc32) };
+  return { board, flash, storage, store, journal: createJournal(store, prims) };
 }
 
 /** The project's seeded PRNG (mulberry32), under the name these helpers' callers use. */

@@ -5,12 +5,14 @@ import {
   KIND_DELTA,
   KIND_FAULT,
   KIND_FULL,
+  parseBody,
   parseRecords,
   readU32,
   replayState,
 } from '../../shared/journal-record.ts';
-import { encode, decode } from '../../shared/msgpack.ts';
-import { crc32, regionPages, rig, typicalState } from './helpers.ts';
+import { encode } from '../../shared/msgpack.ts';
+import { packr } from '../../host/wire/index.ts';
+import { crc32, prims, regionPages, rig, typicalState } from './helpers.ts';
 
 describe('journal round trip', () => {
   it('loads nothing from erased flash', () => {
@@ -36,7 +38,7 @@ describe('journal round trip', () => {
       const parsed = parseRecords(raw, crc32);
       expect(parsed.errors).toEqual([]);
       expect(parsed.records.map((x) => x.kind)).toEqual([KIND_FULL, KIND_DELTA, KIND_DELTA]);
-      expect(decode(parsed.records[1].body)).toEqual({ a: 2 });
+      expect(parseBody(parsed.records[1].body)).toEqual({ a: 2 });
       expect(replayState(parsed.records)).toEqual({ state: { a: 2, b: 'x', c: true }, seq: del.seq });
 
       const again = rig(profile, { flash: r.flash }).journal.mount();
@@ -56,7 +58,7 @@ describe('journal round trip', () => {
     const m = rig('puck', { flash: r.flash }).journal.mount();
     expect(m.state).toEqual({ n: 2 });
     expect(m.faultSeq).toBe(fseq);
-    expect(decode(m.faultBlob!)).toEqual({ cls: 'exception', msg: 'Error: boom', ring: [1, 2, 3] });
+    expect(packr.unpack(Buffer.from(m.faultBlob!))).toEqual({ cls: 'exception', msg: 'Error: boom', ring: [1, 2, 3] });
     const raw = r.journal.rawFault()!;
     const parsed = parseRecords(raw, crc32);
     expect(parsed.records).toHaveLength(1);
@@ -205,6 +207,6 @@ describe('journal store on board rows', () => {
     expect([q.store.pageSize, q.store.pageCount]).toEqual([3072, 6]);
     expect(q.storage!.list().filter((n) => n.startsWith('irqj'))).toEqual(['irqj0', 'irqj1', 'irqj2', 'irqj3', 'irqj4', 'irqj5']);
     // createJournal refuses a single page: compaction needs a second one
-    expect(() => createJournal({ ...p.store, pageCount: 1 }, crc32)).toThrow(/2 pages/);
+    expect(() => createJournal({ ...p.store, pageCount: 1 }, prims)).toThrow(/2 pages/);
   });
 });

@@ -104,15 +104,17 @@ const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
 
 const BAD_COMMANDS: Bad[] = [
   { label: 'bad CRC', line: (s) => frameLine(encodeMessageLine(s, P.CMD_PING, {}).slice(0, -8) + 'deadbeef'), ack: { own: false, err: 'crc' } },
-  { label: 'bad base64', line: (s) => frameLine(withCrc(`#IRQ1 ${s} kg!!`)), ack: { own: false, err: 'base64' } },
+  { label: 'bad base64', line: (s) => frameLine(withCrc(`#IRQ2 ${s} kg!!`)), ack: { own: false, err: 'base64' } },
   { label: 'other protocol version', line: (s) => frameLine(withCrc(`#IRQ7 ${s} kiaA`)), ack: { own: false, err: 'version' } },
-  { label: 'bad sequence number', line: () => frameLine(withCrc(`#IRQ1 999999 kiaA`)), ack: { own: false, err: 'seq' } },
-  { label: 'three fields', line: (s) => frameLine(`#IRQ1 ${s} kiaA`), ack: { own: false, err: 'malformed' } },
+  { label: 'bad sequence number', line: () => frameLine(withCrc(`#IRQ2 999999 kiaA`)), ack: { own: false, err: 'seq' } },
+  { label: 'three fields', line: (s) => frameLine(`#IRQ2 ${s} kiaA`), ack: { own: false, err: 'malformed' } },
   { label: 'no marker', line: () => frameLine('hello board'), ack: { own: false, err: 'no-marker' } },
-  { label: 'oversized', line: (s) => frameLine(withCrc(`#IRQ1 ${s} ` + 'A'.repeat(P.MAX_FRAME_LINE))), ack: { own: false, err: 'oversized' } },
-  { label: 'payload not MessagePack', line: (s) => frameLine(withCrc(`#IRQ1 ${s} ${b64(Uint8Array.from([0xc1, 0xc1, 0xc1]))}`)), ack: { own: true, err: 'payload' } },
-  { label: 'payload not [type, body]', line: (s) => frameLine(withCrc(`#IRQ1 ${s} ${b64(Uint8Array.from([0x93, 1, 2, 3]))}`)), ack: { own: true, err: 'payload' } },
-  { label: 'body not a map', line: (s) => frameLine(withCrc(`#IRQ1 ${s} ${b64(Uint8Array.from([0x92, 0x26, 0xa1, 0x78]))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'oversized', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ` + 'A'.repeat(P.MAX_FRAME_LINE))), ack: { own: false, err: 'oversized' } },
+  { label: 'payload not JSON', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Uint8Array.from([0xc1, 0xc1, 0xc1]))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'payload in MessagePack (protocol 1)', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Uint8Array.from([0x92, 0x26, 0x80]))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'payload not [type, body]', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[1,2,3]'))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'body not a map', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[38,"x"]'))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'JSON cut short', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[38,{"a":'))}`)), ack: { own: true, err: 'payload' } },
   { label: 'device message type', line: (s) => commandReplLine(s, P.MSG_BOOT, {}), ack: { own: true, err: 'cmd' } },
   { label: 'unknown command type', line: (s) => commandReplLine(s, 0x7f, {}), ack: { own: true, err: 'cmd' } },
   { label: 'start: unknown job', line: (s) => commandReplLine(s, P.CMD_START, { job: 'nope', n: 5, k: 1 }), ack: { own: true, err: 'job' } },
@@ -125,8 +127,8 @@ const BAD_COMMANDS: Bad[] = [
   { label: 'inject: unknown class', line: (s) => commandReplLine(s, P.CMD_INJECT, { cls: 999 }), ack: { own: true, err: 'cls' } },
   { label: 'command entry with a number', line: () => '\x10irqmon.cmd(12345)\n', ack: { own: false, err: 'no-marker' } },
   { label: 'command entry with nothing', line: () => '\x10irqmon.cmd()\n', ack: { own: false, err: 'no-marker' } },
-  { label: 'quote breaking out of the literal', line: (s) => '\x10irqmon.cmd("#IRQ1 ' + s + ' kiaA\\")\n' },
-  { label: 'unbalanced line', line: () => '\x10irqmon.cmd("#IRQ1 1 kiaA 00000000"))\n' },
+  { label: 'quote breaking out of the literal', line: (s) => '\x10irqmon.cmd("#IRQ2 ' + s + ' kiaA\\")\n' },
+  { label: 'unbalanced line', line: () => '\x10irqmon.cmd("#IRQ2 1 kiaA 00000000"))\n' },
 ];
 
 describe.skipIf(!haveBundle)('bad input: firmware commands on the virtual board', () => {

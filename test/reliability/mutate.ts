@@ -49,7 +49,7 @@ export function mutate(rnd: () => number, i: number): Case {
       return { text: encodeFrameLine(pick(65536), shapes[pick(shapes.length)](), nodeFramePrims), reCrc: true };
     }
     case 8:
-      return { text: '#IRQ1 ' + 'A'.repeat(400 + pick(4000)) }; // runaway frame
+      return { text: '#IRQ2 ' + 'A'.repeat(400 + pick(4000)) }; // runaway frame
     default: {
       const parts = frame.split(' ');
       parts[pick(4)] = ['', '99999', '#IRQ9', '====', 'zzzzzzzz', '-1', '\x00'][pick(7)];

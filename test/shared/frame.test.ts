@@ -39,7 +39,7 @@ describe('frame lines', () => {
     expect(reason(good.replace(' 65535 ', ' 99999 '))).toBe('seq');
     expect(reason(good.replace(/ (\S+) /, ' $1! '))).toBe('seq');
     expect(reason(good.slice(0, -1) + (good.endsWith('0') ? '1' : '0'))).toBe('crc');
-    expect(reason('#IRQ1 1 ' + 'A'.repeat(2000) + ' 00000000')).toBe('oversized');
+    expect(reason('#IRQ2 1 ' + 'A'.repeat(2000) + ' 00000000')).toBe('oversized');
     const tooBig = encodeFrameLine(1, new Uint8Array(MAX_PAYLOAD_BYTES + 1), nodeFramePrims);
     expect(reason(tooBig)).toMatch(/oversized|payload-size/);
     const notMsgpack = encodeFrameLine(1, new Uint8Array([0x92, 0x01]), nodeFramePrims);

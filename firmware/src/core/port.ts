@@ -22,6 +22,8 @@ export interface Port {
   b64decode(s: string): Uint8Array;
   /** The bytes as a byte string (E.toString): binary frame fields. */
   bin(bytes: Uint8Array): string;
+  /** A byte string as bytes (E.toUint8Array): journal bodies. */
+  fromBin(s: string): Uint8Array;
   /** Job UART receive (Serial1 'data'). */
   onRx(fn: (data: string) => void): void;
   /** Error flags as they are raised (E.on('errorFlag')): names such as 'UART_OVERFLOW'. */

@@ -80,6 +80,7 @@ export class FakeBoard {
       b64encode: (b) => Buffer.from(b).toString('base64'),
       b64decode: (s) => new Uint8Array(Buffer.from(s, 'base64')),
       bin: (b) => Buffer.from(b).toString('latin1'),
+      fromBin: (s) => new Uint8Array(Buffer.from(s, 'latin1')),
       onRx: (fn) => (this.rx = fn),
       onErrorFlags: (fn) => (this.flags = fn),
       onUncaught: (fn) => (this.uncaught = fn),
@@ -101,7 +102,7 @@ export class FakeBoard {
       storm: () => this.flags?.(['FIFO_FULL']),
       journalStore: this.store,
     };
-    this.fw = createFirmware(port, createJournal(this.store, crc));
+    this.fw = createFirmware(port, createJournal(this.store, port));
     this.fw.boot();
   }
 

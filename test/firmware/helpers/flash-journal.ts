@@ -8,7 +8,8 @@ import type { VirtualBoard } from '../../../host/board/index.ts';
 import { createJournal } from '../../../firmware/src/core/journal/journal.ts';
 import type { JournalStore } from '../../../firmware/src/core/journal/journal.ts';
 import { STORAGE_PAGE_COUNT, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE } from '../../../firmware/src/port/espruino/journal-store.ts';
-import { decode } from '../../../shared/msgpack.ts';
+import { packr } from '../../../host/wire/index.ts';
+import { prims } from '../../journal/helpers.ts';
 
 const TAG = 4;
 
@@ -46,12 +47,12 @@ export interface FlashView {
 }
 
 export function readFlashJournal(board: VirtualBoard): FlashView {
-  const j = createJournal(readOnlyStore(board), (b: Uint8Array) => zlibCrc32(b) >>> 0);
+  const j = createJournal(readOnlyStore(board), prims);
   const m = j.mount();
   return {
     state: m.state,
     seq: m.seq,
-    fault: m.faultBlob ? decode(m.faultBlob) : null,
+    fault: m.faultBlob ? packr.unpack(Buffer.from(m.faultBlob)) : null,
     rawCheckpoint: j.rawCheckpoint(),
     rawFault: j.rawFault(),
   };

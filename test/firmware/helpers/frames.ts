@@ -1,15 +1,15 @@
 /**
- * The in-test host's framing: shared/frame.ts with Node primitives; payloads with msgpackr (plain
- * MessagePack, as the host side uses it), so these tests also prove the board's codec speaks
- * standard MessagePack.
+ * The in-test host's framing: shared/frame.ts with Node primitives; the board's payloads read with
+ * msgpackr (plain MessagePack, as the host side uses it), so these tests also prove the board's
+ * codec speaks standard MessagePack; commands written as the host writes them (JSON).
  */
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { decodeFrameLine, encodeFrameLine, type FramePrims } from '../../../shared/frame.ts';
 import { Packr } from 'msgpackr';
+import { commandPayload } from '../../../host/wire/index.ts';
 
 const packr = new Packr({ useRecords: false, variableMapSize: true, encodeUndefinedAsNil: true });
 const decode = (b: Uint8Array) => packr.unpack(Buffer.from(b));
-const encode = (v: any) => new Uint8Array(packr.pack(v));
 
 export const nodePrims: FramePrims = {
   crc32: (s: string) => zlibCrc32(Buffer.from(s, 'latin1')) >>> 0,
@@ -39,5 +39,5 @@ export function decodeFrames(text: string): Frame[] {
 
 /** A command frame line, as the host puts it inside `irqmon.cmd("...")`. */
 export function encodeCommand(seq: number, type: number, body: any): string {
-  return encodeFrameLine(seq, encode([type, body]), nodePrims);
+  return encodeFrameLine(seq, commandPayload(type, body), nodePrims);
 }

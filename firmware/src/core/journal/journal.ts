@@ -1,7 +1,8 @@
 /**
  * The checkpoint journal: state saved in NOR flash so that no power cut can tear it.
  * Knows nothing of Espruino: it talks to a JournalStore (raw Flash region or Storage files, provided
- * by the port) and is handed the CRC-32 function (E.CRC32 on a board, zlib.crc32 in Node).
+ * by the port) and is handed the CRC-32 function and the byte/text conversions (E.CRC32, E.toString,
+ * E.toUint8Array on a board; zlib and Buffer in Node). Bodies are JSON text (shared/journal-record.ts).
  * Design and figures: docs/journal.md. Record layout: shared/journal-record.ts.
  *
  * Rules that make it torn-proof:
@@ -35,7 +36,6 @@ import {
   recordSize,
 } from '../../../../shared/journal-record.ts';
 import type { Crc32 } from '../../../../shared/journal-record.ts';
-import { encode } from '../../../../shared/msgpack.ts';
 
 /** Pages of NOR flash as the journal sees them; the port provides it. */
 export interface JournalStore {
@@ -49,6 +49,13 @@ export interface JournalStore {
 }
 
 export type JournalState = { [k: string]: any };
+
+/** What the journal needs besides its store: CRC-32, and bytes <-> text of one char per byte. */
+export interface JournalPrims {
+  crc32: Crc32;
+  bin(bytes: Uint8Array): string;
+  fromBin(text: string): Uint8Array;
+}
 
 export interface MountResult {
   /** Newest committed state (a copy), or null when flash holds none. */
@@ -113,7 +120,10 @@ const CHUNK = 256;
 /** Room a compaction keeps after the FULL for a fault record, so the fault path finds its pages erased. */
 const FAULT_ROOM = 512;
 
-export function createJournal(store: JournalStore, crc32: Crc32): Journal {
+export function createJournal(store: JournalStore, prims: JournalPrims): Journal {
+  const crc32 = prims.crc32;
+  const encode = (v: any) => prims.fromBin(JSON.stringify(v));
+  const decode = (body: Uint8Array) => JSON.parse(prims.bin(body));
   const pageSize = store.pageSize;
   const pageCount = store.pageCount;
   if (pageCount < 2) throw new Error('journal: needs 2 pages');
@@ -307,8 +317,10 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
         appendable = !best.bad && erasedFrom((active + ((cursor / pageSize) | 0)) % pageCount, cursor % pageSize);
         for (let off = (chainStart = best.full); off >= 0 && off < cursor; ) {
           const rec = readRecord(active, off);
-          state = applyRecord(state, rec[1], recordBody(rec));
-          if (rec[1] !== KIND_FAULT) stateSeq = recordSeq(rec);
+          if (rec[1] !== KIND_FAULT) {
+            state = applyRecord(state, rec[1], decode(recordBody(rec)));
+            stateSeq = recordSeq(rec);
+          }
           if (rec[1] === KIND_FULL) fullLen = rec.length;
           off += rec.length;
         }
@@ -394,7 +406,7 @@ export function createJournal(store: JournalStore, crc32: Crc32): Journal {
       }
       fulls.sort((a, b) => b[0] - a[0]);
       const f = fulls[k];
-      return f ? { state: applyRecord(null, KIND_FULL, recordBody(readRecord(f[1], f[2]))), seq: f[0] } : null;
+      return f ? { state: decode(recordBody(readRecord(f[1], f[2]))), seq: f[0] } : null;
     },
 
     stats(): JournalStats {

@@ -35,6 +35,7 @@ export function createEspruinoPort(): Port {
     b64encode: (b) => btoa(E.toString(b)),
     b64decode: (s) => E.toUint8Array(atob(s)),
     bin: (b) => E.toString(b),
+    fromBin: (s) => E.toUint8Array(s),
     onRx: (fn) => {
       // Options kept on the board (`irqmon flash --serial1`): a device path on the Linux build,
       // pins on a board without default ones (Puck.js); none: the board's default pins.
