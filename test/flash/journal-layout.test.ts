@@ -18,7 +18,7 @@ import { EspruinoStorage, STORAGE_HEADER_SIZE } from '../../host/board/flash/sto
 import { boardForProfile } from '../../shared/boards.ts';
 import { createJournal } from '../../firmware/src/core/journal/journal.ts';
 import { openJournalStore } from '../../firmware/src/port/espruino/journal-store.ts';
-import { crc32, flashModule, typicalState } from '../journal/helpers.ts';
+import { flashModule, prims, typicalState } from '../journal/helpers.ts';
 import { rig as boardRig } from '../board/harness.ts';
 
 const pico = boardForProfile('pico')!;
@@ -68,7 +68,7 @@ function boot(flash: NorFlash) {
   storage.validateOrFormat();
   firmwareGlobals(flash, storage);
   const store = openJournalStore(pico);
-  return { storage, store, journal: createJournal(store, crc32) };
+  return { storage, store, journal: createJournal(store, prims) };
 }
 
 describe('pico raw journal layout: irqmon flash', () => {

@@ -95,7 +95,7 @@ export function rig(profile: RigProfile, opts: { flash?: NorFlash; rng?: () => n
   const d = f && storage.readBytes(f.name);
   if (f && d && d.length === f.length && storage.dataAddress(f.name) === f.addr) {
     const store = flashJournalStore(flashModule(flash), f, flash.getPage(f.addr)!.length);
-    return { board, flash, storage, store, journal: createJournal(store, crc32) };
+    return { board, flash, storage, store, journal: createJournal(store, prims) };
   }
   const store = storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
   return { board, flash, storage, store, journal: createJournal(store, prims) };
