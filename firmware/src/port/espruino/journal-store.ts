@@ -88,8 +88,11 @@ export function openJournalStore(board: FirmwareBoard): JournalStore {
   const file = board.journalFile;
   if (file) {
     const d = storage.read(file.name);
-    if (d && E.getAddressOf(d, true) == file.addr && d.length == file.length) region = file;
-    else if (d) storage.erase(file.name);
+    if (d) {
+      // 1: flatAddress (true), one byte shorter
+      if (E.getAddressOf(d, 1) == file.addr && d.length == file.length) region = file;
+      else storage.erase(file.name);
+    }
   }
   if (region) return flashJournalStore(flash, region, flash.getPage(region.addr).length);
   return storageJournalStore(storage, STORAGE_PAGE_PREFIX, STORAGE_PAGE_SIZE, STORAGE_PAGE_COUNT);
