@@ -120,7 +120,7 @@ const bytesLost = (flags: string[]) => flags.indexOf('UART_OVERFLOW') >= 0 || fl
 
 export interface Firmware {
   boot(): void;
-  /** The host's entry: one frame line (`irqmon.cmd("#IRQ1 ...")`). */
+  /** The host's entry: one frame line (`irqmon.cmd("#IRQ2 ...")`). */
   cmd(line: string): void;
 }
 
