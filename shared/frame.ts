@@ -204,11 +204,12 @@ function readBinaryFrameLine(line: string, p: FramePrims): FrameOk | string {
 export function messageShapeError(m: any): number {
   if (!Array.isArray(m) || m.length !== 2) return 1;
   if (typeof m[0] !== 'number' || m[0] !== Math.floor(m[0])) return 2;
-  if (m[1] !== null && (typeof m[1] !== 'object' || Array.isArray(m[1]) || m[1] instanceof Uint8Array)) return 3;
-  return 0;
+  // (a body the host's msgpackr reads as bin is refused by checkMessageShape; JSON has no bin)
+  return m[1] !== null && (typeof m[1] !== 'object' || Array.isArray(m[1])) ? 3 : 0;
 }
 
 /** A decoded payload is the array [type, body]; returns an error string, or '' when well-formed. */
 export function checkMessageShape(m: any): string {
-  return ['', 'payload is not [type, body]', 'message type is not an integer', 'message body is not a map'][messageShapeError(m)];
+  const e = messageShapeError(m) || (m[1] instanceof Uint8Array ? 3 : 0);
+  return ['', 'payload is not [type, body]', 'message type is not an integer', 'message body is not a map'][e];
 }

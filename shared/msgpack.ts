@@ -12,7 +12,6 @@
  * Arrays and maps of 16 and more use the 16/32-bit forms (valid, and what msgpackr writes).
  */
 
-const MAX_DEPTH = 32; // bounds recursion (a value that holds itself)
 const scratch = new DataView(new ArrayBuffer(8));
 const scratchBytes = new Uint8Array(scratch.buffer);
 
@@ -67,23 +66,18 @@ function putNumber(v: number): void {
 }
 
 /**
- * A string as UTF-8 (surrogate pairs joined; a lone surrogate becomes U+FFFD). One function with
- * its writer: every function costs the board blocks for as long as the firmware runs.
+ * A string as UTF-8, one code point per charCodeAt as Espruino gives them (measured on 2v29: a
+ * character above U+FFFF is one code point there, never a surrogate pair). V8's surrogate pairs
+ * (the virtual board) are not joined: irqmon's own strings are ASCII. One function with its
+ * writer: every function costs the board blocks for as long as the firmware runs.
  */
 function putString(s: string): void {
   const b = [];
   for (let i = 0; i < s.length; i++) {
-    let c = s.charCodeAt(i);
+    const c = s.charCodeAt(i);
     if (c < 0x80) {
       b.push(c);
       continue;
-    }
-    if (c >= 0xd800 && c < 0xe000) {
-      const d = s.charCodeAt(i + 1);
-      if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
-        c = 0x10000 + ((c - 0xd800) << 10) + d - 0xdc00;
-        i++;
-      } else c = 0xfffd;
     }
     // n continuation bytes; the lead byte is 0xc0, 0xe0 or 0xf0 (0xff80 >> n, low byte) with the top bits
     let n = c < 0x800 ? 1 : c < 0x10000 ? 2 : 3;
@@ -94,19 +88,14 @@ function putString(s: string): void {
   putBytes(b);
 }
 
-function fail(why: string): never {
-  throw new Error('msgpack: ' + why);
-}
-
-function deeper(depth: number): void {
-  if (depth > MAX_DEPTH) fail('nesting deeper than ' + MAX_DEPTH);
-}
-
-function putValue(v: any, depth: number): void {
-  deeper(depth);
+/**
+ * No depth bound and no error: the board encodes only values it built itself (acyclic; a cycle
+ * would end in the interpreter's own recursion error). What has no MessagePack form (a function)
+ * is written as nil, as undefined is.
+ */
+function putValue(v: any): void {
   const t = typeof v;
-  if (v == null) be(0xc0, 1);
-  else if (t === 'boolean') be(v ? 0xc3 : 0xc2, 1);
+  if (t === 'boolean') be(v ? 0xc3 : 0xc2, 1);
   else if (t === 'number') putNumber(v);
   else if (t === 'string') putString(v);
   else if (v instanceof Uint8Array) {
@@ -114,20 +103,20 @@ function putValue(v: any, depth: number): void {
     putBytes(v);
   } else if (Array.isArray(v)) {
     head(v.length, 0x90, 16, 0xdb);
-    for (let i = 0; i < v.length; i++) putValue(v[i], depth + 1);
-  } else if (t === 'object') {
+    for (let i = 0; i < v.length; i++) putValue(v[i]);
+  } else if (v && t === 'object') {
     const keys = Object.keys(v);
     head(keys.length, 0x80, 16, 0xdd);
     for (let k = 0; k < keys.length; k++) {
       putString(keys[k]);
-      putValue(v[keys[k]], depth + 1);
+      putValue(v[keys[k]]);
     }
-  } else fail('cannot encode a ' + t);
+  } else be(0xc0, 1);
 }
 
 /** Encodes a value; the result is a fresh Uint8Array the caller owns. */
 export function encode(value: any): Uint8Array {
   pos = 0;
-  putValue(value, 0);
+  putValue(value);
   return new Uint8Array(out.subarray(0, pos));
 }

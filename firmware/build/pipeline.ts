@@ -48,15 +48,15 @@ export const DEFAULT_BUDGET_BYTES = 16.5 * 1024;
  * Property names internal to the firmware bundle, shortened by the minifier (esbuild mangleProps).
  * Only names that never leave the bundle: NOT wire message or journal keys (msgpack writes them),
  * NOT Espruino API names (E.reboot, Flash.read, Storage.erase, ...) or built-ins, NOT the exported
- * `cmd`, and NOT the journal's own API (mount, commit, saveFault, stats) or the board row fields
- * the journal reads (journalRegion, journalFile, name, addr, length): test/journal drives those from
- * outside a bundle.
+ * `cmd`, and NOT the journal's own API (mount, commit, saveFault, stats) or the region fields
+ * (addr, length): test/journal drives those from outside a bundle (it takes the board row from
+ * the bundle's own table, boardForEnv).
  * Nor `now`/`every` (Date.now, Array.prototype.every). test/firmware/mangle.test.ts checks every
  * name against the keys a run sends and stores, the Espruino objects' members and the built-ins.
  */
 export const INTERNAL_PROPS: readonly string[] = [
   // board table row (shared/boards.ts) as the firmware reads it
-  'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c',
+  'envNames', 'envPrefix', 'noWatchdog', 'profile', 'resetRegister', 'bits', 'clearMask', 'w1c', 'journalRegion', 'journalFile',
   'pin', 'watchdog', 'software', 'powerOn', 'brownOut', 'lockup',
   // the Port (firmware/src/core/port.ts) and the frame primitives
   'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'fromBin', 'onRx', 'onErrorFlags',

@@ -230,7 +230,7 @@ export class FrameDecoder {
       this.payloadError = String((err as Error).message ?? err);
       return 'msgpack';
     }
-    if (messageShapeError(value)) {
+    if (messageShapeError(value) || value[1] instanceof Uint8Array) {
       this.payloadError = checkMessageShape(value);
       return 'shape';
     }

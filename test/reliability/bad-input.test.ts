@@ -114,6 +114,7 @@ const BAD_COMMANDS: Bad[] = [
   { label: 'payload in MessagePack (protocol 1)', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Uint8Array.from([0x92, 0x26, 0x80]))}`)), ack: { own: true, err: 'payload' } },
   { label: 'payload not [type, body]', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[1,2,3]'))}`)), ack: { own: true, err: 'payload' } },
   { label: 'body not a map', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[38,"x"]'))}`)), ack: { own: true, err: 'payload' } },
+  { label: 'nested past the bracket limit', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[38,{"a":' + '['.repeat(40) + ']'.repeat(40) + '}]'))}`)), ack: { own: true, err: 'payload' } },
   { label: 'JSON cut short', line: (s) => frameLine(withCrc(`#IRQ2 ${s} ${b64(Buffer.from('[38,{"a":'))}`)), ack: { own: true, err: 'payload' } },
   { label: 'device message type', line: (s) => commandReplLine(s, P.MSG_BOOT, {}), ack: { own: true, err: 'cmd' } },
   { label: 'unknown command type', line: (s) => commandReplLine(s, 0x7f, {}), ack: { own: true, err: 'cmd' } },

@@ -112,13 +112,15 @@ const ASSERT = 'assert: ';
 /** Job-UART bytes after an event-queue overflow that make it a UART flood, not a storm. */
 const FLOOD_BYTES = 512;
 const ACK_RING = 8;
+/** Opening brackets a command payload may hold (a command has 2; Espruino's JSON.parse recurses per level). */
+const MAX_BRACKETS = 8;
 
 /** The UART lost bytes: these error flags say so (each flag is a whole name in the list). */
 const bytesLost = (flags: string[]) => flags.indexOf('UART_OVERFLOW') >= 0 || flags.indexOf('BUFFER_FULL') >= 0;
 
 export interface Firmware {
   boot(): void;
-  /** The host's entry: one frame line (`irqmon.cmd("#IRQ1 ...")`). */
+  /** The host's entry: one frame line (`irqmon.cmd("#IRQ2 ...")`). */
   cmd(line: string): void;
 }
 
@@ -545,12 +547,13 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
   const cmd = (line: string) => {
     const f = readFrameLine(String(line), port);
     if (typeof f === 'string') return ackOut(null, f);
-    let m: any;
+    // Commands are JSON: the board's parser is native. It recurses without a stack check, and a
+    // command is [type, {flat body}]: more than MAX_BRACKETS '[' and '{' is refused unparsed.
+    const text = port.bin(f.payload);
+    let m: any = null;
     try {
-      m = JSON.parse(port.bin(f.payload)); // commands are JSON: the board's parser is native
-    } catch (e) {
-      m = null;
-    }
+      if (text.split('[').length + text.split('{').length < MAX_BRACKETS + 3) m = JSON.parse(text);
+    } catch (e) {}
     if (messageShapeError(m)) return ackOut(f.seq, 'payload');
     const prev = acked[f.seq];
     if (prev !== undefined) return prev === null ? undefined : ackOut(f.seq, prev); // a resend
