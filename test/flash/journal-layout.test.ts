@@ -4,13 +4,13 @@
  * region. The firmware bundle is still too big for the layout (17.4 KB > 16,320 B), so these use
  * small programs; test/reliability/power-loss.test.ts runs the built bundle through it once it fits.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { findEspruino, runEspruinoFile } from '../../host/espruino/interpreter.ts';
 import { VirtualClock } from '../../host/clock/clock.ts';
-import { openDevice, type Device } from '../../host/device/device.ts';
+import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/device/device.ts';
 import { flashProgram } from '../../host/flash/flasher.ts';
 import { FILLER_FILE, LAYOUT_FUNCTION, layoutFit, loadWithJournalLayout, maxLayoutProgram } from '../../host/flash/journal-layout.ts';
 import { NorFlash, PowerCutError } from '../../host/board/flash/nor-flash.ts';
@@ -121,6 +121,40 @@ describe('pico raw journal layout: irqmon flash', () => {
       expect(res.journal).toMatch(/^journal: raw region .*; erased the previous journal \(irqjr irqjf\)$/);
       expect(f.read(file.addr, file.length).every((b) => b === 0xff)).toBe(true);
       expect(dev.board!.storage.dataAddress(file.name)).toBe(file.addr);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('the built firmware: irqmon flash makes the layout (or says why not), and the firmware boots on it', async () => {
+    const fw = readFileSync(DEFAULT_FIRMWARE);
+    const fit = layoutFit(pico, fw.length);
+    const { dev, clock } = await picoDevice();
+    try {
+      const res = await flashProgram({ transport: dev.transport, clock, program: new Uint8Array(fw) });
+      expect(res.boot?.body.board).toBe('pico');
+      const st = dev.board!.storage;
+      if (fit.fits) {
+        expect(res.journal).toMatch(/^journal: raw region 0x8008000\.\.0x8010000/);
+        expect(st.dataAddress(file.name)).toBe(file.addr);
+        // the firmware kept the layout: nothing moved, no journal files of its own, no trash
+        expect(st.list()).toEqual(['.bootcde', FILLER_FILE, file.name]);
+        expect(st.getStats()).toMatchObject({ trashCount: 0, freeBytes: 0 });
+      } else {
+        expect(res.journal).toContain(fit.why);
+        expect(st.list()).toContain('irqj0');
+      }
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('another program gets no layout (it would find no room for its own files)', async () => {
+    const { dev, clock } = await picoDevice();
+    try {
+      const res = await flashProgram({ transport: dev.transport, clock, program: new Uint8Array(Buffer.from('print(1);', 'latin1')), bootTimeoutMs: 0 });
+      expect(res.journal).toBeUndefined();
+      expect(dev.board!.storage.list()).toEqual(['.bootcde']);
     } finally {
       await dev.close();
     }

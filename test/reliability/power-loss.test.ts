@@ -118,7 +118,8 @@ async function reference(profile: Profile, n: number, seed: number, image: Uint8
     expect(r.resets, 'reference run reset').toHaveLength(0);
     expect(r.result()?.off).toBe(n);
     const cks = r.of(5 /* MSG_CHECKPOINT */).map((f) => f.body);
-    return { opStart, opEnd: flash.opCount, before, erases, compactions, checkpoints: cks.length, fulls: cks.filter((c) => c.full).length };
+    const trash = storage ? storage.getStats().trashCount : 0;
+    return { opStart, opEnd: flash.opCount, before, erases, compactions, trash, checkpoints: cks.length, fulls: cks.filter((c) => c.full).length };
   } finally {
     r.stop();
   }
@@ -191,7 +192,7 @@ async function sweep(profile: Profile, n: number, every: number, seed: number) {
   // raw region: page erases are flash erases; on Storage a journal "erase" re-creates a file and
   // the only flash erases are inside Storage compactions (counted above)
   if (!ref.compactions.length) expect(erasesCut, 'cuts that tore an erase').toBeGreaterThan(0);
-  return { cuts, inCompaction, compactions: ref.compactions.length, raw };
+  return { cuts, inCompaction, compactions: ref.compactions.length, raw, trash: ref.trash };
 }
 
 describe.skipIf(!haveBundle)('power loss through the firmware (built bundle, virtual board)', () => {
@@ -213,6 +214,7 @@ describe.skipIf(!haveBundle)('power loss through the firmware (built bundle, vir
       if (res.raw) {
         // the raw journal inside Storage: Storage never compacts, so no cut is exempt
         expect(res.compactions).toBe(0);
+        expect(res.trash).toBe(0);
       } else {
         // the bundle does not fit sector 1: Storage files, and the run did go through Espruino's
         // (not power-safe) Storage compaction; its cuts are reported
@@ -222,15 +224,16 @@ describe.skipIf(!haveBundle)('power loss through the firmware (built bundle, vir
     TIMEOUT,
   );
 
-  // Until the bundle fits sector 1 (16,320 B), the firmware runs on the raw layout made for a
-  // STAND_IN_BYTES program whose place the bundle takes at boot (FirmwareRig 'pico-standin'): the
-  // firmware's own raw journal path, every cut, with the layout a fitting program would get.
-  it.runIf(haveBundle && !layoutFit(pico, bundle().length).fits)(
-    `pico, raw journal inside Storage (the bundle standing in for a ${STAND_IN_BYTES} B program): a cut at each flash op boots to the newest committed checkpoint, no Storage compaction`,
+  // The pico as `irqmon flash` leaves it with the built bundle: the raw journal inside Storage when
+  // the bundle fits sector 1 (16,320 B). Were it too big, the firmware would run on the layout made
+  // for a STAND_IN_BYTES program, the bundle taking its place at boot (FirmwareRig 'pico-standin').
+  it.runIf(haveBundle)(
+    `pico, raw journal inside Storage (the built bundle${haveBundle && layoutFit(pico, bundle().length).fits ? '' : `, standing in for a ${STAND_IN_BYTES} B program`}): a cut at each flash op boots to the newest committed checkpoint, no Storage compaction`,
     async () => {
-      const res = await sweep('pico-standin', scale(360, 420), scale(5, 1), 23);
+      const res = await sweep(layoutFit(pico, bundle().length).fits ? 'pico' : 'pico-standin', scale(360, 420), scale(5, 1), 23);
       expect(res.raw).toBe(true);
       expect(res.compactions).toBe(0);
+      expect(res.trash, 'Storage trash after the run').toBe(0); // the journal never touched Storage
       expect(res.cuts).toBeGreaterThan(scale(140, 800));
     },
     TIMEOUT,
