@@ -108,11 +108,16 @@ describe('directed resume on the virtual board', () => {
       policy,
       poison,
       out: out.stream,
-      onReady: (ctx: MonitorContext) =>
+      onReady: (ctx: MonitorContext) => {
+        // Two FULLs behind the newest need the Storage-file journal (6 pages of 3 KiB): the pico's
+        // raw journal inside Storage has 2 pages of 16 KiB, so it keeps one (docs/journal.md Limits).
+        const load = ctx.board.loadBootCode.bind(ctx.board);
+        ctx.board.loadBootCode = (code: string) => load(code, { journalLayout: false });
         ctx.session.on('event', (e: SessionEvent) => {
           events.push(e);
           if (e.type === 'directive' && e.action === 'resume-older' && ++olderDirectives === 2) poison.length = 0;
-        }),
+        });
+      },
     });
     const story = out.text();
     expect(s.incidents.map((i) => [i.decision?.action, i.decision?.level]), story).toEqual([

@@ -1,6 +1,7 @@
 /**
- * Reads the firmware's checkpoint journal straight out of a virtual board's flash (raw region
- * or Storage files, as firmware/src/port/espruino/journal-store.ts lays it out), read-only: what
+ * Reads the firmware's checkpoint journal straight out of a virtual board's flash (raw region, the
+ * pico's raw journal inside Storage, or Storage files, as firmware/src/port/espruino/journal-store.ts
+ * chooses), read-only: what
  * a test uses to prove that a record reached flash before the reset.
  */
 import { crc32 as zlibCrc32 } from 'node:zlib';
@@ -18,7 +19,10 @@ function readOnlyStore(board: VirtualBoard): JournalStore {
   const refuse = () => {
     throw new Error('read-only journal view');
   };
-  const r = info.journalRegion;
+  // the pico's raw journal inside Storage, when the layout is exactly right (as the firmware checks)
+  const f = info.journalFile;
+  const onFile = f && board.storage.dataAddress(f.name) === f.addr && board.storage.readBytes(f.name)?.length === f.length;
+  const r = onFile ? f : info.journalRegion;
   if (r) {
     const pageSize = board.flash.getPage(r.addr)!.length;
     return {
