@@ -48,12 +48,6 @@ export interface VirtualBoardOptions {
   baud?: number;
   /** No UART pacing. */
   fast?: boolean;
-  /**
-   * Tests only: when `.bootcde` holds exactly `stored`, the board runs `run` in its place (and
-   * counts `run`'s memory). Lets a test run a program on a Storage layout made for a program of
-   * another size (the pico's raw journal layout while the firmware bundle is still too big for it).
-   */
-  bootStandIn?: { stored: string; run: string };
   /** The console vanishes during a reset (USB boards): 'console-gone' / 'console-back'. */
   usbDrop?: boolean;
   /** Override the profile's boot time (ms from reset to the first boot code line). */
@@ -154,7 +148,6 @@ export class VirtualBoard extends EventEmitter {
 
   private readonly opts: Required<Pick<VirtualBoardOptions, 'baud' | 'fast' | 'usbDrop' | 'hangDetectMs' | 'check' | 'stallOverrun'>> & {
     bootTimeMs: number;
-    bootStandIn?: { stored: string; run: string };
   };
   private readonly rng: SeededRng;
   private readonly hwRng: SeededRng;
@@ -234,7 +227,6 @@ export class VirtualBoard extends EventEmitter {
       check: opts.check ?? true,
       stallOverrun: opts.stallOverrun ?? true,
       bootTimeMs: opts.bootTimeMs ?? this.profile.bootTimeMs,
-      bootStandIn: opts.bootStandIn,
     };
     this.hangGuard = opts.hangGuard ?? 'per-call';
     this.flash = opts.flash ?? new NorFlash(this.profile.info, { rng: () => flashRng.next() });
@@ -591,8 +583,7 @@ export class VirtualBoard extends EventEmitter {
     let code: string | undefined;
     if (!this.hostFlashOp(() => (code = this.storage.read(name)))) return true;
     if (code === undefined) return false;
-    const standIn = this.opts.bootStandIn;
-    this.loadProgram(standIn && name === '.bootcde' && code === standIn.stored ? standIn.run : code, name, this.profile.codeBytesPerBlockFromStorage);
+    this.loadProgram(code, name, this.profile.codeBytesPerBlockFromStorage);
     return true;
   }
 

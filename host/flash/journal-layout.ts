@@ -91,6 +91,11 @@ export function maxLayoutProgram(board: BoardInfo): number {
   return f ? f.addr - board.storage.addr - 2 * STORAGE_HEADER_BYTES : 0;
 }
 
+/** The largest program that always fits the layout (a smaller one leaves room for the filler file). */
+export function largestSafeLayoutProgram(board: BoardInfo): number {
+  return maxLayoutProgram(board) - STORAGE_HEADER_BYTES - 4;
+}
+
 /** Whether a program of `bytes` (the only file besides the journal) fits the layout, and why not. */
 export function layoutFit(board: BoardInfo, bytes: number): { fits: boolean; why: string } {
   const max = maxLayoutProgram(board);

@@ -194,7 +194,7 @@ describe('npm run build (firmware/build/cli.ts)', () => {
     const size = JSON.parse(readFileSync(join(outDir, 'size.json'), 'utf8'));
     expect(r.out).toContain(`(build hash ${size.hash})`);
     expect(r.out).toMatch(
-      new RegExp(`irqmon\\.min\\.js\\s+${size.minBytes.toLocaleString('en-US')} bytes, gzip [\\d,]+ \\(for reference\\); ${size.budgetUsedPercent}% of the ${DEFAULT_BUDGET_BYTES / 1024} KiB budget`),
+      new RegExp(`irqmon\\.min\\.js\\s+${size.minBytes.toLocaleString('en-US')} bytes, gzip [\\d,]+ \\(for reference\\); ${size.budgetUsedPercent}% of the ${DEFAULT_BUDGET_BYTES.toLocaleString('en-US')}-byte budget`),
     );
     expect(r.out).toMatch(/Espruino check: both outputs clean/);
   });

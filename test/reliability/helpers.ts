@@ -45,14 +45,6 @@ export interface Frame {
 }
 
 /** The built firmware on a virtual board, driven the way the host drives it. */
-/** Size of the stand-in program of 'pico-standin': fits the pico's raw journal layout (max 16,320 B). */
-export const STAND_IN_BYTES = 16000;
-/** One statement that does nothing, STAND_IN_BYTES long (it starts `var irqmon`, as the bundle). */
-export function standInProgram(): string {
-  const head = 'var irqmon=(function(){return 0})();//';
-  return head + 'x'.repeat(STAND_IN_BYTES - head.length);
-}
-
 export class FirmwareRig {
   readonly clock = new VirtualClock();
   readonly board: VirtualBoard;
@@ -64,15 +56,10 @@ export class FirmwareRig {
 
   /**
    * `image`: flash to start from (it holds the program already); else fresh flash and the bundle.
-   * 'pico-standin': a pico flashed (raw journal layout made) with a STAND_IN_BYTES program that
-   * fits it, whose place the built bundle takes at every boot (VirtualBoard `bootStandIn`): the
-   * firmware on the raw journal layout while the bundle itself is still too big for it.
    */
-  constructor(profile: 'pico' | 'puck' | 'pico-standin' = 'puck', seed = 5, image?: Uint8Array) {
-    const board = profile === 'pico-standin' ? 'pico' : profile;
-    const flash = image ? new NorFlash(board === 'puck' ? PUCK : PICO, { image }) : undefined;
-    const bootStandIn = profile === 'pico-standin' ? { stored: standInProgram(), run: bundle() } : undefined;
-    this.board = new VirtualBoard({ board, clock: this.clock, seed, fast: true, flash, bootStandIn });
+  constructor(profile: 'pico' | 'puck' = 'puck', seed = 5, image?: Uint8Array) {
+    const flash = image ? new NorFlash(profile === 'puck' ? PUCK : PICO, { image }) : undefined;
+    this.board = new VirtualBoard({ board: profile, clock: this.clock, seed, fast: true, flash });
     this.board.on('console', (d: Buffer) => {
       this.consoleText = (this.consoleText + d.toString('latin1')).slice(-4000);
       for (const p of this.splitter.push(d)) {
@@ -82,7 +69,7 @@ export class FirmwareRig {
       }
     });
     this.board.on('reset', (e: ResetEvent) => this.resets.push(e));
-    if (!image) this.board.loadBootCode(bootStandIn ? bootStandIn.stored : bundle());
+    if (!image) this.board.loadBootCode(bundle());
   }
 
   of(type: number): Frame[] {

@@ -24,10 +24,10 @@ import { NorFlash } from '../../host/board/flash/nor-flash.ts';
 import { EspruinoStorage } from '../../host/board/flash/storage.ts';
 import { CMD_START } from '../../shared/protocol.ts';
 import { pico, puck, rig } from '../journal/helpers.ts';
-import { FirmwareRig, SOAK, STAND_IN_BYTES, TIMEOUT, bundle, haveBundle, scale } from './helpers.ts';
+import { FirmwareRig, SOAK, TIMEOUT, bundle, haveBundle, scale } from './helpers.ts';
 import { layoutFit } from '../../host/flash/journal-layout.ts';
 
-type Profile = 'puck' | 'pico' | 'pico-standin';
+type Profile = 'puck' | 'pico';
 type Mounted = { state: any; seq: number };
 
 function mountImage(profile: Profile, image: Uint8Array): Mounted {
@@ -207,30 +207,25 @@ describe.skipIf(!haveBundle)('power loss through the firmware (built bundle, vir
   );
 
   it.runIf(SOAK)(
-    'pico (as irqmon flash leaves it): a cut at each flash op boots to the newest committed checkpoint (Storage files: outside a Storage compaction)',
+    'pico (as irqmon flash leaves it), every flash op: a cut at each boots to the newest committed checkpoint, no Storage compaction',
     async () => {
-      const res = await sweep('pico', layoutFit(pico, bundle().length).fits ? 400 : 260, 1, 22);
+      const res = await sweep('pico', 400, 1, 22);
       expect(res.cuts).toBeGreaterThan(520);
-      if (res.raw) {
-        // the raw journal inside Storage: Storage never compacts, so no cut is exempt
-        expect(res.compactions).toBe(0);
-        expect(res.trash).toBe(0);
-      } else {
-        // the bundle does not fit sector 1: Storage files, and the run did go through Espruino's
-        // (not power-safe) Storage compaction; its cuts are reported
-        expect(res.compactions).toBeGreaterThan(0);
-      }
+      // the raw journal inside Storage: Storage never compacts, so no cut is exempt
+      expect(res.raw).toBe(true);
+      expect(res.compactions).toBe(0);
+      expect(res.trash).toBe(0);
     },
     TIMEOUT,
   );
 
-  // The pico as `irqmon flash` leaves it with the built bundle: the raw journal inside Storage when
-  // the bundle fits sector 1 (16,320 B). Were it too big, the firmware would run on the layout made
-  // for a STAND_IN_BYTES program, the bundle taking its place at boot (FirmwareRig 'pico-standin').
+  // The pico as `irqmon flash` leaves it with the built bundle: the raw journal inside Storage (the
+  // build's budget is the layout's largest program, so the bundle always fits sector 1).
   it.runIf(haveBundle)(
-    `pico, raw journal inside Storage (the built bundle${haveBundle && layoutFit(pico, bundle().length).fits ? '' : `, standing in for a ${STAND_IN_BYTES} B program`}): a cut at each flash op boots to the newest committed checkpoint, no Storage compaction`,
+    'pico, raw journal inside Storage (the built bundle): a cut at each flash op boots to the newest committed checkpoint, no Storage compaction',
     async () => {
-      const res = await sweep(layoutFit(pico, bundle().length).fits ? 'pico' : 'pico-standin', scale(360, 420), scale(5, 1), 23);
+      expect(layoutFit(pico, bundle().length)).toEqual({ fits: true, why: '' });
+      const res = await sweep('pico', scale(360, 420), scale(5, 1), 23);
       expect(res.raw).toBe(true);
       expect(res.compactions).toBe(0);
       expect(res.trash, 'Storage trash after the run').toBe(0); // the journal never touched Storage
