@@ -250,18 +250,17 @@ export async function flashProgram(opts: FlashOptions): Promise<FlashResult> {
       // The board's table row: a raw journal layout to make (pico)? Old journals go first (their
       // room counts for the upload): see host/flash/journal-layout.ts for why.
       const board = boardForProfile(boardForEnv(await ask('', 'process.env.BOARD')).profile);
-      if (board?.journalFile && isIrqmonFirmware(Buffer.from(program).toString('latin1'))) {
-        const fit = layoutFit(board, total);
-        const dropped = await ask('', layoutExpr(board, 'drop', fit.fits));
-        layout = { board, fit, dropped };
-      }
-      // One question, three answers (one round trip): .bootcde, Storage's room, a leftover .bootnew.
-      const [bootInfo, stats, stagingInfo] = (
-        await ask(
-          '',
+      const fit = board?.journalFile && isIrqmonFirmware(Buffer.from(program).toString('latin1')) ? layoutFit(board, total) : null;
+      // One question, three answers (one round trip): .bootcde, Storage's room, a leftover .bootnew;
+      // on a layout board the old journals are erased first in the same line (left to right).
+      const answer = await ask(
+        '',
+        (fit ? `${layoutExpr(board!, 'drop', fit.fits)}+"|"+` : '') +
           `${fileInfoExpr(BOOT_FILE)}+";"+(function(s){var t=s.getStats();return t.freeBytes+","+t.trashBytes})(require("Storage"))+";"+${fileInfoExpr(STAGING_FILE)}`,
-        )
-      ).split(';');
+      );
+      const bar = fit ? answer.indexOf('|') : -1;
+      if (fit) layout = { board: board!, fit, dropped: answer.slice(0, bar) };
+      const [bootInfo, stats, stagingInfo] = answer.slice(bar + 1).split(';');
       previous = parseFileInfo(bootInfo ?? '');
       const [free, trash] = (stats ?? '').split(',').map(Number);
       const staging = parseFileInfo(stagingInfo ?? '');
