@@ -41,27 +41,28 @@ describe('state transfer, host side', () => {
   it('a pushed transfer: binary chunks, acks by range, a gap asked for once, split into checkpoint and fault record', async () => {
     const { link, frame, acks } = setup();
     // bytes that need every escape, and spaces
-    const bytes = Buffer.from(Array.from({ length: 5 * P.CHUNK_BYTES - 100 }, (_, k) => [0x7e, 10, 13, 32][k % 4] ?? k));
+    const H = P.CHUNK_WINDOW / 2; // the host acknowledges every half window
+    const N = H + 3;
+    const bytes = Buffer.from(Array.from({ length: N * P.CHUNK_BYTES - 100 }, (_, k) => [0x7e, 10, 13, 32][k % 4] ?? k));
     for (let k = 0; k < bytes.length; k += 7) bytes[k] = (k * 31) & 255;
-    const x = { id: 9, size: bytes.length, crc: crc32(bytes) >>> 0, chunks: 5, ck: 1000 };
+    const x = { id: 9, size: bytes.length, crc: crc32(bytes) >>> 0, chunks: N, ck: 1000 };
     const chunk = (i: number) => frame(P.MSG_STATE_CHUNK, { id: 9, i, d: bytes.subarray(i * P.CHUNK_BYTES, (i + 1) * P.CHUNK_BYTES) }, true);
     const got = receivePushedState(link, x, 0, { timeoutMs: 2000 })!;
-    chunk(0);
-    chunk(1); // half a window: acknowledged
-    expect(acks()).toEqual([{ id: 9, i: 1 }]);
-    chunk(3); // chunk 2 lost: a resend from it is asked for, once
-    chunk(4);
-    expect(acks().slice(1)).toEqual([{ id: 9, i: 1, r: 1 }]);
-    chunk(2);
-    chunk(3);
-    chunk(4); // the board went back: repeats
+    for (let i = 0; i < H; i++) chunk(i); // half a window: acknowledged
+    expect(acks()).toEqual([{ id: 9, i: H - 1 }]);
+    chunk(H + 1); // chunk H lost: a resend from it is asked for, once
+    chunk(H + 2);
+    expect(acks().slice(1)).toEqual([{ id: 9, i: H - 1, r: 1 }]);
+    chunk(H);
+    chunk(H + 1);
+    chunk(H + 2); // the board went back: repeats
     const r = (await got)!;
     expect(r.ck.verified && r.fault.verified).toBe(true);
     expect(Buffer.concat([r.ck.bytes, r.fault.bytes]).equals(bytes)).toBe(true);
     expect(r.ck.size).toBe(1000);
     expect(r.fault.size).toBe(bytes.length - 1000);
     expect(r.ck.repeatedChunks).toBe(2);
-    expect(acks().slice(2)[0]).toEqual({ id: 9, i: 4 }); // all here: the last acknowledgement
+    expect(acks().slice(2)[0]).toEqual({ id: 9, i: N - 1 }); // all here: the last acknowledgement
   });
 
   it('a pushed transfer whose bytes do not match its CRC is not verified, and says why', async () => {
