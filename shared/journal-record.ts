@@ -123,12 +123,12 @@ export function recordBody(rec: Uint8Array): Uint8Array {
 }
 
 /**
- * Applies one record's body, already parsed (`JSON.parse` of its text), to `state` (mutated and
- * returned). FULL replaces the map (a new object); DELTA sets and deletes keys; FAULT leaves state
- * alone. A DELTA with no FULL before it (state null) cannot be applied: returns null.
+ * Applies one FULL or DELTA record's body, already parsed (`JSON.parse` of its text), to `state`
+ * (mutated and returned). FULL replaces the map (a new object); DELTA sets and deletes keys. A DELTA
+ * with no FULL before it (state null) cannot be applied: returns null. FAULT records change no
+ * state: callers skip them (they are not JSON).
  */
 export function applyRecord(state: any, kind: number, v: any): any {
-  if (kind === KIND_FAULT) return state;
   if (kind === KIND_FULL) return v;
   if (state === null) return null;
   let sets = v;

@@ -306,12 +306,13 @@
   E.setBootCode = function (code, alwaysExec) {
     host('setBootCode', code === undefined ? '' : String(code));
   };
-  // Strings Storage.read returned lately, with the flash address they map (0: a copy). A real
-  // board's string IS the mapping (a native string); here the last few reads are remembered.
+  // Strings Storage.read returned lately, with the file and offset they map. A real board's string
+  // IS the mapping (a native string); here the last few reads are remembered, and the address is
+  // asked for only when E.getAddressOf wants it (a read is on the journal's path; this is not).
   var mapped = [];
   E.getAddressOf = function (v, flat) {
     if (flat && typeof v === 'string') {
-      for (var i = mapped.length - 1; i >= 0; i--) if (mapped[i][0] === v) return mapped[i][1];
+      for (var i = mapped.length - 1; i >= 0; i--) if (mapped[i][0] === v) return host('storage', 'dataAddress', mapped[i][1], mapped[i][2]);
     }
     return 0;
   };
@@ -351,7 +352,7 @@
       var n = typeof name === 'string' ? name : String(name);
       var s = host('storage', 'read', n, offset, length);
       if (s !== undefined && s.length) {
-        mapped.push([s, host('storage', 'dataAddress', n, offset)]);
+        mapped.push([s, n, offset]);
         if (mapped.length > 4) mapped.shift();
       }
       return s;

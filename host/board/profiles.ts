@@ -76,10 +76,10 @@ export const PROFILES: { [name: string]: BoardProfile } = {
     watchdogMinS: 0.0128,
     watchdogMaxS: 26,
     uartHardwareFifo: 1,
-    // Measured on the real 2v29 interpreter with 5100 blocks: the 16.6 KB bundle held ~1,115
-    // blocks above an empty interpreter after boot from .bootcde; 14.5 since the 16,230 B bundle of
-    // 2026-12-06 (1,141 real: at 15.2 the model read 0.959x, as 1.3 KB of bytes but few functions went) (test/espruino/footprint.test.ts
-    // holds this model to that figure within 5%). The real cost is per function, name and value,
+    // Measured on the real 2v29 interpreter with 5100 blocks: the 16,230 B bundle holds 1,141
+    // blocks above an empty interpreter after boot from .bootcde (test/espruino/footprint.test.ts
+    // holds this model to that figure within 5%; at 15.2 it read 0.959x, since 1.3 KB of bytes but
+    // few functions left the bundle). The real cost is per function, name and value,
     // not per byte: a change of the firmware's shape can move it, and that test says so (the
     // build's single-use inlining, firmware/build/inline-once.ts, took 12.0 to 15.2 bytes a block).
     codeBytesPerBlockFromStorage: 14.5,

@@ -26,19 +26,24 @@ export interface WireMessage {
 
 export type DecodeResult = { ok: true; msg: WireMessage } | { ok: false; reason: string; detail: string };
 
-/** Decodes one console line into a message; never throws. */
-export function decodeMessageLine(line: string): DecodeResult {
+/** A frame line's message, its payload read by `parse` (refusals named `reason`); never throws. */
+function decodeLineWith(line: string, reason: string, parse: (payload: Buffer) => any): DecodeResult {
   const f = decodeFrameLine(line, nodeFramePrims);
   if (!f.ok) return f;
   let value: any;
   try {
-    value = packr.unpack(Buffer.from(f.payload));
+    value = parse(Buffer.from(f.payload));
   } catch (err) {
-    return { ok: false, reason: 'msgpack', detail: String((err as Error).message ?? err) };
+    return { ok: false, reason, detail: String((err as Error).message ?? err) };
   }
   const shape = checkMessageShape(value);
   if (shape) return { ok: false, reason: 'shape', detail: shape };
   return { ok: true, msg: { seq: f.seq, type: value[0], body: value[1] ?? {} } };
+}
+
+/** Decodes one console line (a frame from the board: MessagePack) into a message; never throws. */
+export function decodeMessageLine(line: string): DecodeResult {
+  return decodeLineWith(line, 'msgpack', (b) => packr.unpack(b));
 }
 
 /** The frame line for a message (no terminator). */
@@ -62,17 +67,7 @@ export function encodeCommandLine(seq: number, type: number, body: object | null
 
 /** Decodes a command frame line as the board would (tests, and tools that read a host's log); never throws. */
 export function decodeCommandLine(line: string): DecodeResult {
-  const f = decodeFrameLine(line, nodeFramePrims);
-  if (!f.ok) return f;
-  let value: any;
-  try {
-    value = JSON.parse(Buffer.from(f.payload).toString('latin1'));
-  } catch (err) {
-    return { ok: false, reason: 'json', detail: String((err as Error).message ?? err) };
-  }
-  const shape = checkMessageShape(value);
-  if (shape) return { ok: false, reason: 'shape', detail: shape };
-  return { ok: true, msg: { seq: f.seq, type: value[0], body: value[1] ?? {} } };
+  return decodeLineWith(line, 'json', (b) => JSON.parse(b.toString('latin1')));
 }
 
 /** The REPL line that carries a command to the firmware (DLE: no echo, no result). */
