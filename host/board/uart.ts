@@ -9,12 +9,17 @@ export function byteTimeMs(baud: number): number {
   return 10000 / baud;
 }
 
-/** Transmit side: bytes the board writes leave at line rate, in chunks of up to `chunk` bytes. */
+/**
+ * Transmit side: bytes the board writes leave at line rate, in chunks of up to `chunk` bytes.
+ * Every chunk gets its place on the wire when written (after the chunk before it), so the queue is
+ * a matter of time: a print that blocks on a full buffer (virtual time spent while the board
+ * executes, when no timer can run) sees the bytes that left the wire meanwhile gone from the
+ * queue. Chunks are handed on by timers at their own times, late when the board was executing.
+ */
 export class UartTx {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private pending: { data: Buffer; at: number }[] = [];
   private timer: TimerHandle | undefined;
-  /** Clock time the line is busy until (fast mode: unused). */
+  /** Clock time the last queued byte is on the wire (fast mode: unused). */
   private lineFreeAt = 0;
 
   constructor(
@@ -27,12 +32,12 @@ export class UartTx {
 
   /** Bytes queued but not yet on the wire. */
   get queued(): number {
-    return this.pendingBytes;
+    return Math.ceil(this.drainMs() / byteTimeMs(this.baud));
   }
 
   /** Milliseconds until everything queued is sent. */
   drainMs(): number {
-    return this.fast ? 0 : this.pendingBytes * byteTimeMs(this.baud);
+    return this.fast ? 0 : Math.max(0, this.lineFreeAt - this.clock.now());
   }
 
   write(data: Buffer): void {
@@ -41,38 +46,35 @@ export class UartTx {
       this.emit(data);
       return;
     }
-    this.pending.push(data);
-    this.pendingBytes += data.length;
+    const byteMs = byteTimeMs(this.baud);
+    let at = Math.max(this.clock.now(), this.lineFreeAt);
+    for (let i = 0; i < data.length; i += this.chunk) {
+      const piece = data.subarray(i, i + this.chunk);
+      at += piece.length * byteMs;
+      this.pending.push({ data: Buffer.from(piece), at });
+    }
+    this.lineFreeAt = at;
     this.schedule();
   }
 
   /** Drops everything not yet sent (power lost, reset). */
   clear(): void {
     this.pending = [];
-    this.pendingBytes = 0;
+    this.lineFreeAt = 0;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   private schedule(): void {
-    if (this.timer || !this.pendingBytes) return;
-    const n = Math.min(this.chunk, this.pendingBytes);
-    const start = Math.max(this.clock.now(), this.lineFreeAt);
-    this.lineFreeAt = start + n * byteTimeMs(this.baud);
+    if (this.timer || !this.pending.length) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      this.emit(this.take(n));
+      const now = this.clock.now();
+      const out: Buffer[] = [];
+      while (this.pending.length && this.pending[0].at <= now) out.push(this.pending.shift()!.data);
       this.schedule();
-    }, this.lineFreeAt - this.clock.now());
-  }
-
-  private take(n: number): Buffer {
-    const all = Buffer.concat(this.pending);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.pending = rest.length ? [Buffer.from(rest)] : [];
-    this.pendingBytes = rest.length;
-    return Buffer.from(out);
+      if (out.length) this.emit(out.length === 1 ? out[0] : Buffer.concat(out));
+    }, this.pending[0].at - this.clock.now());
   }
 }
 

@@ -70,6 +70,24 @@ describe('console REPL (FACTS section 6 bytes)', () => {
     // 4 bytes in, then 10 bytes out at 9600 baud: at least 14 byte times (1.04 ms each).
     expect(lastAt - sentAt).toBeGreaterThanOrEqual((14 * 10000) / 9600 - 0.01);
   });
+
+  it('a burst of prints beyond the TX buffer blocks for its wire time while the line drains, not longer', async () => {
+    // 16 prints of 513 bytes in one execution at 115200 baud: the buffer (256 B) takes the first
+    // bytes, the rest block the board for their wire time, ~0.69 s. A queue that did not drain
+    // while the board waited made each print wait for everything before it again (~5.3 s), and the
+    // board's timers fell ever further behind (a windowed state push then stalled for 16 s).
+    r = rig();
+    await r.boot();
+    const bytes = 16 * 513;
+    const lines: number[] = [];
+    r.board.on('console', () => lines.push(r.clock.now()));
+    const reply = await r.send('var t0=getTime();for(var i=0;i<16;i++)print("x".repeat(511));print("DT "+Math.round((getTime()-t0)*1000));\n', 2000);
+    expect(reply.split('x'.repeat(511)).length - 1).toBe(16);
+    const dt = Number(/DT (\d+)/.exec(reply)?.[1]);
+    const wireMs = ((bytes - 256) * 10000) / 115200;
+    expect(dt).toBeGreaterThan(wireMs * 0.9);
+    expect(dt).toBeLessThan(wireMs * 1.2);
+  });
 });
 
 describe('upload as the Espruino tools do', () => {
