@@ -66,7 +66,7 @@ export const INTERNAL_PROPS: readonly string[] = [
   'after', 'line', 'crc32', 'b64encode', 'b64decode', 'bin', 'fromBin', 'onRx', 'onErrorFlags',
   'pollFlags', 'onUncaught', 'kick', 'clearResetRegister', 'memFree', 'journalStore', 'exhaust', 'storm',
   // journal store and the journal calls only the firmware makes
-  'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'older', 'maintain', 'faultSeq', 'last', 'end',
+  'pageSize', 'pageCount', 'rawCheckpoint', 'rawFault', 'snapshot', 'maintain', 'faultSeq', 'last', 'end',
   // status register, flight recorder, job definitions, frame decoding results
   'raise', 'enter', 'snap', 'lost', 'add', 'dump', 'load', 'save', 'result', 'record', 'assert', 'payload', 'reason', 'detail',
 ];

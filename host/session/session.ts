@@ -427,7 +427,7 @@ export class Session extends EventEmitter {
     if (this.fullCheckpoints.some((c) => c.seq === seq)) return;
     this.fullCheckpoints.push({ seq, off });
     this.fullCheckpoints.sort((a, b) => a.seq - b.seq);
-    if (this.fullCheckpoints.length > 16) this.fullCheckpoints.shift();
+    if (this.fullCheckpoints.length > 32) this.fullCheckpoints.shift();
   }
 
   /** Whether a pulled FULL snapshot is a state of the current job (not of one before it). */
@@ -439,13 +439,14 @@ export class Session extends EventEmitter {
   }
 
   /**
-   * The checkpoints CMD_RESUME {ck} will find in flash, newest first. The journal keeps one FULL
-   * per page and erases only the page ahead of the active one (docs/journal.md): the newest FULL
-   * (the pulled chain's) and the FULLs of the JOURNAL_PAGES_BEHIND pages behind it are there for
-   * sure; older ones may already be erased.
+   * The checkpoints CMD_RESUME {ck} will find in flash, newest first: the known FULLs from the
+   * oldest one the boot frame says stays in flash (`ck.oldest`, docs/journal.md) to the newest (the
+   * pulled chain's). A board that does not say (older firmware): the newest FULL and those of the
+   * JOURNAL_PAGES_BEHIND newest before it, since the journal erases only pages ahead of its run.
    */
-  private resumableCheckpoints(newestFull: number | null): { seq: number; off: number }[] {
+  private resumableCheckpoints(newestFull: number | null, oldest: number | null): { seq: number; off: number }[] {
     const known = this.fullCheckpoints.filter((c) => newestFull === null || c.seq <= newestFull).reverse();
+    if (oldest !== null) return known.filter((c) => c.seq >= oldest);
     return known.slice(0, newestFull === null ? JOURNAL_PAGES_BEHIND : JOURNAL_PAGES_BEHIND + 1);
   }
 
@@ -608,7 +609,7 @@ export class Session extends EventEmitter {
         ckSeq: inc.checkpoint?.seq ?? null,
         ckOffset: inc.checkpoint?.off ?? null,
         ckOldest: inc.checkpoint?.oldest ?? null,
-        checkpoints: this.resumableCheckpoints(full && this.fullCheckpoints.some((c) => c.seq === full.seq) ? full.seq : null),
+        checkpoints: this.resumableCheckpoints(full && this.fullCheckpoints.some((c) => c.seq === full.seq) ? full.seq : null, inc.checkpoint?.oldest ?? null),
         expected: !isUnexpectedReset(boot.rc ?? 0) && inc.faultClass === FAULT_NONE,
         bootCount: boot.boots,
         crashLoop: boot.loop,

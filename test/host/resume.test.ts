@@ -86,9 +86,9 @@ describe('directed resume on the virtual board', () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
     // being skipped). After the second resume-older the record is fed intact: the job finishes.
-    // The pico journal keeps one FULL per 3 KiB page (about 40 checkpoints of this job: JSON
-    // DELTAs of ~76 B), so the job is long enough for two FULLs behind the newest, and a
-    // checkpoint every 20 records keeps them in flash while the job re-feeds from the older one.
+    // On the pico's raw journal (2 pages of 16 KiB) a FULL follows every ~1.5 KiB of DELTAs (about
+    // 20 checkpoints of this job), so there are FULLs behind the newest in both pages; the boot
+    // frame's `ck.oldest` tells the host how far back it may go.
     const out = sink();
     const policy = defaultPolicy();
     policy.scenarios = [{ name: 'loop-resume', when: ['crash_loop'], action: 'resume', minDelayMs: 0 }];
@@ -98,6 +98,7 @@ describe('directed resume on the virtual board', () => {
     const poison = [2800];
     const events: SessionEvent[] = [];
     let olderDirectives = 0;
+    let board: any = null;
     const s = await runMonitor({
       job: { n: 3000, k: 20 },
       board: 'pico',
@@ -109,10 +110,7 @@ describe('directed resume on the virtual board', () => {
       poison,
       out: out.stream,
       onReady: (ctx: MonitorContext) => {
-        // Two FULLs behind the newest need the Storage-file journal (6 pages of 3 KiB): the pico's
-        // raw journal inside Storage has 2 pages of 16 KiB, so it keeps one (docs/journal.md Limits).
-        const load = ctx.board.loadBootCode.bind(ctx.board);
-        ctx.board.loadBootCode = (code: string) => load(code, { journalLayout: false });
+        board = ctx.board;
         ctx.session.on('event', (e: SessionEvent) => {
           events.push(e);
           if (e.type === 'directive' && e.action === 'resume-older' && ++olderDirectives === 2) poison.length = 0;
@@ -120,6 +118,7 @@ describe('directed resume on the virtual board', () => {
       },
     });
     const story = out.text();
+    expect(board.storage.dataAddress('irqjr')).toBe(0x08008000); // the raw journal, not Storage files
     expect(s.incidents.map((i) => [i.decision?.action, i.decision?.level]), story).toEqual([
       ['resume', 1],
       ['resume', 1],

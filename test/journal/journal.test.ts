@@ -76,9 +76,13 @@ describe('journal compaction and wear', () => {
     r.journal.mount();
     const pages = regionPages(r.flash, r.board);
     let last: any;
+    const fullAt = new Map<number, any>(); // seq of each FULL written -> its state
+    const deltaSeqs: number[] = [];
     for (let i = 0; i < 3000; i++) {
       last = typicalState(i);
-      r.journal.commit(last);
+      const c = r.journal.commit(last);
+      if (c.full) fullAt.set(c.seq, last);
+      else deltaSeqs.push(c.seq);
     }
     const s = r.journal.stats();
     expect(s.compactions).toBeGreaterThan(30);
@@ -96,15 +100,37 @@ describe('journal compaction and wear', () => {
     expect(m.skipped).toBe(0);
     // a pre-erased page is ready for the next compaction
     expect(j2.stats().ready).toBe(true);
-    const o0 = j2.older(0)!;
-    const o1 = j2.older(1)!;
-    const o2 = j2.older(2)!;
-    expect(o1.seq).toBeLessThan(o0.seq);
-    expect(o2.seq).toBeLessThan(o1.seq);
-    expect(o1.state.n).toBeLessThan(o0.state.n);
-    // pageCount 8, one always erased: at most 7 FULL snapshots are left
-    expect(j2.older(6)).not.toBeNull();
-    expect(j2.older(7)).toBeNull();
+    // Every FULL from the oldest the mount reports to the newest is found by its seq, with its
+    // state: 6 runs (8 pages, one pre-erased, one the next compaction will want), each with its
+    // FULL at the page start and the FULLs the chain cap wrote after it.
+    const kept = [...fullAt.keys()].filter((q) => q >= m.oldest!);
+    expect(kept.length).toBeGreaterThan(6);
+    for (const q of kept) expect(j2.snapshot(q)).toEqual(fullAt.get(q));
+    // a DELTA's seq names no snapshot
+    expect(j2.snapshot(deltaSeqs[deltaSeqs.length - 1])).toBeNull();
+    // and the pages maintain() erases next hold nothing newer than `oldest`
+    j2.maintain();
+    for (const q of kept) expect(j2.snapshot(q)).toEqual(fullAt.get(q));
+  });
+
+  it('caps the chain a board pushes at boot: a FULL once its DELTAs pass 1.5 KiB, on 16 KiB pico pages too', () => {
+    for (const profile of ['pico-raw', 'puck'] as const) {
+      const r = rig(profile);
+      r.journal.mount();
+      let most = 0;
+      let fulls = 0;
+      for (let i = 0; i < 600; i++) {
+        if (r.journal.commit(typicalState(i)).full) fulls++;
+        most = Math.max(most, r.journal.rawCheckpoint().length);
+      }
+      const parsed = parseRecords(r.journal.rawCheckpoint(), crc32);
+      const full = parsed.records[0].raw.length;
+      // the FULL, at most 1,536 bytes of DELTAs, and the one DELTA that did not fit under them
+      expect(most, profile).toBeLessThanOrEqual(full + 1536 + 128);
+      expect(fulls, profile).toBeGreaterThan(600 / 40);
+      expect(fulls, profile).toBeLessThan(600 / 10);
+      expect(replayState(parsed.records).state).toEqual(typicalState(599));
+    }
   });
 
   it('survives Storage compaction on the pico row (journal files moved by Espruino)', () => {
@@ -177,9 +203,13 @@ describe('journal corruption', () => {
     const r = rig('puck');
     r.journal.mount();
     let i = 0;
-    while (r.journal.stats().compactions < 2) r.journal.commit(typicalState(i++));
+    const fulls: number[] = [];
+    while (r.journal.stats().compactions < 2) {
+      const c = r.journal.commit(typicalState(i++));
+      if (c.full) fulls.push(c.seq);
+    }
     const active = r.journal.stats().active;
-    const older = r.journal.older(1)!;
+    const older = { seq: fulls[fulls.length - 2] };
     r.flash.write(r.board.journalRegion!.addr + active * 4096 + 12, new Uint8Array(4)); // inside the FULL body
     const m = rig('puck', { flash: r.flash }).journal.mount();
     expect(m.skipped).toBe(1);

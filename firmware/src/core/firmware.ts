@@ -394,12 +394,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
     let s = st;
     if (typeof ck === 'number' && ck !== ckSeq) {
       // An older checkpoint: one of the FULL snapshots still in flash, found by its seq.
-      s = null;
-      for (let k = 0; k < 8; k++) {
-        const o = journal.older(k);
-        if (!o || o.seq < ck) break;
-        if (o.seq === ck) s = o.state;
-      }
+      s = journal.snapshot(ck);
       if (!s || !s.job) return 'ck';
     }
     if (!loadJob(s)) return 'job';
@@ -698,7 +693,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       reg: raw,
       boots: st.boots,
       loop: st.loop,
-      ck: hasJob ? { seq: ckSeq, off: off, job: st.job } : null,
+      ck: hasJob ? { seq: ckSeq, off: off, job: st.job, oldest: m.oldest } : null,
       fault: fc,
       hold: 0,
     };

@@ -68,6 +68,12 @@ export interface MountResult {
   faultBlob: Uint8Array | null;
   /** Its sequence number (0 when none); newer than `seq` means the fault came after the checkpoint. */
   faultSeq: number;
+  /**
+   * Sequence number of the oldest FULL snapshot that stays in flash until the next compaction
+   * (pages the journal will pre-erase left out); undefined when flash holds none. snapshot() finds
+   * every FULL from it to the newest.
+   */
+  oldest?: number;
 }
 
 export interface CommitResult {
@@ -110,8 +116,8 @@ export interface Journal {
   rawCheckpoint(): Uint8Array;
   /** The newest FAULT record exactly as stored, or null. */
   rawFault(): Uint8Array | null;
-  /** The FULL snapshot k steps older than the newest one (k = 0: the newest FULL alone), or null. */
-  older(k: number): { state: JournalState; seq: number } | null;
+  /** The state of the FULL snapshot with sequence number `seq` still in flash, or null. */
+  snapshot(seq: number): JournalState | null;
   stats(): JournalStats;
 }
 
@@ -119,6 +125,13 @@ export interface Journal {
 const CHUNK = 256;
 /** Room a compaction keeps after the FULL for a fault record, so the fault path finds its pages erased. */
 const FAULT_ROOM = 512;
+/**
+ * DELTA bytes a chain may hold after its FULL (or the FULL's own size, when larger) before the
+ * next save writes a FULL instead: the chain is what a board pushes at boot, so this caps the
+ * recovery's transfer (a 16 KiB pico page would otherwise let it grow to ~34 chunks) at twice the
+ * bytes the state needs, for one FULL more in flash per ~20 routine saves.
+ */
+const CHAIN_DELTAS = 1536;
 
 export function createJournal(store: JournalStore, prims: JournalPrims): Journal {
   const crc32 = prims.crc32;
@@ -290,12 +303,16 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
     mount(): MountResult {
       let skipped = 0;
       let best: any = null;
+      // per page: the oldest FULL of the run that starts there
+      const firsts: number[] = [];
       active = faultPage = -1;
       faultSeq = 0;
       // A page inside a run (reached by a FULL that started in an earlier page) begins with that
       // record's bytes, not a header: its scan finds nothing and counts nothing.
       for (let p = 0; p < pageCount; p++) {
-        const s = scan(p);
+        const s = scan(p, (kind, seq) => {
+          if (kind === KIND_FULL && !(firsts[p] < seq)) firsts[p] = seq;
+        });
         skipped += s.bad;
         if (s.last > 0 && (best === null || s.last > best.last)) {
           best = s;
@@ -330,12 +347,19 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       ready = 0;
       const w = want();
       while (ready < w && erasedFrom((active + owned() + ready) % pageCount, 0)) ready++;
+      // the runs behind this one but the pages maintain() will erase for the next compaction
+      let oldest = firsts[active];
+      for (let i = w; i < pageCount - owned(); i++) {
+        const f = firsts[(active + owned() + i) % pageCount];
+        if (f < oldest) oldest = f;
+      }
       return {
         state: state === null ? null : Object.assign({}, state),
         seq: stateSeq,
         skipped: skipped,
         faultBlob: faultPage < 0 ? null : new Uint8Array(recordBody(readRecord(faultPage, faultOff))),
         faultSeq: faultSeq,
+        oldest: oldest,
       };
     },
 
@@ -359,7 +383,7 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       if (!full && state !== null) {
         if (!changed) return { seq: stateSeq, bytes: 0, full: false };
         const rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
-        if (fits(rec.length)) {
+        if (fits(rec.length) && cursor + rec.length - chainStart <= fullLen + Math.max(CHAIN_DELTAS, fullLen)) {
           put(rec);
           Object.assign(state, sets);
           for (let i = 0; i < dels.length; i++) delete state[dels[i]];
@@ -397,16 +421,14 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       return faultPage < 0 ? null : readRecord(faultPage, faultOff);
     },
 
-    older(k: number): { state: JournalState; seq: number } | null {
-      const fulls: number[][] = [];
+    snapshot(seq: number): JournalState | null {
+      let at: number[] | null = null;
       for (let p = 0; p < pageCount; p++) {
-        scan(p, (kind, seq, off) => {
-          if (kind === KIND_FULL) fulls.push([seq, p, off]);
+        scan(p, (kind, s, off) => {
+          if (kind === KIND_FULL && s === seq) at = [p, off];
         });
       }
-      fulls.sort((a, b) => b[0] - a[0]);
-      const f = fulls[k];
-      return f ? { state: decode(recordBody(readRecord(f[1], f[2]))), seq: f[0] } : null;
+      return at ? decode(recordBody(readRecord(at[0], at[1]))) : null;
     },
 
     stats(): JournalStats {
