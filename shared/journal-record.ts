@@ -76,8 +76,9 @@ function writeU32(b: Uint8Array, at: number, v: number): void {
  * last 4 bytes first, then the last 4 (the commit mark) in a second write.
  */
 export function buildRecord(kind: number, seq: number, body: Uint8Array, crc32: Crc32): Uint8Array {
+  // A body over MAX_BODY (its length field) is never written: the journal refuses any record
+  // bigger than half its pages (16 KiB at most, 'journal: state too big') before writing.
   const len = body.length;
-  if (len > MAX_BODY) throw new Error('journal: record body of ' + len + ' bytes exceeds ' + MAX_BODY);
   const size = recordSize(len);
   const rec = new Uint8Array(size);
   rec.fill(255, RECORD_HEADER_SIZE + len); // padding stays erased flash

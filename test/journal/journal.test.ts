@@ -13,6 +13,8 @@ import {
 import { encode } from '../../shared/msgpack.ts';
 import { packr } from '../../host/wire/index.ts';
 import { crc32, prims, regionPages, rig, typicalState } from './helpers.ts';
+import { BOARDS } from '../../shared/boards.ts';
+import { STORAGE_PAGE_COUNT } from '../../firmware/src/port/espruino/journal-store.ts';
 
 describe('journal round trip', () => {
   it('loads nothing from erased flash', () => {
@@ -70,6 +72,34 @@ describe('journal round trip', () => {
   });
 });
 
+describe('journal limits', () => {
+  it('every board row gives the journal at least 2 pages (the journal itself does not check)', () => {
+    for (const b of BOARDS) {
+      for (const region of [b.journalRegion, b.journalFile]) {
+        if (!region) continue;
+        const run = b.pages.find((p) => region.addr >= p.addr && region.addr < p.addr + p.size * p.count)!;
+        expect(region.length / run.size, b.profile).toBeGreaterThanOrEqual(2);
+        expect(region.length % run.size, b.profile).toBe(0);
+      }
+    }
+    expect(STORAGE_PAGE_COUNT).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a state too big for half its pages before writing anything, 64 KiB and over too', () => {
+    for (const profile of ['puck', 'pico-raw', 'pico'] as const) {
+      const r = rig(profile);
+      r.journal.mount();
+      const small = typicalState(1);
+      r.journal.commit(small);
+      for (const n of [20_000, 70_000]) {
+        expect(() => r.journal.commit({ blob: 'x'.repeat(n) }), `${profile} ${n}`).toThrow('journal: state too big');
+        expect(() => r.journal.saveFault(new Uint8Array(n)), `${profile} ${n}`).toThrow('journal: state too big');
+      }
+      expect(rig(profile, { flash: r.flash }).journal.mount().state, profile).toEqual(small);
+    }
+  });
+});
+
 describe('journal compaction and wear', () => {
   it('compacts into the next page, spreads erases round-robin, and keeps older snapshots', () => {
     const r = rig('puck');
@@ -103,7 +133,7 @@ describe('journal compaction and wear', () => {
     // Every FULL from the oldest the mount reports to the newest is found by its seq, with its
     // state: 6 runs (8 pages, one pre-erased, one the next compaction will want), each with its
     // FULL at the page start and the FULLs the chain cap wrote after it.
-    const kept = [...fullAt.keys()].filter((q) => q >= m.oldest!);
+    const kept = [...fullAt.keys()].filter((q) => q >= j2.oldest()!);
     expect(kept.length).toBeGreaterThan(6);
     for (const q of kept) expect(j2.snapshot(q)).toEqual(fullAt.get(q));
     // a DELTA's seq names no snapshot
@@ -130,6 +160,30 @@ describe('journal compaction and wear', () => {
       expect(fulls, profile).toBeGreaterThan(600 / 40);
       expect(fulls, profile).toBeLessThan(600 / 10);
       expect(replayState(parsed.records).state).toEqual(typicalState(599));
+    }
+  });
+
+  it('oldest(): every FULL from it on is still there after the pre-erase, across compactions', () => {
+    for (const profile of ['pico-raw', 'puck'] as const) {
+      const r = rig(profile);
+      r.journal.mount();
+      const fullAt = new Map<number, any>();
+      let checks = 0;
+      for (let i = 0; i < 1500; i++) {
+        const st = typicalState(i);
+        const c = r.journal.commit(st);
+        if (c.full) fullAt.set(c.seq, st);
+        if (i % 37 !== 0) continue;
+        // what a boot frame would name, then the idle pre-erase that may come before the directive
+        const o = r.journal.oldest()!;
+        r.journal.maintain();
+        const kept = [...fullAt.keys()].filter((q) => q >= o);
+        expect(kept.length, `${profile} at ${i}`).toBeGreaterThan(0);
+        for (const q of kept) expect(r.journal.snapshot(q), `${profile} at ${i}: FULL ${q}`).toEqual(fullAt.get(q));
+        checks++;
+      }
+      expect(checks).toBeGreaterThan(30);
+      expect(r.journal.stats().compactions, profile).toBeGreaterThan(2);
     }
   });
 
@@ -236,7 +290,5 @@ describe('journal store on board rows', () => {
     const q = rig('pico');
     expect([q.store.pageSize, q.store.pageCount]).toEqual([3072, 6]);
     expect(q.storage!.list().filter((n) => n.startsWith('irqj'))).toEqual(['irqj0', 'irqj1', 'irqj2', 'irqj3', 'irqj4', 'irqj5']);
-    // createJournal refuses a single page: compaction needs a second one
-    expect(() => createJournal({ ...p.store, pageCount: 1 }, prims)).toThrow(/2 pages/);
   });
 });

@@ -693,7 +693,7 @@ export function createFirmware(port: Port, journal: Journal): Firmware {
       reg: raw,
       boots: st.boots,
       loop: st.loop,
-      ck: hasJob ? { seq: ckSeq, off: off, job: st.job, oldest: m.oldest } : null,
+      ck: hasJob ? { seq: ckSeq, off: off, job: st.job, oldest: journal.oldest() } : null,
       fault: fc,
       hold: 0,
     };

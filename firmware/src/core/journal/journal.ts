@@ -68,12 +68,6 @@ export interface MountResult {
   faultBlob: Uint8Array | null;
   /** Its sequence number (0 when none); newer than `seq` means the fault came after the checkpoint. */
   faultSeq: number;
-  /**
-   * Sequence number of the oldest FULL snapshot that stays in flash until the next compaction
-   * (pages the journal will pre-erase left out); undefined when flash holds none. snapshot() finds
-   * every FULL from it to the newest.
-   */
-  oldest?: number;
 }
 
 export interface CommitResult {
@@ -118,6 +112,12 @@ export interface Journal {
   rawFault(): Uint8Array | null;
   /** The state of the FULL snapshot with sequence number `seq` still in flash, or null. */
   snapshot(seq: number): JournalState | null;
+  /**
+   * Sequence number of the oldest FULL snapshot that stays in flash until the next compaction (the
+   * pages maintain() will pre-erase left out); undefined when there is none. snapshot() finds every
+   * FULL from it to the newest.
+   */
+  oldest(): number | undefined;
   stats(): JournalStats;
 }
 
@@ -139,7 +139,8 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
   const decode = (body: Uint8Array) => JSON.parse(prims.bin(body));
   const pageSize = store.pageSize;
   const pageCount = store.pageCount;
-  if (pageCount < 2) throw new Error('journal: needs 2 pages');
+  // At least 2 pages, so a compaction never erases the run it copies: every board's journal has
+  // them (test/journal/journal.test.ts checks the board table), so the board does not check.
   /** Longest record the journal writes or believes: a run may take at most half the pages. */
   const half = (pageCount >> 1) * pageSize;
 
@@ -160,6 +161,7 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
   let faultSeq = 0;
   let erases = 0;
   let compactions = 0;
+  let firsts: any[] = []; // per page: seq of the oldest FULL of the run starting there
 
   /** `len` bytes at run offset `off` of the run starting at `page`, across page ends. */
   const rd = (page: number, off: number, len: number): Uint8Array => {
@@ -246,6 +248,7 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
     if (i >= ready && !erasedFrom(p, 0)) {
       store.erase(p);
       erases++;
+      firsts[p] = undefined;
       if (faultPage === p) faultPage = -1;
     }
   };
@@ -291,7 +294,10 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
   /** Writes a FULL of `merged`; in a new run when it does not fit or `extra` bytes must follow it. */
   const putFull = (merged: any, extra: number): number => {
     const rec = buildRecord(KIND_FULL, lastSeq + 1, encode(merged), crc32);
-    if (extra || !fits(rec.length)) move(rec.length + extra);
+    if (extra || !fits(rec.length)) {
+      move(rec.length + extra);
+      firsts[active] = lastSeq + 1;
+    }
     chainStart = put(rec);
     fullLen = rec.length;
     state = merged;
@@ -303,8 +309,7 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
     mount(): MountResult {
       let skipped = 0;
       let best: any = null;
-      // per page: the oldest FULL of the run that starts there
-      const firsts: number[] = [];
+      firsts = [];
       active = faultPage = -1;
       faultSeq = 0;
       // A page inside a run (reached by a FULL that started in an earlier page) begins with that
@@ -347,19 +352,12 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       ready = 0;
       const w = want();
       while (ready < w && erasedFrom((active + owned() + ready) % pageCount, 0)) ready++;
-      // the runs behind this one but the pages maintain() will erase for the next compaction
-      let oldest = firsts[active];
-      for (let i = w; i < pageCount - owned(); i++) {
-        const f = firsts[(active + owned() + i) % pageCount];
-        if (f < oldest) oldest = f;
-      }
       return {
         state: state === null ? null : Object.assign({}, state),
         seq: stateSeq,
         skipped: skipped,
         faultBlob: faultPage < 0 ? null : new Uint8Array(recordBody(readRecord(faultPage, faultOff))),
         faultSeq: faultSeq,
-        oldest: oldest,
       };
     },
 
@@ -429,6 +427,16 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
         });
       }
       return at ? decode(recordBody(readRecord(at[0], at[1]))) : null;
+    },
+
+    oldest(): number | undefined {
+      // the active run, and the runs behind it but the pages maintain() will erase
+      let o = firsts[active];
+      for (let i = want(); i < pageCount - owned(); i++) {
+        const f = firsts[(active + owned() + i) % pageCount];
+        if (f < o) o = f;
+      }
+      return o;
     },
 
     stats(): JournalStats {
