@@ -281,4 +281,26 @@ describe('Link on bytes = the text path it replaced', () => {
     link.receive(Buffer.from(chunk, 'latin1'));
     expect(seqs).toEqual([1, 2, 3, 100]);
   });
+
+  it('a handler that closes the port mid-chunk: the chunk is still split in order, nothing counted twice', () => {
+    const transport = new NullTransport();
+    const link = new Link(transport as any, new RealClock(), { firstSeq: 1 });
+    const seqs: number[] = [];
+    const garbage: unknown[] = [];
+    link.on('garbage', (g) => garbage.push(g));
+    link.on('message', (m) => {
+      seqs.push(m.seq);
+      if (m.seq === 2) transport.emit('vanish', 'closed by a handler');
+    });
+    const frames = [1, 2, 3, 4].map((s) => '\r\x1b[J' + encodeMessageLine(s, MSG_HEARTBEAT, { t: s }) + '\r\n>');
+    const text = frames.join('');
+    // UART-sized chunks up to frame 3 (frame 2 ends in one, begun in others), then a big one
+    const big = frames[0].length + frames[1].length + 10;
+    for (let at = 0; at < big; at += 16) link.receive(Buffer.from(text.slice(at, Math.min(at + 16, big)), 'latin1'));
+    link.receive(Buffer.from(text.slice(big) + 'x'.repeat(2000), 'latin1'));
+    link.receive('\n');
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(garbage).toEqual([]);
+    expect(link.stats.consoleLines).toBe(1);
+  });
 });
