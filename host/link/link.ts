@@ -4,13 +4,14 @@ import type { Transport } from '../transport/transport.ts';
 import { commandReplLine, decodeMessageLine } from '../wire/index.ts';
 import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
 import { ConsoleSplitter, type ConsolePiece, type LineSink } from './console-splitter.ts';
-import { FrameDecoder, NOT_WELL_FORMED } from './frame-decoder.ts';
+import * as FD from './frame-decoder.ts';
 
 // Read once: an imported binding may be a getter (tsx's module output), and these are read for
 // every frame.
 const NAMES: { [type: number]: string } = MESSAGE_NAMES;
 const ACK = MSG_ACK;
 const SEQ_MOD = SEQ_MODULUS;
+const NOT_WELL_FORMED = FD.NOT_WELL_FORMED;
 
 /** A message from the board. `at` is the host clock time the bytes that completed it arrived. */
 export interface LinkMessage {
@@ -129,7 +130,7 @@ export class Link extends EventEmitter {
   // then): a clock read costs ~0.1 us, and most UART-sized chunks complete no frame.
   private chunkAt = -1;
   private splitter = new ConsoleSplitter();
-  private readonly decoder = new FrameDecoder();
+  private readonly decoder = new FD.FrameDecoder();
   // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
   // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
   // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
