@@ -148,6 +148,22 @@ describe('byte frame decoder = text decoder', () => {
     expect(r1.ok && Buffer.compare(r1.msg.body.d, kept as Buffer)).toBe(0);
     expect(r1.ok && r1.msg.body.d).toStrictEqual((decodeMessageLine(typicalFrame(3)) as any).msg.body.d);
   });
+
+  it('a bin value is a copy wherever its marker falls in a base64 quad', () => {
+    const d = new FrameDecoder();
+    for (let pad = 0; pad < 6; pad++) {
+      for (const size of [0, 1, 2, 3]) {
+        // the bin (marker 0xc4) is the payload's last value: `pad` moves it through the quads
+        const body = { p: 'x'.repeat(pad), d: new Uint8Array(size).fill(7) };
+        const line = encodeMessageLine(pad, MSG_STATE_CHUNK, body);
+        const r = d.decodeLine(Buffer.from(line, 'latin1'));
+        expect(r.ok, line).toBe(true);
+        const bin = r.ok && (r.msg.body.d as Uint8Array);
+        d.decodeLine(Buffer.from(encodeMessageLine(9, MSG_STATE_CHUNK, { p: 'y'.repeat(40), d: new Uint8Array(8).fill(1) }), 'latin1'));
+        expect(bin && Array.from(bin), line).toEqual(Array(size).fill(7));
+      }
+    }
+  });
 });
 
 // ---- the Link on bytes = the text path ----------------------------------------------------------
