@@ -109,6 +109,34 @@ const DEFAULTS: Required<RequestOptions> = { timeoutMs: 600, retries: 5, backoff
  * 'garbage' ({text, why}), 'vanish' (reason), 'return'.
  */
 export class Link extends EventEmitter {
+  // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
+  // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
+  // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
+  // reported from here, its bytes having been checked once.
+  // One class for every Link's sink, not two closures per Link: the splitter's calls then have one
+  // target however many links a process runs (with closures, each new Link deoptimized them).
+  private static readonly Sink = class implements LineSink {
+    constructor(private readonly link: Link) {}
+
+    frameLine(buf: Buffer, start: number, end: number): boolean {
+      const link = this.link;
+      const d = link.decoder;
+      const r = d.decodeWellFormed(buf, start, end);
+      if (r === NOT_WELL_FORMED) return false;
+      if (r) {
+        // what the text path's frame piece holds: the line from the marker, CRs dropped (in a
+        // well-formed frame they can only trail it)
+        const text = buf.toString('latin1', start, end).replace(/\r/g, '');
+        link.refuse(r, d.describe(r, buf, start, end), text);
+      } else link.accept(d.seq, d.type, d.body);
+      return true;
+    }
+
+    push(piece: ConsolePiece): void {
+      this.link.handlePiece(piece);
+    }
+  };
+
   readonly stats: LinkStats = {
     bytesIn: 0,
     frames: 0,
@@ -131,25 +159,7 @@ export class Link extends EventEmitter {
   private chunkAt = -1;
   private splitter = new ConsoleSplitter();
   private readonly decoder = new FD.FrameDecoder();
-  // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
-  // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
-  // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
-  // reported from here, its bytes having been checked once.
-  private readonly sink: LineSink = {
-    frameLine: (buf, start, end) => {
-      const d = this.decoder;
-      const r = d.decodeWellFormed(buf, start, end);
-      if (r === NOT_WELL_FORMED) return false;
-      if (r) {
-        // what the text path's frame piece holds: the line from the marker, CRs dropped (in a
-        // well-formed frame they can only trail it)
-        const text = buf.toString('latin1', start, end).replace(/\r/g, '');
-        this.refuse(r, d.describe(r, buf, start, end), text);
-      } else this.accept(d.seq, d.type, d.body);
-      return true;
-    },
-    push: (piece) => this.handlePiece(piece),
-  };
+  private readonly sink: LineSink = new Link.Sink(this);
   private nextSeq = 1;
   private lastRxSeq = -1;
   private readonly pending = new Map<number, Pending>();
