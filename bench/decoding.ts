@@ -16,8 +16,19 @@
  * concatenation per chunk, two slices per line, escape-stripping regexes per line: classifyLine
  * 12%), reading imported constants through tsx's getters 7%; the garbage collector took 12% of the
  * whole process. host/link/frame-decoder.ts and the byte splitter in host/link/console-splitter.ts
- * remove those; what is left is mostly msgpackr building the message objects (~25%), one pass
- * over the bytes to split and copy, one to check, decode and CRC them.
+ * remove those.
+ *
+ * Where the Link spends its receive time now (same profile, 64 B chunks, 2026-12-06): msgpackr 37%
+ * (a heartbeat's 14-key map alone ~0.7 us), base64 decoding with the CRC and the bin-marker test
+ * in the same loop 17%, the other frame checks 11%, splitting 18% (a memcpy of each small chunk
+ * behind the partial line, a newline scan four bytes a step, the decoration check), the message
+ * object and its event 4%, the clock read for a chunk that completes a frame 3.5%, log lines
+ * through classifyLine 2.4%; the garbage collector took 4.5% of the whole process. What made 64 B
+ * chunks slower than 4 KiB ones was per byte more than per chunk: each byte copied into the
+ * partial line by a JS loop (a plain copy loop: ~4 ns a byte in a microbenchmark, TypedArray.set
+ * ~0.4 ns), and a clock read per chunk (~0.1 us); the harness's own subarray per chunk (~0.06 us)
+ * stays in every rate here. Each rep makes a new Link: while its line sink was two closures per
+ * Link, that deoptimized the splitter at every rep (~15% of the 64 B ratio, 5 interleaved runs).
  */
 import { RealClock } from '../host/clock/clock.ts';
 import { Link } from '../host/link/link.ts';

@@ -32,6 +32,9 @@ const WIDE = /[^\x00-\xff]/;
 
 const NL = 0x0a;
 const M = Buffer.from(FRAME_MARKER, 'latin1');
+/** Chunks up to this size take feedSmall (a UART delivers ~64 bytes at a time). */
+const SMALL_CHUNK = 1024;
+const PENDING_ROOM = 8192;
 
 /**
  * Splits the console byte stream into lines and classifies each. Bytes are read as latin1 (one
@@ -43,8 +46,14 @@ const M = Buffer.from(FRAME_MARKER, 'latin1');
  */
 export class ConsoleSplitter {
   private readonly maxLine = MAX_FRAME_LINE * 4;
-  private pending = Buffer.allocUnsafe(1024);
-  private pendingLen = 0;
+  // Room for the longest line the runaway check lets wait plus a small chunk, so a small chunk
+  // never has to grow it.
+  private pending = ownBuffer(PENDING_ROOM);
+  /** `pending` four bytes at a time, for newlineIn. */
+  private words = wordsOf(this.pending);
+  /** The partial line: pending[start, end). */
+  private start = 0;
+  private end = 0;
   /** The partial line while it holds characters above 0xff (string input only), else null. */
   private wideTail: string | null = null;
   private busy = false;
@@ -76,11 +85,16 @@ export class ConsoleSplitter {
     }
   }
 
-  /** The port went away: whatever half line is buffered can never complete. */
+  /**
+   * The port went away: whatever half line is buffered can never complete. Called from a sink
+   * call (a handler that closed the port), it finds nothing buffered, as before the chunk being
+   * split: that chunk's lines are still being delivered.
+   */
   flush(): ConsolePiece[] {
-    const rest = this.wideTail ?? this.pending.toString('latin1', 0, this.pendingLen);
+    if (this.busy) return [];
+    const rest = this.wideTail ?? this.pending.toString('latin1', this.start, this.end);
     this.wideTail = null;
-    this.pendingLen = 0;
+    this.start = this.end = 0;
     const stripped = clean(rest);
     if (!stripped) return [];
     return [{ kind: 'garbage', text: stripped.slice(0, 80), why: 'line cut off when the port vanished' }];
@@ -91,35 +105,54 @@ export class ConsoleSplitter {
       if (this.wideTail !== null || WIDE.test(chunk)) return this.feedWide(chunk, sink);
       chunk = Buffer.from(chunk, 'latin1');
     } else if (this.wideTail !== null) return this.feedWide(chunk.toString('latin1'), sink);
+    if (chunk.length <= SMALL_CHUNK) this.feedSmall(chunk, sink);
+    else this.feedLarge(chunk, sink);
+    this.checkRunaway(sink);
+  }
 
-    let from = 0;
+  /**
+   * A UART-sized chunk: most of its bytes continue a line begun in an earlier chunk, so it is
+   * copied whole behind the partial line (one memcpy, cheaper than copying byte by byte while
+   * looking for the line end) and its lines are read where they then lie.
+   */
+  private feedSmall(chunk: Buffer, sink: LineSink): void {
     const len = chunk.length;
-    if (this.pendingLen > 0) {
-      // The line goes on from the last chunk: copy bytes to it while looking for its end (a
-      // UART-sized chunk is mostly such a continuation; one pass instead of a scan and a copy).
-      this.reserve(Math.min(len, 512));
-      const dst = this.pending;
-      const stop = Math.min(len, dst.length - this.pendingLen);
-      let j = this.pendingLen;
-      let i = 0;
-      while (i < stop && chunk[i] !== NL) dst[j++] = chunk[i++];
-      this.pendingLen = j;
-      if (i === stop) {
-        if (stop < len) return this.feedOne(chunk.subarray(stop), sink);
-        this.checkRunaway(sink);
-        return;
-      }
-      this.pendingLen = 0;
-      this.line(dst, 0, j, sink);
+    if (this.end + len > this.pending.length) this.compact(len);
+    const buf = this.pending;
+    buf.set(chunk, this.end);
+    let from = this.start;
+    const stop = this.end + len;
+    for (let i = newlineIn(buf, this.words, this.end, stop); i >= 0; i = newlineIn(buf, this.words, from, stop)) {
+      this.line(buf, from, i, sink);
       from = i + 1;
     }
-    let nl: number;
-    while ((nl = indexOfNewline(chunk, from, len)) >= 0) {
+    this.start = from === stop ? 0 : from;
+    this.end = from === stop ? 0 : stop;
+  }
+
+  /**
+   * A big chunk: its whole lines are read in place, only the partial ones are copied. Its newlines
+   * are found by Buffer.indexOf (memchr): a call costs ~50 ns, less than a JS loop over a line.
+   */
+  private feedLarge(chunk: Buffer, sink: LineSink): void {
+    const len = chunk.length;
+    let from = 0;
+    let nl = chunk.indexOf(NL);
+    if (this.end > this.start) {
+      this.append(chunk, 0, nl < 0 ? len : nl);
+      if (nl < 0) return;
+      const s = this.start;
+      const e = this.end;
+      this.start = this.end = 0;
+      this.line(this.pending, s, e, sink);
+      from = nl + 1;
+      nl = chunk.indexOf(NL, from);
+    }
+    for (; nl >= 0; nl = chunk.indexOf(NL, from)) {
       this.line(chunk, from, nl, sink);
       from = nl + 1;
     }
     if (from < len) this.append(chunk, from, len);
-    this.checkRunaway(sink);
   }
 
   private line(buf: Buffer, start: number, end: number, sink: LineSink): void {
@@ -128,39 +161,45 @@ export class ConsoleSplitter {
     classifyLine(buf.toString('latin1', start, end), sink);
   }
 
-  /** Room for `more` bytes after the partial line. */
-  private reserve(more: number): void {
-    const need = this.pendingLen + more;
-    if (need <= this.pending.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(need, this.pending.length * 2));
-    this.pending.copy(grown, 0, 0, this.pendingLen);
-    this.pending = grown;
+  /** Moves the partial line to the front of `pending`, with room for `more` bytes after it. */
+  private compact(more: number): void {
+    const partial = this.end - this.start;
+    if (partial + more > this.pending.length) {
+      const grown = ownBuffer(Math.max(partial + more, this.pending.length * 2));
+      this.pending.copy(grown, 0, this.start, this.end);
+      this.setPending(grown);
+    } else if (this.start > 0) this.pending.copyWithin(0, this.start, this.end);
+    this.start = 0;
+    this.end = partial;
   }
 
   private append(src: Buffer, start: number, end: number): void {
-    this.reserve(end - start);
-    const need = this.pendingLen + end - start;
-    // Pieces of a line are short (a UART chunk is ~64 bytes): a plain loop beats Buffer.copy's
-    // per-call cost there.
+    if (this.end + end - start > this.pending.length) this.compact(end - start);
+    // Pieces of a line are short: a plain loop beats Buffer.copy's per-call cost there.
     const dst = this.pending;
-    if (end - start > 256) src.copy(dst, this.pendingLen, start, end);
-    else for (let i = start, j = this.pendingLen; i < end; i++, j++) dst[j] = src[i];
-    this.pendingLen = need;
+    if (end - start > 256) src.copy(dst, this.end, start, end);
+    else for (let i = start, j = this.end; i < end; i++, j++) dst[j] = src[i];
+    this.end += end - start;
   }
 
   private checkRunaway(sink: LineSink): void {
-    if (this.pendingLen <= this.maxLine) return;
-    sink.push({ kind: 'garbage', text: this.pending.toString('latin1', 0, 80), why: `no line end in ${this.pendingLen} bytes` });
-    this.pendingLen = 0;
+    if (this.end - this.start <= this.maxLine) return;
+    sink.push({ kind: 'garbage', text: this.pending.toString('latin1', this.start, this.start + 80), why: `no line end in ${this.end - this.start} bytes` });
+    this.start = this.end = 0;
     // a runaway line may have grown the buffer a lot: do not keep that much memory for good
-    if (this.pending.length > 4096) this.pending = Buffer.allocUnsafe(1024);
+    if (this.pending.length > 2 * PENDING_ROOM) this.setPending(ownBuffer(PENDING_ROOM));
+  }
+
+  private setPending(buf: Buffer): void {
+    this.pending = buf;
+    this.words = wordsOf(buf);
   }
 
   /** Characters above 0xff: split as text, and keep the partial line as text while it holds any. */
   private feedWide(s: string, sink: LineSink): void {
-    let buf = (this.wideTail ?? this.pending.toString('latin1', 0, this.pendingLen)) + s;
+    let buf = (this.wideTail ?? this.pending.toString('latin1', this.start, this.end)) + s;
     this.wideTail = null;
-    this.pendingLen = 0;
+    this.start = this.end = 0;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl);
@@ -176,10 +215,29 @@ export class ConsoleSplitter {
   }
 }
 
-// A loop, not Buffer.indexOf: lines are ~100 bytes and chunks often 64, where the native call's
-// fixed cost is larger than the scan.
-function indexOfNewline(buf: Buffer, from: number, end: number): number {
-  for (let i = from; i < end; i++) if (buf[i] === NL) return i;
+/** A Buffer with memory of its own: it starts on a word boundary, as wordsOf needs. */
+function ownBuffer(size: number): Buffer {
+  return Buffer.from(new ArrayBuffer(size));
+}
+
+/** An Int32Array over the whole words of a Buffer made by ownBuffer. */
+function wordsOf(buf: Buffer): Int32Array {
+  return new Int32Array(buf.buffer, 0, buf.length >> 2);
+}
+
+/**
+ * Index of the first newline in buf[i, stop), or -1. Four bytes a step where it can: a word with
+ * no 0x0a byte is passed in one test ((x - 0x01010101) & ~x & 0x80808080 is non-zero exactly
+ * when x has a zero byte), ~3x faster than a byte loop over a UART-sized chunk.
+ */
+function newlineIn(buf: Buffer, words: Int32Array, i: number, stop: number): number {
+  for (; i < stop && (i & 3) !== 0; i++) if (buf[i] === NL) return i;
+  const wordsEnd = stop & ~3;
+  for (; i < wordsEnd; i += 4) {
+    const x = words[i >> 2] ^ 0x0a0a0a0a;
+    if (((x - 0x01010101) & ~x & 0x80808080) !== 0) break;
+  }
+  for (; i < stop; i++) if (buf[i] === NL) return i;
   return -1;
 }
 

@@ -9,20 +9,23 @@
  * a copy of the payload before msgpackr, and the garbage those left. Here a well-formed frame is
  * read in one pass over its bytes: fields found by position, base64 validated and decoded with a
  * table into one reused buffer, the CRC field parsed to a number and compared with a table CRC of
- * the byte range, and msgpackr reads the reused buffer through a view of the exact payload length
+ * the byte range (taken in the base64 loop), and msgpackr reads the reused buffer through a view of the exact payload length
  * (a view per length, made once: msgpackr caches its DataView on the view). Only a refused line
  * takes the ordered checks, for its reason.
  */
 import { Unpackr } from 'msgpackr';
-import { describeFrameRefusal, messageShapeError, checkMessageShape } from '../../shared/frame.ts';
+import * as F from '../../shared/frame.ts';
 import * as P from '../../shared/protocol.ts';
 import { nodeFramePrims, type DecodeResult } from '../wire/index.ts';
 
 // Copied into constants once: an imported binding can be a getter (tsx's module output), which
-// showed in the profile at ~3% when read for every frame.
+// showed in the profile at ~3% when read for every frame (messageShapeError: 1%).
 const MAX_FRAME_LINE = P.MAX_FRAME_LINE;
 const MAX_PAYLOAD_BYTES = P.MAX_PAYLOAD_BYTES;
 const SEQ_MODULUS = P.SEQ_MODULUS;
+const messageShapeError = F.messageShapeError;
+const checkMessageShape = F.checkMessageShape;
+const describeFrameRefusal = F.describeFrameRefusal;
 
 const SPACE = 0x20;
 const CR = 0x0d;
@@ -66,35 +69,56 @@ for (let n = 0; n < 256; n++) {
 
 /** CRC-32 (zlib) of bytes [start, end). */
 export function crc32Range(buf: Uint8Array, start: number, end: number): number {
-  let c = -1;
+  return (crcUpdate(-1, buf, start, end) ^ -1) >>> 0;
+}
+
+/** The CRC-32 register `c` (before its final inversion) after bytes [start, end). */
+function crcUpdate(c: number, buf: Uint8Array, start: number, end: number): number {
   let i = start;
   for (; i + 4 <= end; i += 4) {
     c ^= buf[i] | (buf[i + 1] << 8) | (buf[i + 2] << 16) | (buf[i + 3] << 24);
     c = T3[c & 255] ^ T2[(c >>> 8) & 255] ^ T1[(c >>> 16) & 255] ^ T0[c >>> 24];
   }
   for (; i < end; i++) c = T0[(c ^ buf[i]) & 255] ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
+  return c;
 }
+
+/** The CRC-32 register after decodeBase64's field, continued from the `crc` it was given. */
+let base64Crc = 0;
+/** Non-zero when decodeBase64's output may hold a bin marker (0xc4-0xc6; 0xc7 too, harmlessly). */
+let base64Bins = 0;
 
 /**
  * Standard base64 in [start, end) decoded into `out`: its length, or -1 unless the field is what
  * readFrameLine accepts (a multiple of 4 characters, alphabet only, then at most two '=').
+ * The field's bytes also go into the CRC register `crc` (result in base64Crc): the frame's CRC
+ * covers them, and reading each quad once for both halves the loads and loop steps. The decoded
+ * bytes are tested for bin markers on the way (base64Bins), three at once, instead of in a
+ * byte loop of their own.
  */
-function decodeBase64(buf: Uint8Array, start: number, end: number, out: Uint8Array): number {
+function decodeBase64(buf: Uint8Array, start: number, end: number, out: Uint8Array, crc: number): number {
   if ((end - start) & 3) return -1;
   let pad = 0;
   while (end - pad > start && buf[end - pad - 1] === EQ) pad++;
   if (pad > 2) return -1;
   let n = 0;
+  let bins = 0;
   const full = end - (pad ? 4 : 0);
   let i = start;
   for (; i < full; i += 4) {
-    const v = (B64[buf[i]] << 18) | (B64[buf[i + 1]] << 12) | (B64[buf[i + 2]] << 6) | B64[buf[i + 3]];
+    const b0 = buf[i];
+    const b1 = buf[i + 1];
+    const b2 = buf[i + 2];
+    const b3 = buf[i + 3];
+    const v = (B64[b0] << 18) | (B64[b1] << 12) | (B64[b2] << 6) | B64[b3];
     // a -1 (not alphabet) in any place makes v negative: -1 << k keeps the sign bit
     if (v < 0) return -1;
     out[n++] = v >> 16;
     out[n++] = v >> 8;
     out[n++] = v;
+    bins |= binMarkerBits(v);
+    crc ^= b0 | (b1 << 8) | (b2 << 16) | (b3 << 24);
+    crc = T3[crc & 255] ^ T2[(crc >>> 8) & 255] ^ T1[(crc >>> 16) & 255] ^ T0[crc >>> 24];
   }
   if (pad) {
     const a = B64[buf[i]];
@@ -104,8 +128,29 @@ function decodeBase64(buf: Uint8Array, start: number, end: number, out: Uint8Arr
     const v = (a << 18) | (b << 12) | (c << 6);
     out[n++] = v >> 16;
     if (pad === 1) out[n++] = v >> 8;
+    // the bytes not written are 0 in v, which is no marker
+    bins |= binMarkerBits(v);
+    crc = crcUpdate(crc, buf, i, end);
   }
+  base64Crc = crc;
+  base64Bins = bins;
   return n;
+}
+
+/**
+ * Non-zero when one of the three bytes of `v` (24 bits) is 0xc4-0xc7: with the top six bits of
+ * each compared to 0xc4's, a match is a zero byte, and (y - 0x01010101) & ~y & 0x80808080 is
+ * non-zero exactly when y has one (the top byte is set to 1 so it never counts).
+ */
+function binMarkerBits(v: number): number {
+  const y = ((v & 0xfcfcfc) ^ 0xc4c4c4) | 0x1000000;
+  return (y - 0x1010101) & ~y & 0x80808080;
+}
+
+/** Whether `n` bytes of `buf` hold a bin marker (0xc4-0xc6). */
+function holdsBinMarker(buf: Uint8Array, n: number): boolean {
+  for (let k = 0; k < n; k++) if (buf[k] >= 0xc4 && buf[k] <= 0xc6) return true;
+  return false;
 }
 
 /**
@@ -186,6 +231,7 @@ export class FrameDecoder {
       const why = this.refusal(buf, start, end);
       if (why) return why;
       n = this.decoded;
+      this.maybeBin = holdsBinMarker(this.room, n);
     }
     return this.payload(n);
   }
@@ -213,15 +259,11 @@ export class FrameDecoder {
     // never share memory with the reused buffer: a payload that may hold one (a bin marker byte
     // anywhere) is unpacked from its own copy, as the text path did. Its copyBuffers option would
     // do it too, but allocates a fresh ArrayBuffer per bin (measured ~1 us each).
-    const room = this.room;
     let source = this.views[n];
-    for (let k = 0; k < n; k++) {
-      if (room[k] >= 0xc4 && room[k] <= 0xc6) {
-        source = Buffer.allocUnsafe(n);
-        // TypedArray.set is a plain memcpy; Buffer.copy's argument handling cost ~4% of a profile
-        source.set(this.views[n]);
-        break;
-      }
+    if (this.maybeBin) {
+      source = Buffer.allocUnsafe(n);
+      // TypedArray.set is a plain memcpy; Buffer.copy's argument handling cost ~4% of a profile
+      source.set(this.views[n]);
     }
     let value: any;
     try {
@@ -240,6 +282,8 @@ export class FrameDecoder {
   }
 
   private decoded = 0;
+  /** Whether the payload in `room` may hold a bin marker byte (then `payload` unpacks a copy). */
+  private maybeBin = false;
 
   /**
    * The payload length (decoded into `room`, `seq` set) when [start, end) is a frame with every
@@ -262,11 +306,13 @@ export class FrameDecoder {
     if (sp <= i || buf[sp] !== SPACE) return -1;
     const bin = buf[i + 1] === ESC;
     if (bin && sp === i + 1) return -1;
-    const n = bin ? unescapeInto(buf, i + 2, sp, this.room) : decodeBase64(buf, i + 1, sp, this.room);
+    const n = bin ? unescapeInto(buf, i + 2, sp, this.room) : decodeBase64(buf, i + 1, sp, this.room, crcUpdate(-1, buf, start, i + 1));
     if (n < 0) return -1;
     const want = parseHex8(buf, sp + 1);
     if (want < 0) return -1;
-    if (crc32Range(buf, start, sp) !== want) return CRC_MISMATCH;
+    const crc = bin ? crc32Range(buf, start, sp) : (base64Crc ^ -1) >>> 0;
+    if (crc !== want) return CRC_MISMATCH;
+    this.maybeBin = bin ? holdsBinMarker(this.room, n) : base64Bins !== 0;
     this.seq = seq;
     return n;
   }
@@ -298,7 +344,7 @@ export class FrameDecoder {
       seq = seq * 10 + d;
     }
     if (seq >= SEQ_MODULUS) return 'seq';
-    const n = decodeBase64(buf, sp2 + 1, sp3, this.room);
+    const n = decodeBase64(buf, sp2 + 1, sp3, this.room, -1);
     if (n < 0) return 'base64';
     if (end - sp3 - 1 !== 8) return 'malformed';
     const want = parseHex8(buf, sp3 + 1);

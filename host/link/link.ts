@@ -4,13 +4,14 @@ import type { Transport } from '../transport/transport.ts';
 import { commandReplLine, decodeMessageLine } from '../wire/index.ts';
 import { MESSAGE_NAMES, MSG_ACK, SEQ_MODULUS } from '../../shared/protocol.ts';
 import { ConsoleSplitter, type ConsolePiece, type LineSink } from './console-splitter.ts';
-import { FrameDecoder, NOT_WELL_FORMED } from './frame-decoder.ts';
+import * as FD from './frame-decoder.ts';
 
 // Read once: an imported binding may be a getter (tsx's module output), and these are read for
 // every frame.
 const NAMES: { [type: number]: string } = MESSAGE_NAMES;
 const ACK = MSG_ACK;
 const SEQ_MOD = SEQ_MODULUS;
+const NOT_WELL_FORMED = FD.NOT_WELL_FORMED;
 
 /** A message from the board. `at` is the host clock time the bytes that completed it arrived. */
 export interface LinkMessage {
@@ -108,6 +109,34 @@ const DEFAULTS: Required<RequestOptions> = { timeoutMs: 600, retries: 5, backoff
  * 'garbage' ({text, why}), 'vanish' (reason), 'return'.
  */
 export class Link extends EventEmitter {
+  // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
+  // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
+  // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
+  // reported from here, its bytes having been checked once.
+  // One class for every Link's sink, not two closures per Link: the splitter's calls then have one
+  // target however many links a process runs (with closures, each new Link deoptimized them).
+  private static readonly Sink = class implements LineSink {
+    constructor(private readonly link: Link) {}
+
+    frameLine(buf: Buffer, start: number, end: number): boolean {
+      const link = this.link;
+      const d = link.decoder;
+      const r = d.decodeWellFormed(buf, start, end);
+      if (r === NOT_WELL_FORMED) return false;
+      if (r) {
+        // what the text path's frame piece holds: the line from the marker, CRs dropped (in a
+        // well-formed frame they can only trail it)
+        const text = buf.toString('latin1', start, end).replace(/\r/g, '');
+        link.refuse(r, d.describe(r, buf, start, end), text);
+      } else link.accept(d.seq, d.type, d.body);
+      return true;
+    }
+
+    push(piece: ConsolePiece): void {
+      this.link.handlePiece(piece);
+    }
+  };
+
   readonly stats: LinkStats = {
     bytesIn: 0,
     frames: 0,
@@ -123,30 +152,14 @@ export class Link extends EventEmitter {
     duplicates: 0,
     reasons: {},
   };
-  /** Host clock time of the last byte / last valid frame from the board. */
-  lastByteAt = -1;
+  /** Host clock time of the last valid frame from the board. */
   lastFrameAt = -1;
+  // The arrival time of the chunk being split, read when it completes its first frame (-1 until
+  // then): a clock read costs ~0.1 us, and most UART-sized chunks complete no frame.
+  private chunkAt = -1;
   private splitter = new ConsoleSplitter();
-  private readonly decoder = new FrameDecoder();
-  // Frame lines are decoded from the bytes (FrameDecoder). A line that is not a well-formed frame
-  // takes the text path (handlePiece, decodeMessageLine), which names the reason; a well-formed
-  // one whose CRC or payload is refused (a bit flipped on the wire: the common damage) is
-  // reported from here, its bytes having been checked once.
-  private readonly sink: LineSink = {
-    frameLine: (buf, start, end) => {
-      const d = this.decoder;
-      const r = d.decodeWellFormed(buf, start, end);
-      if (r === NOT_WELL_FORMED) return false;
-      if (r) {
-        // what the text path's frame piece holds: the line from the marker, CRs dropped (in a
-        // well-formed frame they can only trail it)
-        const text = buf.toString('latin1', start, end).replace(/\r/g, '');
-        this.refuse(r, d.describe(r, buf, start, end), text);
-      } else this.accept(d.seq, d.type, d.body);
-      return true;
-    },
-    push: (piece) => this.handlePiece(piece),
-  };
+  private readonly decoder = new FD.FrameDecoder();
+  private readonly sink: LineSink = new Link.Sink(this);
   private nextSeq = 1;
   private lastRxSeq = -1;
   private readonly pending = new Map<number, Pending>();
@@ -184,7 +197,7 @@ export class Link extends EventEmitter {
   /** Feeds bytes from the board (the transport does this; tests may too). */
   receive(chunk: Buffer | string): void {
     this.stats.bytesIn += chunk.length;
-    this.lastByteAt = this.clock.now();
+    this.chunkAt = -1;
     this.splitter.feed(chunk, this.sink);
   }
 
@@ -222,7 +235,7 @@ export class Link extends EventEmitter {
     this.stats.frames++;
     // The time the bytes that completed the frame arrived (receive): the same instant to within
     // the decoding of one chunk, and one clock read per chunk instead of one per frame as well.
-    const now = this.lastByteAt;
+    const now = this.chunkAt >= 0 ? this.chunkAt : (this.chunkAt = this.clock.now());
     this.lastFrameAt = now;
     const msg: LinkMessage = { seq, type, name: NAMES[type] ?? `type${type}`, body: body ?? {}, at: now };
     if (type === ACK) this.settleAck(msg.body as AckBody);

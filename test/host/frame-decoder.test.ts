@@ -148,6 +148,22 @@ describe('byte frame decoder = text decoder', () => {
     expect(r1.ok && Buffer.compare(r1.msg.body.d, kept as Buffer)).toBe(0);
     expect(r1.ok && r1.msg.body.d).toStrictEqual((decodeMessageLine(typicalFrame(3)) as any).msg.body.d);
   });
+
+  it('a bin value is a copy wherever its marker falls in a base64 quad', () => {
+    const d = new FrameDecoder();
+    for (let pad = 0; pad < 6; pad++) {
+      for (const size of [0, 1, 2, 3]) {
+        // the bin (marker 0xc4) is the payload's last value: `pad` moves it through the quads
+        const body = { p: 'x'.repeat(pad), d: new Uint8Array(size).fill(7) };
+        const line = encodeMessageLine(pad, MSG_STATE_CHUNK, body);
+        const r = d.decodeLine(Buffer.from(line, 'latin1'));
+        expect(r.ok, line).toBe(true);
+        const bin = r.ok && (r.msg.body.d as Uint8Array);
+        d.decodeLine(Buffer.from(encodeMessageLine(9, MSG_STATE_CHUNK, { p: 'y'.repeat(40), d: new Uint8Array(8).fill(1) }), 'latin1'));
+        expect(bin && Array.from(bin), line).toEqual(Array(size).fill(7));
+      }
+    }
+  });
 });
 
 // ---- the Link on bytes = the text path ----------------------------------------------------------
@@ -280,5 +296,27 @@ describe('Link on bytes = the text path it replaced', () => {
     const chunk = [1, 2, 3].map((s) => encodeMessageLine(s, MSG_HEARTBEAT, { t: s }) + '\r\n').join('');
     link.receive(Buffer.from(chunk, 'latin1'));
     expect(seqs).toEqual([1, 2, 3, 100]);
+  });
+
+  it('a handler that closes the port mid-chunk: the chunk is still split in order, nothing counted twice', () => {
+    const transport = new NullTransport();
+    const link = new Link(transport as any, new RealClock(), { firstSeq: 1 });
+    const seqs: number[] = [];
+    const garbage: unknown[] = [];
+    link.on('garbage', (g) => garbage.push(g));
+    link.on('message', (m) => {
+      seqs.push(m.seq);
+      if (m.seq === 2) transport.emit('vanish', 'closed by a handler');
+    });
+    const frames = [1, 2, 3, 4].map((s) => '\r\x1b[J' + encodeMessageLine(s, MSG_HEARTBEAT, { t: s }) + '\r\n>');
+    const text = frames.join('');
+    // UART-sized chunks up to frame 3 (frame 2 ends in one, begun in others), then a big one
+    const big = frames[0].length + frames[1].length + 10;
+    for (let at = 0; at < big; at += 16) link.receive(Buffer.from(text.slice(at, Math.min(at + 16, big)), 'latin1'));
+    link.receive(Buffer.from(text.slice(big) + 'x'.repeat(2000), 'latin1'));
+    link.receive('\n');
+    expect(seqs).toEqual([1, 2, 3, 4]);
+    expect(garbage).toEqual([]);
+    expect(link.stats.consoleLines).toBe(1);
   });
 });
