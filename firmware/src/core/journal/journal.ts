@@ -126,12 +126,14 @@ const CHUNK = 256;
 /** Room a compaction keeps after the FULL for a fault record, so the fault path finds its pages erased. */
 const FAULT_ROOM = 512;
 /**
- * DELTA bytes a chain may hold after its FULL (or the FULL's own size, when larger) before the
- * next save writes a FULL instead: the chain is what a board pushes at boot, so this caps the
- * recovery's transfer (a 16 KiB pico page would otherwise let it grow to ~34 chunks) at twice the
- * bytes the state needs, for one FULL more in flash per ~20 routine saves.
+ * DELTA bytes a chain may hold after its FULL (or 3x the FULL's size, when more) before the next
+ * save writes a FULL instead. The chain is what a board replays at boot and pushes to the host, so
+ * this caps both at the state's bytes plus 3 KiB, or 4x them (a 16 KiB pico page let a chain reach
+ * 16,376 B, 34 chunks). The price is flash wear, kept small (bench/checkpoint, page erases per 1,000
+ * checkpoints: 13 -> 14 on puck at 256 B, 4 -> 5 on the pico's raw journal at 1 KiB, none else);
+ * 1,536 B or 1x the FULL cost up to 1.75x the erases.
  */
-const CHAIN_DELTAS = 1536;
+const CHAIN_DELTAS = 3072;
 
 export function createJournal(store: JournalStore, prims: JournalPrims): Journal {
   const crc32 = prims.crc32;
@@ -210,7 +212,9 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
     while (off + RECORD_HEADER_SIZE <= half) {
       const h = rd(page, off, RECORD_HEADER_SIZE);
       let status = checkHeader(h, half);
-      if (status === REC_END) break;
+      // A header read in a page's last bytes takes the next page's first ones: with nothing
+      // written in this page (a record writes its magic first) the run ends here, not torn.
+      if (status === REC_END || (off % pageSize > pageSize - RECORD_HEADER_SIZE && h[0] === 255)) break;
       let len = 0;
       if (status === REC_OK) {
         const rec = readRecord(page, off);
@@ -381,7 +385,7 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       if (!full && state !== null) {
         if (!changed) return { seq: stateSeq, bytes: 0, full: false };
         const rec = buildRecord(KIND_DELTA, lastSeq + 1, encode(dels.length ? [sets, dels] : sets), crc32);
-        if (fits(rec.length) && cursor + rec.length - chainStart <= fullLen + Math.max(CHAIN_DELTAS, fullLen)) {
+        if (fits(rec.length) && cursor + rec.length - chainStart <= fullLen + Math.max(CHAIN_DELTAS, 3 * fullLen)) {
           put(rec);
           Object.assign(state, sets);
           for (let i = 0; i < dels.length; i++) delete state[dels[i]];
