@@ -86,8 +86,8 @@ describe('directed resume on the virtual board', () => {
     // A record that fails every time (poison) makes every recovery fail at the same offset: two
     // resumes at level 1, then level 2 = resume-older (a rule of ours keeps the crash loop from
     // being skipped). After the second resume-older the record is fed intact: the job finishes.
-    // On the pico's raw journal (2 pages of 16 KiB) a FULL follows every ~1.5 KiB of DELTAs (about
-    // 20 checkpoints of this job), so there are FULLs behind the newest in both pages; the boot
+    // On the pico's raw journal (2 pages of 16 KiB) a FULL follows every ~3 KiB of DELTAs (about
+    // 40 checkpoints of this job), so there are FULLs behind the newest in the active page; the boot
     // frame's `ck.oldest` tells the host how far back it may go.
     const out = sink();
     const policy = defaultPolicy();
