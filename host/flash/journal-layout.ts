@@ -30,55 +30,50 @@ export function isIrqmonFirmware(code: string): boolean {
 /** Name of the filler file that puts the journal file's header at the end of sector 1. */
 export const FILLER_FILE = 'irqjf';
 
-/** What the layout function is given (JSON, so the same values reach a board and Node). */
+/** What a layout step is given (JSON, so the same values reach a board and Node). */
 export interface LayoutParams {
-  /** 'drop': erase old journals (all: the Storage journal files too); 'make': compact, place the file. */
-  step: 'drop' | 'make';
-  all?: boolean;
   name: string;
-  addr: number;
-  length: number;
-  header: number;
-  storageStart: number;
   filler: string;
-  prefix: string;
-  count: number;
+  /** drop: erase the Storage journal files too. */
+  all?: boolean;
+  prefix?: string;
+  count?: number;
+  /** make: where the file's data must land, and how Storage is laid out. */
+  addr?: number;
+  length?: number;
+  header?: number;
+  storageStart?: number;
 }
 
 /**
- * The layout function, as text (ES5, no hoisting: it runs on Espruino as it is). S is
- * require("Storage"), E is Espruino's E, p a LayoutParams. Answers:
- * - drop: the names of the files it erased, joined by ' ';
- * - make: "ok,<address of the file's data>,<length>", "big,<bytes over>" (the files before the
- *   journal do not fit sector 1), or "gap,<bytes>" (a gap too small for a filler file: 1..header+3).
+ * The layout's two steps, as text (ES5, no hoisting: they run on Espruino as they are), each
+ * sent only for its own step (the pico's upload carried both twice: ~560 B of its wire time).
+ * S is require("Storage"), E is Espruino's E, p a LayoutParams. Answers:
+ * - drop: erase old journals (all: the Storage journal files too); the names erased, joined by ' ';
+ * - make: compact, place the file: "ok,<address of the file's data>,<length>", "big,<bytes over>"
+ *   (the files before the journal do not fit sector 1), or "gap,<bytes>" (a gap too small for a
+ *   filler file: 1..header+3).
  */
-export const LAYOUT_FUNCTION =
-  'function(S,E,p){var i,e,t,g,d,o=[],x=function(n){if(S.read(n)!==undefined){S.erase(n);o.push(n)}};' +
-  'if(p.step=="drop"){x(p.name);x(p.filler);if(p.all)for(i=0;i<p.count;i++)x(p.prefix+i);return o.join(" ")}' +
-  'S.compact();t=S.getStats();e=p.storageStart+t.totalBytes-t.freeBytes;g=p.addr-p.header-e;' +
-  'if(g<0)return "big,"+(-g);if(g&&g<p.header+4)return "gap,"+g;' +
-  'if(g)S.write(p.filler,"\\xff",0,g-p.header);S.write(p.name,"\\xff",0,p.length);' +
-  'd=S.read(p.name);return "ok,"+E.getAddressOf(d,true)+","+d.length}';
+export const LAYOUT_FUNCTIONS = {
+  drop:
+    'function(S,E,p){var i,o=[],x=function(n){if(S.read(n)!==undefined){S.erase(n);o.push(n)}};' +
+    'x(p.name);x(p.filler);if(p.all)for(i=0;i<p.count;i++)x(p.prefix+i);return o.join(" ")}',
+  make:
+    'function(S,E,p){var e,t,g,d;S.compact();t=S.getStats();e=p.storageStart+t.totalBytes-t.freeBytes;g=p.addr-p.header-e;' +
+    'if(g<0)return "big,"+(-g);if(g&&g<p.header+4)return "gap,"+g;' +
+    'if(g)S.write(p.filler,"\\xff",0,g-p.header);S.write(p.name,"\\xff",0,p.length);' +
+    'd=S.read(p.name);return "ok,"+E.getAddressOf(d,true)+","+d.length}',
+};
 
 export function layoutParams(board: BoardInfo, step: 'drop' | 'make', all = false): LayoutParams {
   const f = board.journalFile!;
-  return {
-    step,
-    all,
-    name: f.name,
-    addr: f.addr,
-    length: f.length,
-    header: STORAGE_HEADER_BYTES,
-    storageStart: board.storage.addr,
-    filler: FILLER_FILE,
-    prefix: STORAGE_PAGE_PREFIX,
-    count: STORAGE_PAGE_COUNT,
-  };
+  if (step === 'drop') return all ? { name: f.name, filler: FILLER_FILE, all, prefix: STORAGE_PAGE_PREFIX, count: STORAGE_PAGE_COUNT } : { name: f.name, filler: FILLER_FILE };
+  return { name: f.name, filler: FILLER_FILE, addr: f.addr, length: f.length, header: STORAGE_HEADER_BYTES, storageStart: board.storage.addr };
 }
 
 /** The board-side expression (for a REPL line) running one step of the layout. */
 export function layoutExpr(board: BoardInfo, step: 'drop' | 'make', all = false): string {
-  return `(${LAYOUT_FUNCTION})(require("Storage"),E,${JSON.stringify(layoutParams(board, step, all))})`;
+  return `(${LAYOUT_FUNCTIONS[step]})(require("Storage"),E,${JSON.stringify(layoutParams(board, step, all))})`;
 }
 
 /**
@@ -142,7 +137,7 @@ interface StorageLike {
  * program loading, which bypasses the REPL). Returns the answer, as a board would print it.
  */
 export function runLayoutOn(storage: StorageLike, board: BoardInfo, step: 'drop' | 'make', all = false): string {
-  const fn = new Function(`return (${LAYOUT_FUNCTION})`)() as (S: unknown, E: unknown, p: LayoutParams) => string;
+  const fn = new Function(`return (${LAYOUT_FUNCTIONS[step]})`)() as (S: unknown, E: unknown, p: LayoutParams) => string;
   let lastName = '';
   const S = {
     read: (n: string) => {

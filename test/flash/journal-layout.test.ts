@@ -12,7 +12,7 @@ import { findEspruino, runEspruinoFile } from '../../host/espruino/interpreter.t
 import { VirtualClock } from '../../host/clock/clock.ts';
 import { DEFAULT_FIRMWARE, openDevice, type Device } from '../../host/device/device.ts';
 import { flashProgram } from '../../host/flash/flasher.ts';
-import { FILLER_FILE, LAYOUT_FUNCTION, layoutFit, loadWithJournalLayout, maxLayoutProgram } from '../../host/flash/journal-layout.ts';
+import { FILLER_FILE, LAYOUT_FUNCTIONS, layoutFit, loadWithJournalLayout, maxLayoutProgram } from '../../host/flash/journal-layout.ts';
 import { NorFlash, PowerCutError } from '../../host/board/flash/nor-flash.ts';
 import { EspruinoStorage, STORAGE_HEADER_SIZE } from '../../host/board/flash/storage.ts';
 import { boardForProfile } from '../../shared/boards.ts';
@@ -185,8 +185,8 @@ describe.skipIf(!BIN)('the layout function on the real 2v29 interpreter (Linux b
       'var S=require("Storage"),F=require("Flash");',
       'S.write("irqj0","IRQJ",0,3076);',
       `S.write(".bootnew",${JSON.stringify(program(9000))});S.write(".bootcde",S.read(".bootnew"));S.erase(".bootnew");`,
-      `print("@drop:"+(${LAYOUT_FUNCTION})(S,E,${p('drop')}));`,
-      `print("@make:"+(${LAYOUT_FUNCTION})(S,E,${p('make')}));`,
+      `print("@drop:"+(${LAYOUT_FUNCTIONS.drop})(S,E,${p('drop')}));`,
+      `print("@make:"+(${LAYOUT_FUNCTIONS.make})(S,E,${p('make')}));`,
       'var h=F.read(32,0x10004000-32);print("@hdr:"+E.toString(h).substr(4,5)+","+(h[0]+h[1]*256+h[2]*65536));',
       'print("@list:"+S.list().join(" ")+","+S.getStats().trashBytes);quit();',
     ].join('\n');
