@@ -3,6 +3,7 @@ import { createJournal } from '../../firmware/src/core/journal/journal.ts';
 import {
   COMMIT_MARK,
   KIND_DELTA,
+  MAX_BODY,
   KIND_FAULT,
   KIND_FULL,
   parseBody,
@@ -91,7 +92,8 @@ describe('journal limits', () => {
       r.journal.mount();
       const small = typicalState(1);
       r.journal.commit(small);
-      for (const n of [20_000, 70_000]) {
+      // over half the journal, and over what a record's 16-bit length field can say
+      for (const n of [20_000, MAX_BODY + 1]) {
         expect(() => r.journal.commit({ blob: 'x'.repeat(n) }), `${profile} ${n}`).toThrow('journal: state too big');
         expect(() => r.journal.saveFault(new Uint8Array(n)), `${profile} ${n}`).toThrow('journal: state too big');
       }

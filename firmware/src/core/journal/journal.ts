@@ -213,8 +213,9 @@ export function createJournal(store: JournalStore, prims: JournalPrims): Journal
       const h = rd(page, off, RECORD_HEADER_SIZE);
       let status = checkHeader(h, half);
       // A header read in a page's last bytes takes the next page's first ones: with nothing
-      // written in this page (a record writes its magic first) the run ends here, not torn.
-      if (status === REC_END || (off % pageSize > pageSize - RECORD_HEADER_SIZE && h[0] === 255)) break;
+      // written in this page (a record writes its magic first) the run ends here, not torn. (The
+      // magic test first: a good record fails it at once, with no division on the board.)
+      if (status === REC_END || (h[0] === 255 && off % pageSize > pageSize - RECORD_HEADER_SIZE)) break;
       let len = 0;
       if (status === REC_OK) {
         const rec = readRecord(page, off);
